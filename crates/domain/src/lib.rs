@@ -1,0 +1,22 @@
+//! `pos-domain`: the pure core of the point of sale.
+//!
+//! Entities, value objects, state machines, the permission matrix, totals and the port
+//! traits adapters implement. No IO crate is allowed here (enforced by
+//! `crates/server/tests/dependency_direction.rs`): everything is deterministic and unit-tested.
+
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod money;
+pub mod permissions;
+pub mod ports;
+pub mod seed;
+pub mod settings;
+pub mod staff;
+pub mod validate;
+pub mod venue;
+
+pub use error::{BusError, GatewayError, HashError, StoreError};
+pub use money::{Currency, Money, MoneyError};
+pub use permissions::{Action, Role};
+pub use validate::ValidationError;
