@@ -2,14 +2,17 @@
 //!
 //! Entities, value objects, state machines, the permission matrix, totals and the port
 //! traits adapters implement. No IO crate is allowed here (enforced by
-//! `crates/server/tests/dependency_direction.rs`): everything is deterministic and unit-tested.
+//! `tests/architecture.rs`): everything is deterministic and unit-tested.
 
+pub mod audit;
+pub mod auth;
 pub mod error;
 pub mod event;
 pub mod ids;
 pub mod money;
 pub mod permissions;
 pub mod ports;
+pub mod printing;
 pub mod seed;
 pub mod settings;
 pub mod staff;

@@ -1,0 +1,264 @@
+//! Authentication rules: sessions, lockout, and the store port the auth use cases need.
+//!
+//! Tokens themselves (JWT) are the API's business; what a token must carry, when a session
+//! is dead, and when an account is locked are decided here.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::audit::NewAuditEntry;
+use crate::error::StoreError;
+use crate::ids::{StaffId, TerminalId};
+use crate::permissions::Role;
+use crate::staff::{Staff, StaffCredentials};
+
+/// What a verified session token asserts. Identity and role come only from here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    pub staff_id: StaffId,
+    pub role: Role,
+    pub token_version: i32,
+    pub terminal_id: Option<TerminalId>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a signature-valid session is no longer accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRejection {
+    Expired,
+    StaffInactive,
+    /// Logout-everywhere, password change, role change or deactivation happened since.
+    Revoked,
+}
+
+impl Session {
+    /// Checks the session against the staff member's current record. The role used from
+    /// here on is the staff member's current role: a changed role also bumps the version,
+    /// so the two always agree for an accepted session.
+    pub fn check(&self, staff: &Staff, now: DateTime<Utc>) -> Result<(), SessionRejection> {
+        if now >= self.expires_at {
+            return Err(SessionRejection::Expired);
+        }
+        if !staff.active {
+            return Err(SessionRejection::StaffInactive);
+        }
+        if staff.token_version != self.token_version || staff.role != self.role {
+            return Err(SessionRejection::Revoked);
+        }
+        Ok(())
+    }
+}
+
+/// Brute-force protection: `max_failures` failed attempts on one scope within `window`
+/// lock that scope for `lock_for`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    pub max_failures: u32,
+    pub window: Duration,
+    pub lock_for: Duration,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self { max_failures: 5, window: Duration::minutes(15), lock_for: Duration::minutes(15) }
+    }
+}
+
+impl LockoutPolicy {
+    /// Given the failures counted in the window (including the one just recorded), the
+    /// instant until which the scope is locked, if it now is.
+    pub fn lock_after(&self, failures_in_window: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        (failures_in_window >= self.max_failures).then(|| now + self.lock_for)
+    }
+}
+
+/// What a lockout counts failures against: a username, or PINs tried on one terminal.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LoginScope {
+    Username(String),
+    TerminalPin(String),
+}
+
+impl LoginScope {
+    /// The stable key stored in the database.
+    pub fn key(&self) -> String {
+        match self {
+            LoginScope::Username(u) => format!("user:{}", u.to_ascii_lowercase()),
+            LoginScope::TerminalPin(t) => format!("pin:{}", t.to_ascii_lowercase()),
+        }
+    }
+
+    /// Parses a stored key back (for unlock requests naming a scope).
+    pub fn from_key(key: &str) -> Option<LoginScope> {
+        if let Some(u) = key.strip_prefix("user:") {
+            Some(LoginScope::Username(u.to_owned()))
+        } else {
+            key.strip_prefix("pin:").map(|t| LoginScope::TerminalPin(t.to_owned()))
+        }
+    }
+}
+
+/// The outcome of recording a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureOutcome {
+    /// Still open; `remaining` more failures before the lock.
+    Counted { remaining: u32 },
+    /// This failure locked the scope.
+    LockedNow { until: DateTime<Utc> },
+}
+
+/// A lock currently in force.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActiveLock {
+    pub scope: String,
+    pub locked_until: DateTime<Utc>,
+}
+
+/// Changes an admin makes to a staff member. `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StaffChanges {
+    pub full_name: Option<crate::validate::PersonName>,
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+/// The store the auth and staff-admin use cases need. Every method that changes a staff
+/// member writes the given audit entry in the same transaction.
+#[async_trait]
+pub trait AuthStore: Send + Sync {
+    /// The active lock on `scope` at `now`, if any (expired locks are not returned).
+    async fn active_lock(&self, scope: &LoginScope, now: DateTime<Utc>) -> Result<Option<ActiveLock>, StoreError>;
+
+    /// Records a failed attempt and, atomically with it, counts the failures within the
+    /// policy window and locks the scope when the count reaches the limit. Safe under
+    /// concurrent failures from several instances (they serialise on the scope).
+    async fn record_failure(
+        &self,
+        scope: &LoginScope,
+        policy: LockoutPolicy,
+        now: DateTime<Utc>,
+        audit: NewAuditEntry,
+    ) -> Result<FailureOutcome, StoreError>;
+
+    /// A successful login: forgets the scope's failures.
+    async fn record_success(&self, scope: &LoginScope, now: DateTime<Utc>, audit: NewAuditEntry) -> Result<(), StoreError>;
+
+    /// Lifts a lock and forgets failures. `StoreError::NotFound` when nothing was locked.
+    async fn unlock(&self, scope: &LoginScope, audit: NewAuditEntry) -> Result<(), StoreError>;
+
+    /// Finds the active staff member whose PIN lookup digest is `pin_lookup`.
+    async fn find_by_pin_lookup(&self, pin_lookup: &str) -> Result<Option<StaffCredentials>, StoreError>;
+
+    /// The credentials of one staff member. `StoreError::NotFound` for an unknown id.
+    async fn credentials(&self, id: StaffId) -> Result<StaffCredentials, StoreError>;
+
+    /// Bumps `token_version` (logout everywhere). `NotFound` for an unknown id.
+    async fn bump_token_version(&self, id: StaffId, audit: NewAuditEntry) -> Result<Staff, StoreError>;
+
+    /// Sets a new password hash and `must_change_password`, bumping `token_version`.
+    async fn set_password(
+        &self,
+        id: StaffId,
+        password_hash: String,
+        must_change_password: bool,
+        audit: NewAuditEntry,
+    ) -> Result<Staff, StoreError>;
+
+    /// Sets (or clears) the PIN. `StoreError::Conflict { constraint: "staff_pin_lookup_key" }`
+    /// when another active staff member has the same PIN.
+    async fn set_pin(
+        &self,
+        id: StaffId,
+        pin: Option<(String, String)>,
+        audit: NewAuditEntry,
+    ) -> Result<Staff, StoreError>;
+
+    /// Applies changes; a role or active change bumps `token_version`. Refuses with
+    /// `StoreError::CheckViolation { constraint: "last_active_admin" }` when the change would
+    /// leave no active admin (checked under a lock, so two concurrent demotions cannot both win).
+    async fn update_staff(&self, id: StaffId, changes: StaffChanges, audit: NewAuditEntry) -> Result<Staff, StoreError>;
+
+    /// Creates a staff member with the audit row. `Conflict { constraint: "staff_username_key" }`
+    /// for a taken username, `Conflict { constraint: "staff_pin_lookup_key" }` for a taken PIN.
+    async fn create_staff_audited(
+        &self,
+        new: crate::staff::NewStaff,
+        pin_lookup: Option<String>,
+        audit: NewAuditEntry,
+    ) -> Result<Staff, StoreError>;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::validate::{PersonName, Username};
+
+    fn staff(active: bool, version: i32, role: Role) -> Staff {
+        let now = Utc::now();
+        Staff {
+            id: StaffId::new(),
+            username: Username::parse("phiona").unwrap(),
+            full_name: PersonName::parse("Phiona").unwrap(),
+            role,
+            active,
+            must_change_password: false,
+            token_version: version,
+            has_pin: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn session(staff: &Staff, now: DateTime<Utc>) -> Session {
+        Session {
+            staff_id: staff.id,
+            role: staff.role,
+            token_version: staff.token_version,
+            terminal_id: None,
+            issued_at: now,
+            expires_at: now + Duration::hours(8),
+        }
+    }
+
+    #[test]
+    fn a_current_session_is_accepted() {
+        let now = Utc::now();
+        let s = staff(true, 3, Role::Cashier);
+        assert_eq!(session(&s, now).check(&s, now), Ok(()));
+    }
+
+    #[test]
+    fn expired_inactive_and_revoked_sessions_are_rejected() {
+        let now = Utc::now();
+        let s = staff(true, 3, Role::Cashier);
+        let sess = session(&s, now);
+        assert_eq!(sess.check(&s, now + Duration::hours(8)), Err(SessionRejection::Expired));
+        assert_eq!(sess.check(&staff(false, 3, Role::Cashier), now), Err(SessionRejection::StaffInactive));
+        let mut bumped = s.clone();
+        bumped.token_version = 4;
+        assert_eq!(sess.check(&bumped, now), Err(SessionRejection::Revoked));
+        let mut promoted = s.clone();
+        promoted.role = Role::Manager;
+        assert_eq!(sess.check(&promoted, now), Err(SessionRejection::Revoked));
+    }
+
+    #[test]
+    fn the_fifth_failure_locks_for_fifteen_minutes() {
+        let policy = LockoutPolicy::default();
+        let now = Utc::now();
+        assert_eq!(policy.lock_after(4, now), None);
+        assert_eq!(policy.lock_after(5, now), Some(now + Duration::minutes(15)));
+    }
+
+    #[test]
+    fn scopes_round_trip_through_their_keys() {
+        for scope in [LoginScope::Username("phiona".into()), LoginScope::TerminalPin("pos-1".into())] {
+            assert_eq!(LoginScope::from_key(&scope.key()), Some(scope));
+        }
+        assert_eq!(LoginScope::Username("Phiona".into()).key(), "user:phiona");
+        assert_eq!(LoginScope::from_key("other:x"), None);
+    }
+}
