@@ -157,10 +157,18 @@ mod tests {
     use chrono::TimeZone;
 
     fn row(id: i64, prev: &str, action: &str) -> AuditEntry {
-        let entry = NewAuditEntry::new(action, "staff").entity_id(id).after(serde_json::json!({"role": "manager"}));
+        let entry = NewAuditEntry::new(action, "staff")
+            .entity_id(id)
+            .after(serde_json::json!({"role": "manager"}));
         let created_at = Utc.timestamp_micros(1_764_000_000_000_000 + id).unwrap();
         let hash = chain_hash(prev, &entry, created_at);
-        AuditEntry { id, entry, created_at, prev_hash: prev.to_owned(), hash }
+        AuditEntry {
+            id,
+            entry,
+            created_at,
+            prev_hash: prev.to_owned(),
+            hash,
+        }
     }
 
     fn chain(n: i64) -> Vec<AuditEntry> {
@@ -184,22 +192,34 @@ mod tests {
     fn an_edited_row_is_found() {
         let mut rows = chain(5);
         rows[2].entry.after = Some(serde_json::json!({"role": "admin"}));
-        assert_eq!(verify_chain(GENESIS_HASH, &rows), Err(ChainBreak::Altered { id: 3 }));
+        assert_eq!(
+            verify_chain(GENESIS_HASH, &rows),
+            Err(ChainBreak::Altered { id: 3 })
+        );
     }
 
     #[test]
     fn a_deleted_row_is_found() {
         let mut rows = chain(5);
         rows.remove(1);
-        assert_eq!(verify_chain(GENESIS_HASH, &rows), Err(ChainBreak::Unlinked { id: 3 }));
+        assert_eq!(
+            verify_chain(GENESIS_HASH, &rows),
+            Err(ChainBreak::Unlinked { id: 3 })
+        );
     }
 
     #[test]
     fn hashes_are_stable_across_key_order_and_precision() {
         let entry = NewAuditEntry::new("auth.login", "staff");
         let t = Utc.timestamp_micros(1_764_000_000_123_456).unwrap();
-        assert_eq!(chain_hash(GENESIS_HASH, &entry, t), chain_hash(GENESIS_HASH, &entry.clone(), t));
+        assert_eq!(
+            chain_hash(GENESIS_HASH, &entry, t),
+            chain_hash(GENESIS_HASH, &entry.clone(), t)
+        );
         assert_eq!(chain_hash(GENESIS_HASH, &entry, t).len(), 64);
-        assert_ne!(chain_hash(GENESIS_HASH, &entry, t), chain_hash(&"1".repeat(64), &entry, t));
+        assert_ne!(
+            chain_hash(GENESIS_HASH, &entry, t),
+            chain_hash(&"1".repeat(64), &entry, t)
+        );
     }
 }

@@ -62,7 +62,11 @@ pub struct LockoutPolicy {
 
 impl Default for LockoutPolicy {
     fn default() -> Self {
-        Self { max_failures: 5, window: Duration::minutes(15), lock_for: Duration::minutes(15) }
+        Self {
+            max_failures: 5,
+            window: Duration::minutes(15),
+            lock_for: Duration::minutes(15),
+        }
     }
 }
 
@@ -95,7 +99,8 @@ impl LoginScope {
         if let Some(u) = key.strip_prefix("user:") {
             Some(LoginScope::Username(u.to_owned()))
         } else {
-            key.strip_prefix("pin:").map(|t| LoginScope::TerminalPin(t.to_owned()))
+            key.strip_prefix("pin:")
+                .map(|t| LoginScope::TerminalPin(t.to_owned()))
         }
     }
 }
@@ -129,7 +134,11 @@ pub struct StaffChanges {
 #[async_trait]
 pub trait AuthStore: Send + Sync {
     /// The active lock on `scope` at `now`, if any (expired locks are not returned).
-    async fn active_lock(&self, scope: &LoginScope, now: DateTime<Utc>) -> Result<Option<ActiveLock>, StoreError>;
+    async fn active_lock(
+        &self,
+        scope: &LoginScope,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActiveLock>, StoreError>;
 
     /// Records a failed attempt and, atomically with it, counts the failures within the
     /// policy window and locks the scope when the count reaches the limit. Safe under
@@ -143,7 +152,12 @@ pub trait AuthStore: Send + Sync {
     ) -> Result<FailureOutcome, StoreError>;
 
     /// A successful login: forgets the scope's failures.
-    async fn record_success(&self, scope: &LoginScope, now: DateTime<Utc>, audit: NewAuditEntry) -> Result<(), StoreError>;
+    async fn record_success(
+        &self,
+        scope: &LoginScope,
+        now: DateTime<Utc>,
+        audit: NewAuditEntry,
+    ) -> Result<(), StoreError>;
 
     /// Lifts a lock and forgets failures. `StoreError::NotFound` when nothing was locked.
     async fn unlock(&self, scope: &LoginScope, audit: NewAuditEntry) -> Result<(), StoreError>;
@@ -178,7 +192,12 @@ pub trait AuthStore: Send + Sync {
     /// Applies changes; a role or active change bumps `token_version`. Refuses with
     /// `StoreError::CheckViolation { constraint: "last_active_admin" }` when the change would
     /// leave no active admin (checked under a lock, so two concurrent demotions cannot both win).
-    async fn update_staff(&self, id: StaffId, changes: StaffChanges, audit: NewAuditEntry) -> Result<Staff, StoreError>;
+    async fn update_staff(
+        &self,
+        id: StaffId,
+        changes: StaffChanges,
+        audit: NewAuditEntry,
+    ) -> Result<Staff, StoreError>;
 
     /// Creates a staff member with the audit row. `Conflict { constraint: "staff_username_key" }`
     /// for a taken username, `Conflict { constraint: "staff_pin_lookup_key" }` for a taken PIN.
@@ -235,8 +254,14 @@ mod tests {
         let now = Utc::now();
         let s = staff(true, 3, Role::Cashier);
         let sess = session(&s, now);
-        assert_eq!(sess.check(&s, now + Duration::hours(8)), Err(SessionRejection::Expired));
-        assert_eq!(sess.check(&staff(false, 3, Role::Cashier), now), Err(SessionRejection::StaffInactive));
+        assert_eq!(
+            sess.check(&s, now + Duration::hours(8)),
+            Err(SessionRejection::Expired)
+        );
+        assert_eq!(
+            sess.check(&staff(false, 3, Role::Cashier), now),
+            Err(SessionRejection::StaffInactive)
+        );
         let mut bumped = s.clone();
         bumped.token_version = 4;
         assert_eq!(sess.check(&bumped, now), Err(SessionRejection::Revoked));
@@ -255,7 +280,10 @@ mod tests {
 
     #[test]
     fn scopes_round_trip_through_their_keys() {
-        for scope in [LoginScope::Username("phiona".into()), LoginScope::TerminalPin("pos-1".into())] {
+        for scope in [
+            LoginScope::Username("phiona".into()),
+            LoginScope::TerminalPin("pos-1".into()),
+        ] {
             assert_eq!(LoginScope::from_key(&scope.key()), Some(scope));
         }
         assert_eq!(LoginScope::Username("Phiona".into()).key(), "user:phiona");

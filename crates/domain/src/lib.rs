@@ -4,18 +4,26 @@
 //! traits adapters implement. No IO crate is allowed here (enforced by
 //! `tests/architecture.rs`): everything is deterministic and unit-tested.
 
+pub mod approval;
 pub mod audit;
 pub mod auth;
+pub mod business_day;
 pub mod error;
 pub mod event;
+pub mod happy_hour;
+pub mod idempotency;
 pub mod ids;
 pub mod money;
+pub mod order;
+pub mod payment;
 pub mod permissions;
 pub mod ports;
 pub mod printing;
 pub mod seed;
 pub mod settings;
+pub mod shift;
 pub mod staff;
+pub mod totals;
 pub mod validate;
 pub mod venue;
 

@@ -1,0 +1,1239 @@
+//! Orders and their items: the lifecycle of spec §3 as domain functions.
+//!
+//! Items move `pending → sent → preparing → ready → served` (or `voided`). The order's
+//! status follows from its items until it ends as `closed`, `voided` or `cancelled`:
+//!
+//! - `sent` while any item is at a station (sent or preparing),
+//! - else `open` while any item is pending (or there is none),
+//! - else `served` when every live item is served, `ready` otherwise.
+//!
+//! Every method checks its preconditions, works on a copy and commits only when the result
+//! is consistent (totals computable, never less than what was paid), so an error leaves the
+//! order untouched. `version` is for optimistic concurrency: stores save with
+//! `WHERE version = <loaded>` and write `version + 1`; methods here never change it.
+
+use std::collections::BTreeMap;
+use std::num::NonZeroU8;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::approval::{Actor, ApprovalError, approver_for, require};
+use crate::happy_hour::effective_price;
+use crate::ids::{ModifierId, OrderId, OrderItemId, ProductId, ShiftId, StaffId, TableId, TerminalId};
+use crate::money::{Currency, Money};
+use crate::payment::{PaymentError, check_payment_fits};
+use crate::permissions::Action;
+use crate::settings::Settings;
+use crate::staff::Station;
+use crate::totals::{self, Discount, LineInput, OrderTotals, Pricing, TotalsError};
+use crate::validate::{Label, Note, Quantity, ValidationError};
+use crate::venue::Product;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderType {
+    DineIn,
+    Takeaway,
+}
+
+impl OrderType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderType::DineIn => "dine_in",
+            OrderType::Takeaway => "takeaway",
+        }
+    }
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        match raw.trim() {
+            "dine_in" => Ok(OrderType::DineIn),
+            "takeaway" => Ok(OrderType::Takeaway),
+            _ => Err(ValidationError::new("type", "must be dine_in or takeaway")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    Open,
+    /// Something is at a station.
+    Sent,
+    Ready,
+    Served,
+    Closed,
+    Voided,
+    /// Ended with nothing on it (or merged into another order).
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub const ALL: [OrderStatus; 7] = [
+        OrderStatus::Open,
+        OrderStatus::Sent,
+        OrderStatus::Ready,
+        OrderStatus::Served,
+        OrderStatus::Closed,
+        OrderStatus::Voided,
+        OrderStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Open => "open",
+            OrderStatus::Sent => "sent",
+            OrderStatus::Ready => "ready",
+            OrderStatus::Served => "served",
+            OrderStatus::Closed => "closed",
+            OrderStatus::Voided => "voided",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        OrderStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw.trim())
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "status",
+                    "must be one of open, sent, ready, served, closed, voided, cancelled",
+                )
+            })
+    }
+
+    /// Closed, voided or cancelled: nothing changes any more (a refund aside).
+    pub fn is_finished(self) -> bool {
+        matches!(
+            self,
+            OrderStatus::Closed | OrderStatus::Voided | OrderStatus::Cancelled
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Pending,
+    Sent,
+    Preparing,
+    Ready,
+    Served,
+    Voided,
+}
+
+impl ItemStatus {
+    pub const ALL: [ItemStatus; 6] = [
+        ItemStatus::Pending,
+        ItemStatus::Sent,
+        ItemStatus::Preparing,
+        ItemStatus::Ready,
+        ItemStatus::Served,
+        ItemStatus::Voided,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Pending => "pending",
+            ItemStatus::Sent => "sent",
+            ItemStatus::Preparing => "preparing",
+            ItemStatus::Ready => "ready",
+            ItemStatus::Served => "served",
+            ItemStatus::Voided => "voided",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        ItemStatus::ALL
+            .into_iter()
+            .find(|s| s.as_str() == raw.trim())
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "status",
+                    "must be one of pending, sent, preparing, ready, served, voided",
+                )
+            })
+    }
+
+    /// At a station's queue: sent or being prepared.
+    pub fn is_at_station(self) -> bool {
+        matches!(self, ItemStatus::Sent | ItemStatus::Preparing)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum OrderError {
+    #[error("order is {}: it can no longer change", .status.as_str())]
+    OrderFinished { status: OrderStatus },
+    #[error("order has no item {0}")]
+    ItemNotFound(OrderItemId),
+    #[error("item {item} is {}: only pending items can be changed or removed; void it instead", .status.as_str())]
+    ItemNotPending { item: OrderItemId, status: ItemStatus },
+    #[error("cannot {action} item {item}: it is {}", .status.as_str())]
+    InvalidItemTransition {
+        item: OrderItemId,
+        status: ItemStatus,
+        action: &'static str,
+    },
+    #[error("no pending items to send")]
+    NothingToSend,
+    #[error("no items are waiting at the {} station", .0.as_str())]
+    NothingToBump(Station),
+    #[error("no items are ready to serve")]
+    NothingToServe,
+    #[error("the order has no items: cancel it instead")]
+    EmptyOrder,
+    #[error("the order still has items: void them or the order instead")]
+    NotEmpty,
+    #[error("items are still pending: send or remove them first")]
+    ItemsPending,
+    #[error("items are still being prepared")]
+    ItemsAtStation,
+    #[error("balance of {balance} is still due")]
+    BalanceDue { balance: Money },
+    #[error("{paid} has been paid on this order: refund it first")]
+    HasPayments { paid: Money },
+    #[error("the order would total {total} but {paid} is already paid: refund first")]
+    BelowPaid { total: Money, paid: Money },
+    #[error("a reason is required")]
+    ReasonRequired,
+    #[error("a dine-in order needs a table")]
+    TableRequired,
+    #[error("a takeaway order has no table")]
+    TakeawayHasNoTable,
+    #[error("the order is already at this table")]
+    SameTable,
+    #[error("an order cannot be merged with itself")]
+    MergeWithItself,
+    #[error("only open or sent orders can be merged; this one is {}", .status.as_str())]
+    MergeNotAllowed { status: OrderStatus },
+    #[error("remove the discount of the order being merged first")]
+    MergeDiscounted,
+    #[error("order number must be positive")]
+    InvalidNumber,
+    #[error("product {0} is not available")]
+    ProductUnavailable(ProductId),
+    #[error("only {left} of product {product} left in stock")]
+    OutOfStock { product: ProductId, left: i32 },
+    #[error("modifier {0} does not belong to this product or is inactive")]
+    UnknownModifier(ModifierId),
+    #[error("modifier {0} is chosen twice")]
+    DuplicateModifier(ModifierId),
+    #[error("order changed since it was read (version {current}, expected {expected})")]
+    StaleVersion { expected: i32, current: i32 },
+    #[error(transparent)]
+    Approval(#[from] ApprovalError),
+    #[error(transparent)]
+    Payment(#[from] PaymentError),
+    #[error(transparent)]
+    Totals(#[from] TotalsError),
+}
+
+impl OrderError {
+    /// Stable machine-readable code for problem bodies.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OrderError::OrderFinished { .. } => "order_finished",
+            OrderError::ItemNotFound(_) => "item_not_found",
+            OrderError::ItemNotPending { .. } => "item_not_pending",
+            OrderError::InvalidItemTransition { .. } => "invalid_item_transition",
+            OrderError::NothingToSend => "nothing_to_send",
+            OrderError::NothingToBump(_) => "nothing_to_bump",
+            OrderError::NothingToServe => "nothing_to_serve",
+            OrderError::EmptyOrder => "empty_order",
+            OrderError::NotEmpty => "order_not_empty",
+            OrderError::ItemsPending => "items_pending",
+            OrderError::ItemsAtStation => "items_at_station",
+            OrderError::BalanceDue { .. } => "balance_due",
+            OrderError::HasPayments { .. } => "has_payments",
+            OrderError::BelowPaid { .. } => "below_paid",
+            OrderError::ReasonRequired => "reason_required",
+            OrderError::TableRequired => "table_required",
+            OrderError::TakeawayHasNoTable => "takeaway_has_no_table",
+            OrderError::SameTable => "same_table",
+            OrderError::MergeWithItself => "merge_with_itself",
+            OrderError::MergeNotAllowed { .. } => "merge_not_allowed",
+            OrderError::MergeDiscounted => "merge_discounted",
+            OrderError::InvalidNumber => "invalid_number",
+            OrderError::ProductUnavailable(_) => "product_unavailable",
+            OrderError::OutOfStock { .. } => "out_of_stock",
+            OrderError::UnknownModifier(_) => "unknown_modifier",
+            OrderError::DuplicateModifier(_) => "duplicate_modifier",
+            OrderError::StaleVersion { .. } => "stale_version",
+            OrderError::Approval(e) => e.code(),
+            OrderError::Payment(e) => e.code(),
+            OrderError::Totals(e) => e.code(),
+        }
+    }
+}
+
+/// A modifier as chosen on an item, name and price snapshotted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ItemModifier {
+    pub modifier_id: ModifierId,
+    pub name: Label,
+    pub price: Money,
+}
+
+/// Who voided something, why, and who approved it (set once anything was sent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoidRecord {
+    pub by: StaffId,
+    pub reason: Note,
+    pub approved_by: Option<StaffId>,
+    pub at: DateTime<Utc>,
+}
+
+/// A discount as applied: who gave it and who approved it when above the cashier limit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedDiscount {
+    pub discount: Discount,
+    pub reason: Option<Note>,
+    pub by: StaffId,
+    pub approved_by: Option<StaffId>,
+}
+
+/// A request to set (`Some`) or clear (`None`) a discount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscountChange {
+    pub discount: Option<Discount>,
+    pub reason: Option<Note>,
+    pub actor: Actor,
+    pub approval: Option<Actor>,
+    /// `Settings::cashier_discount_limit_bp`: beyond it, approval is needed.
+    pub cashier_limit_bp: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItem {
+    pub id: OrderItemId,
+    pub product_id: ProductId,
+    /// Product name when ordered.
+    pub name: Label,
+    /// Product price when ordered (happy-hour price inside the window).
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    pub modifiers: Vec<ItemModifier>,
+    pub notes: Option<Note>,
+    /// Where it is prepared; `None` goes straight to ready when sent.
+    pub station: Option<Station>,
+    pub status: ItemStatus,
+    pub seat: Option<NonZeroU8>,
+    pub course: Option<NonZeroU8>,
+    pub discount: Option<AppliedDiscount>,
+    pub created_at: DateTime<Utc>,
+    pub sent_at: Option<DateTime<Utc>>,
+    pub preparing_at: Option<DateTime<Utc>>,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub served_at: Option<DateTime<Utc>>,
+    pub void: Option<VoidRecord>,
+}
+
+impl OrderItem {
+    pub fn is_live(&self) -> bool {
+        self.status != ItemStatus::Voided
+    }
+
+    /// Sum of the modifiers' prices, per unit.
+    pub fn modifiers_price(&self) -> Result<Money, TotalsError> {
+        Ok(Money::sum(
+            self.unit_price.currency(),
+            self.modifiers.iter().map(|m| m.price),
+        )?)
+    }
+
+    fn line_input(&self) -> Result<LineInput, TotalsError> {
+        Ok(LineInput {
+            item_id: self.id,
+            unit_price: self.unit_price,
+            modifiers_price: self.modifiers_price()?,
+            quantity: self.quantity,
+            discount: self.discount.as_ref().map(|d| d.discount),
+        })
+    }
+}
+
+/// What a terminal chose for one line.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemChoice {
+    pub modifier_ids: Vec<ModifierId>,
+    pub notes: Option<Note>,
+    pub seat: Option<NonZeroU8>,
+    pub course: Option<NonZeroU8>,
+}
+
+/// An item about to be added, with its product data snapshotted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrderItem {
+    pub product_id: ProductId,
+    pub name: Label,
+    pub unit_price: Money,
+    pub quantity: Quantity,
+    pub modifiers: Vec<ItemModifier>,
+    pub notes: Option<Note>,
+    pub station: Option<Station>,
+    pub seat: Option<NonZeroU8>,
+    pub course: Option<NonZeroU8>,
+}
+
+impl NewOrderItem {
+    /// Snapshots `product` at `now` (happy-hour price included), checking it can be ordered:
+    /// available and active, enough stock, and modifiers that are its own and active.
+    pub fn from_product(
+        product: &Product,
+        quantity: Quantity,
+        choice: ItemChoice,
+        settings: &Settings,
+        now: DateTime<Utc>,
+    ) -> Result<Self, OrderError> {
+        if !product.available || !product.active {
+            return Err(OrderError::ProductUnavailable(product.id));
+        }
+        match product.stock_qty {
+            Some(left) if left < i32::from(quantity.get()) => {
+                return Err(OrderError::OutOfStock {
+                    product: product.id,
+                    left,
+                });
+            }
+            _ => {}
+        }
+        let mut modifiers: Vec<ItemModifier> = Vec::with_capacity(choice.modifier_ids.len());
+        for id in choice.modifier_ids {
+            if modifiers.iter().any(|m| m.modifier_id == id) {
+                return Err(OrderError::DuplicateModifier(id));
+            }
+            let modifier = product
+                .modifiers
+                .iter()
+                .find(|m| m.id == id && m.active && m.product_id == product.id)
+                .ok_or(OrderError::UnknownModifier(id))?;
+            modifiers.push(ItemModifier {
+                modifier_id: modifier.id,
+                name: modifier.name.clone(),
+                price: modifier.price,
+            });
+        }
+        Ok(Self {
+            product_id: product.id,
+            name: product.name.clone(),
+            unit_price: effective_price(product, settings, now),
+            quantity,
+            modifiers,
+            notes: choice.notes,
+            station: product.station,
+            seat: choice.seat,
+            course: choice.course,
+        })
+    }
+}
+
+/// Changes to a pending item; `None` leaves a field as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemChanges {
+    pub quantity: Option<Quantity>,
+    pub modifiers: Option<Vec<ItemModifier>>,
+    pub notes: Option<Option<Note>>,
+    pub seat: Option<Option<NonZeroU8>>,
+    pub course: Option<Option<NonZeroU8>>,
+}
+
+/// The items that went to one station in one send: one kitchen or bar ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StationTicket {
+    pub station: Station,
+    pub items: Vec<OrderItemId>,
+    /// The first ticket of this order for the station (`sent_to_<station>_at` was set now).
+    pub first_for_station: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SendOutcome {
+    /// One per station that got items, kitchen before bar.
+    pub tickets: Vec<StationTicket>,
+    /// Items with no station: ready at once.
+    pub ready_without_station: Vec<OrderItemId>,
+}
+
+impl SendOutcome {
+    pub fn stations(&self) -> Vec<Station> {
+        self.tickets.iter().map(|t| t.station).collect()
+    }
+
+    /// Every item that left pending in this send.
+    pub fn sent_items(&self) -> Vec<OrderItemId> {
+        self.tickets
+            .iter()
+            .flat_map(|t| t.items.iter().copied())
+            .chain(self.ready_without_station.iter().copied())
+            .collect()
+    }
+}
+
+/// What creating an order needs; the number comes from the store's per-day counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    pub number: i32,
+    pub business_date: NaiveDate,
+    pub order_type: OrderType,
+    pub table_id: Option<TableId>,
+    pub staff_id: StaffId,
+    pub terminal_id: Option<TerminalId>,
+    pub shift_id: Option<ShiftId>,
+    pub preparation_notes: Option<Note>,
+    pub currency: Currency,
+    pub pricing: Pricing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: OrderId,
+    /// Human number, unique per business day (#1, #2 …).
+    pub number: i32,
+    pub business_date: NaiveDate,
+    pub order_type: OrderType,
+    pub table_id: Option<TableId>,
+    /// Who opened it.
+    pub staff_id: StaffId,
+    pub terminal_id: Option<TerminalId>,
+    pub shift_id: Option<ShiftId>,
+    pub status: OrderStatus,
+    pub preparation_notes: Option<Note>,
+    pub items: Vec<OrderItem>,
+    pub currency: Currency,
+    pub pricing: Pricing,
+    pub discount: Option<AppliedDiscount>,
+    /// Completed payments minus refunds, kept in step with the payments in the same
+    /// transaction (see [`Order::record_payment`], [`Order::record_refund`]).
+    pub paid: Money,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub sent_to_kitchen_at: Option<DateTime<Utc>>,
+    pub sent_to_bar_at: Option<DateTime<Utc>>,
+    pub ready_at: Option<DateTime<Utc>>,
+    pub served_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub void: Option<VoidRecord>,
+    /// Set on an order that was merged into another one (and thereby cancelled).
+    pub merged_into: Option<OrderId>,
+    pub version: i32,
+}
+
+fn require_reason(reason: &Note) -> Result<(), OrderError> {
+    if reason.as_str().is_empty() {
+        Err(OrderError::ReasonRequired)
+    } else {
+        Ok(())
+    }
+}
+
+fn earliest(a: Option<DateTime<Utc>>, b: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+impl Order {
+    pub fn new(new: NewOrder, now: DateTime<Utc>) -> Result<Order, OrderError> {
+        if new.number < 1 {
+            return Err(OrderError::InvalidNumber);
+        }
+        match (new.order_type, new.table_id) {
+            (OrderType::DineIn, None) => return Err(OrderError::TableRequired),
+            (OrderType::Takeaway, Some(_)) => return Err(OrderError::TakeawayHasNoTable),
+            _ => {}
+        }
+        Ok(Order {
+            id: OrderId::new(),
+            number: new.number,
+            business_date: new.business_date,
+            order_type: new.order_type,
+            table_id: new.table_id,
+            staff_id: new.staff_id,
+            terminal_id: new.terminal_id,
+            shift_id: new.shift_id,
+            status: OrderStatus::Open,
+            preparation_notes: new.preparation_notes,
+            items: Vec::new(),
+            currency: new.currency,
+            pricing: new.pricing,
+            discount: None,
+            paid: Money::zero(new.currency),
+            created_at: now,
+            updated_at: now,
+            sent_to_kitchen_at: None,
+            sent_to_bar_at: None,
+            ready_at: None,
+            served_at: None,
+            closed_at: None,
+            void: None,
+            merged_into: None,
+            version: 1,
+        })
+    }
+
+    /// `StaleVersion` unless the client edited the version it read.
+    pub fn expect_version(&self, expected: i32) -> Result<(), OrderError> {
+        if self.version == expected {
+            Ok(())
+        } else {
+            Err(OrderError::StaleVersion {
+                expected,
+                current: self.version,
+            })
+        }
+    }
+
+    pub fn totals(&self) -> Result<OrderTotals, TotalsError> {
+        let lines = self
+            .live_items()
+            .map(OrderItem::line_input)
+            .collect::<Result<Vec<_>, _>>()?;
+        totals::compute(
+            self.currency,
+            self.pricing,
+            &lines,
+            self.discount.as_ref().map(|d| d.discount),
+            self.paid,
+        )
+    }
+
+    pub fn balance(&self) -> Result<Money, TotalsError> {
+        Ok(self.totals()?.balance)
+    }
+
+    pub fn item(&self, id: OrderItemId) -> Result<&OrderItem, OrderError> {
+        self.items
+            .iter()
+            .find(|i| i.id == id)
+            .ok_or(OrderError::ItemNotFound(id))
+    }
+
+    fn item_mut(&mut self, id: OrderItemId) -> Result<&mut OrderItem, OrderError> {
+        self.items
+            .iter_mut()
+            .find(|i| i.id == id)
+            .ok_or(OrderError::ItemNotFound(id))
+    }
+
+    /// Items not voided.
+    pub fn live_items(&self) -> impl Iterator<Item = &OrderItem> {
+        self.items.iter().filter(|i| i.is_live())
+    }
+
+    pub fn is_finished(&self) -> bool {
+        self.status.is_finished()
+    }
+
+    fn ensure_not_finished(&self) -> Result<(), OrderError> {
+        if self.is_finished() {
+            Err(OrderError::OrderFinished { status: self.status })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The status the items imply, for an order that is not finished.
+    fn derived_status(&self) -> OrderStatus {
+        let mut any_pending = false;
+        let mut all_served = true;
+        let mut any_live = false;
+        for item in self.live_items() {
+            any_live = true;
+            if item.status.is_at_station() {
+                return OrderStatus::Sent;
+            }
+            any_pending |= item.status == ItemStatus::Pending;
+            all_served &= item.status == ItemStatus::Served;
+        }
+        if any_pending || !any_live {
+            OrderStatus::Open
+        } else if all_served {
+            OrderStatus::Served
+        } else {
+            OrderStatus::Ready
+        }
+    }
+
+    fn refresh_status(&mut self, now: DateTime<Utc>) {
+        if self.is_finished() {
+            return;
+        }
+        let rank = |s: OrderStatus| match s {
+            OrderStatus::Open => 0,
+            OrderStatus::Sent => 1,
+            OrderStatus::Ready => 2,
+            _ => 3,
+        };
+        let next = self.derived_status();
+        if next != self.status {
+            match next {
+                OrderStatus::Ready => self.ready_at = Some(now),
+                OrderStatus::Served => self.served_at = Some(now),
+                _ => {}
+            }
+        }
+        // Falling back (a recall, a new round) means the order is not ready/served any more.
+        if rank(next) < 2 {
+            self.ready_at = None;
+        }
+        if rank(next) < 3 {
+            self.served_at = None;
+        }
+        self.status = next;
+    }
+
+    /// Applies `change` to a copy and commits it only if the result is consistent.
+    fn edit<T>(
+        &mut self,
+        now: DateTime<Utc>,
+        change: impl FnOnce(&mut Order) -> Result<T, OrderError>,
+    ) -> Result<T, OrderError> {
+        let mut next = self.clone();
+        let out = change(&mut next)?;
+        next.refresh_status(now);
+        let totals = next.totals()?;
+        if totals.total.minor() < next.paid.minor() {
+            return Err(OrderError::BelowPaid {
+                total: totals.total,
+                paid: next.paid,
+            });
+        }
+        next.updated_at = now;
+        *self = next;
+        Ok(out)
+    }
+
+    pub fn add_item(&mut self, item: NewOrderItem, now: DateTime<Utc>) -> Result<OrderItemId, OrderError> {
+        self.ensure_not_finished()?;
+        let id = OrderItemId::new();
+        self.edit(now, |order| {
+            order.items.push(OrderItem {
+                id,
+                product_id: item.product_id,
+                name: item.name,
+                unit_price: item.unit_price,
+                quantity: item.quantity,
+                modifiers: item.modifiers,
+                notes: item.notes,
+                station: item.station,
+                status: ItemStatus::Pending,
+                seat: item.seat,
+                course: item.course,
+                discount: None,
+                created_at: now,
+                sent_at: None,
+                preparing_at: None,
+                ready_at: None,
+                served_at: None,
+                void: None,
+            });
+            Ok(id)
+        })
+    }
+
+    fn pending_item_mut(&mut self, id: OrderItemId) -> Result<&mut OrderItem, OrderError> {
+        let item = self.item_mut(id)?;
+        if item.status != ItemStatus::Pending {
+            return Err(OrderError::ItemNotPending {
+                item: id,
+                status: item.status,
+            });
+        }
+        Ok(item)
+    }
+
+    pub fn update_item(
+        &mut self,
+        id: OrderItemId,
+        changes: ItemChanges,
+        now: DateTime<Utc>,
+    ) -> Result<(), OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            let item = order.pending_item_mut(id)?;
+            if let Some(quantity) = changes.quantity {
+                item.quantity = quantity;
+            }
+            if let Some(modifiers) = changes.modifiers {
+                item.modifiers = modifiers;
+            }
+            if let Some(notes) = changes.notes {
+                item.notes = notes;
+            }
+            if let Some(seat) = changes.seat {
+                item.seat = seat;
+            }
+            if let Some(course) = changes.course {
+                item.course = course;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes a pending item outright (it never reached a station, so nothing to audit).
+    pub fn remove_item(&mut self, id: OrderItemId, now: DateTime<Utc>) -> Result<OrderItem, OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            order.pending_item_mut(id)?;
+            let index = order
+                .items
+                .iter()
+                .position(|i| i.id == id)
+                .ok_or(OrderError::ItemNotFound(id))?;
+            Ok(order.items.remove(index))
+        })
+    }
+
+    pub fn set_preparation_notes(
+        &mut self,
+        notes: Option<Note>,
+        now: DateTime<Utc>,
+    ) -> Result<(), OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            order.preparation_notes = notes;
+            Ok(())
+        })
+    }
+
+    /// Routes every pending item to its station; items without a station become ready.
+    pub fn send(&mut self, now: DateTime<Utc>) -> Result<SendOutcome, OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            let mut by_station: BTreeMap<Station, Vec<OrderItemId>> = BTreeMap::new();
+            let mut outcome = SendOutcome::default();
+            for item in order.items.iter_mut().filter(|i| i.status == ItemStatus::Pending) {
+                item.sent_at = Some(now);
+                match item.station {
+                    Some(station) => {
+                        item.status = ItemStatus::Sent;
+                        by_station.entry(station).or_default().push(item.id);
+                    }
+                    None => {
+                        item.status = ItemStatus::Ready;
+                        item.ready_at = Some(now);
+                        outcome.ready_without_station.push(item.id);
+                    }
+                }
+            }
+            if by_station.is_empty() && outcome.ready_without_station.is_empty() {
+                return Err(OrderError::NothingToSend);
+            }
+            for (station, items) in by_station {
+                let first_sent = match station {
+                    Station::Kitchen => &mut order.sent_to_kitchen_at,
+                    Station::Bar => &mut order.sent_to_bar_at,
+                };
+                let first_for_station = first_sent.is_none();
+                if first_for_station {
+                    *first_sent = Some(now);
+                }
+                outcome.tickets.push(StationTicket {
+                    station,
+                    items,
+                    first_for_station,
+                });
+            }
+            Ok(outcome)
+        })
+    }
+
+    /// One step forward at the station: sent → preparing → ready. Returns the new status.
+    pub fn bump_item(&mut self, id: OrderItemId, now: DateTime<Utc>) -> Result<ItemStatus, OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            let item = order.item_mut(id)?;
+            match item.status {
+                ItemStatus::Sent => {
+                    item.status = ItemStatus::Preparing;
+                    item.preparing_at = Some(now);
+                }
+                ItemStatus::Preparing => {
+                    item.status = ItemStatus::Ready;
+                    item.ready_at = Some(now);
+                }
+                status => {
+                    return Err(OrderError::InvalidItemTransition {
+                        item: id,
+                        status,
+                        action: "bump",
+                    });
+                }
+            }
+            Ok(item.status)
+        })
+    }
+
+    /// Bumps a whole ticket: every item of `station` still at it becomes ready.
+    pub fn bump_station(
+        &mut self,
+        station: Station,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderItemId>, OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            let mut bumped = Vec::new();
+            for item in order
+                .items
+                .iter_mut()
+                .filter(|i| i.station == Some(station) && i.status.is_at_station())
+            {
+                item.status = ItemStatus::Ready;
+                item.preparing_at.get_or_insert(now);
+                item.ready_at = Some(now);
+                bumped.push(item.id);
+            }
+            if bumped.is_empty() {
+                return Err(OrderError::NothingToBump(station));
+            }
+            Ok(bumped)
+        })
+    }
+
+    /// Undoes the last bump: ready → preparing → sent. Returns the new status.
+    pub fn recall_item(&mut self, id: OrderItemId, now: DateTime<Utc>) -> Result<ItemStatus, OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            let item = order.item_mut(id)?;
+            match (item.status, item.station) {
+                (ItemStatus::Ready, Some(_)) => {
+                    item.status = ItemStatus::Preparing;
+                    item.ready_at = None;
+                }
+                (ItemStatus::Preparing, Some(_)) => {
+                    item.status = ItemStatus::Sent;
+                    item.preparing_at = None;
+                }
+                (status, _) => {
+                    return Err(OrderError::InvalidItemTransition {
+                        item: id,
+                        status,
+                        action: "recall",
+                    });
+                }
+            }
+            Ok(item.status)
+        })
+    }
+
+    /// Serves every ready item (drinks may go out before the food).
+    pub fn serve(&mut self, now: DateTime<Utc>) -> Result<Vec<OrderItemId>, OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            let served = order.serve_ready_items(now);
+            if served.is_empty() {
+                return Err(OrderError::NothingToServe);
+            }
+            Ok(served)
+        })
+    }
+
+    fn serve_ready_items(&mut self, now: DateTime<Utc>) -> Vec<OrderItemId> {
+        let mut served = Vec::new();
+        for item in self.items.iter_mut().filter(|i| i.status == ItemStatus::Ready) {
+            item.status = ItemStatus::Served;
+            item.served_at = Some(now);
+            served.push(item.id);
+        }
+        served
+    }
+
+    /// Voids one item. A pending item needs only the right to edit unsent items; once it
+    /// was sent, a manager's approval (or a manager acting). The reason is required.
+    pub fn void_item(
+        &mut self,
+        id: OrderItemId,
+        actor: Actor,
+        approval: Option<Actor>,
+        reason: Note,
+        now: DateTime<Utc>,
+    ) -> Result<VoidRecord, OrderError> {
+        self.ensure_not_finished()?;
+        let item = self.item(id)?;
+        let approved_by = match item.status {
+            ItemStatus::Voided => {
+                return Err(OrderError::InvalidItemTransition {
+                    item: id,
+                    status: ItemStatus::Voided,
+                    action: "void",
+                });
+            }
+            ItemStatus::Pending => {
+                require(actor, Action::EditUnsentItems)?;
+                None
+            }
+            _ => Some(approver_for(actor, approval, Action::VoidSentItems)?),
+        };
+        require_reason(&reason)?;
+        let record = VoidRecord {
+            by: actor.id,
+            reason,
+            approved_by,
+            at: now,
+        };
+        self.edit(now, |order| {
+            let item = order.item_mut(id)?;
+            item.status = ItemStatus::Voided;
+            item.void = Some(record.clone());
+            Ok(record)
+        })
+    }
+
+    /// Voids the whole order before close. Needs approval once any live item was sent, and
+    /// no money on it (refund first).
+    pub fn void_order(
+        &mut self,
+        actor: Actor,
+        approval: Option<Actor>,
+        reason: Note,
+        now: DateTime<Utc>,
+    ) -> Result<VoidRecord, OrderError> {
+        self.ensure_not_finished()?;
+        if self.live_items().next().is_none() {
+            return Err(OrderError::EmptyOrder);
+        }
+        if !self.paid.is_zero() {
+            return Err(OrderError::HasPayments { paid: self.paid });
+        }
+        let anything_sent = self.live_items().any(|i| i.status != ItemStatus::Pending);
+        let approved_by = if anything_sent {
+            Some(approver_for(actor, approval, Action::VoidSentItems)?)
+        } else {
+            require(actor, Action::EditUnsentItems)?;
+            None
+        };
+        require_reason(&reason)?;
+        let record = VoidRecord {
+            by: actor.id,
+            reason,
+            approved_by,
+            at: now,
+        };
+        self.edit(now, |order| {
+            for item in order.items.iter_mut().filter(|i| i.is_live()) {
+                item.status = ItemStatus::Voided;
+                item.void = Some(record.clone());
+            }
+            order.status = OrderStatus::Voided;
+            order.void = Some(record.clone());
+            Ok(record)
+        })
+    }
+
+    /// Ends an order with nothing (live) on it.
+    pub fn cancel_empty(&mut self, now: DateTime<Utc>) -> Result<(), OrderError> {
+        self.ensure_not_finished()?;
+        if self.live_items().next().is_some() {
+            return Err(OrderError::NotEmpty);
+        }
+        self.edit(now, |order| {
+            order.status = OrderStatus::Cancelled;
+            Ok(())
+        })
+    }
+
+    /// Closes a settled order: nothing pending or at a station, balance zero. Ready items
+    /// are handed over (served) at close.
+    pub fn close(&mut self, now: DateTime<Utc>) -> Result<(), OrderError> {
+        self.ensure_not_finished()?;
+        if self.live_items().next().is_none() {
+            return Err(OrderError::EmptyOrder);
+        }
+        if self.live_items().any(|i| i.status == ItemStatus::Pending) {
+            return Err(OrderError::ItemsPending);
+        }
+        if self.live_items().any(|i| i.status.is_at_station()) {
+            return Err(OrderError::ItemsAtStation);
+        }
+        let balance = self.balance()?;
+        if !balance.is_zero() {
+            return Err(OrderError::BalanceDue { balance });
+        }
+        self.edit(now, |order| {
+            order.serve_ready_items(now);
+            order.refresh_status(now);
+            order.status = OrderStatus::Closed;
+            order.closed_at = Some(now);
+            Ok(())
+        })
+    }
+
+    /// Moves a dine-in order to another table; returns the table it left.
+    pub fn move_to_table(
+        &mut self,
+        table: TableId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<TableId>, OrderError> {
+        self.ensure_not_finished()?;
+        if self.order_type == OrderType::Takeaway {
+            return Err(OrderError::TakeawayHasNoTable);
+        }
+        if self.table_id == Some(table) {
+            return Err(OrderError::SameTable);
+        }
+        self.edit(now, |order| Ok(order.table_id.replace(table)))
+    }
+
+    /// Moves every item of `other` onto this order and cancels `other` (marked as merged
+    /// into this one). Both must be open or sent, unpaid, and in the same currency.
+    /// Returns the ids of the items moved.
+    pub fn merge_from(
+        &mut self,
+        other: &mut Order,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<OrderItemId>, OrderError> {
+        if self.id == other.id {
+            return Err(OrderError::MergeWithItself);
+        }
+        for order in [&*self, &*other] {
+            order.ensure_not_finished()?;
+            if !matches!(order.status, OrderStatus::Open | OrderStatus::Sent) {
+                return Err(OrderError::MergeNotAllowed { status: order.status });
+            }
+            if !order.paid.is_zero() {
+                return Err(OrderError::HasPayments { paid: order.paid });
+            }
+        }
+        if other.discount.is_some() {
+            return Err(OrderError::MergeDiscounted);
+        }
+        if other.currency != self.currency {
+            return Err(OrderError::Totals(TotalsError::CurrencyMismatch {
+                expected: self.currency,
+                found: other.currency,
+            }));
+        }
+        let moved_items = other.items.clone();
+        let moved: Vec<OrderItemId> = moved_items.iter().map(|i| i.id).collect();
+        let (kitchen, bar) = (other.sent_to_kitchen_at, other.sent_to_bar_at);
+        self.edit(now, |order| {
+            order.items.extend(moved_items);
+            order.sent_to_kitchen_at = earliest(order.sent_to_kitchen_at, kitchen);
+            order.sent_to_bar_at = earliest(order.sent_to_bar_at, bar);
+            Ok(())
+        })?;
+        let target = self.id;
+        // Cannot fail: `other` is unfinished and unpaid, and loses only items.
+        other.edit(now, |order| {
+            order.items.clear();
+            order.status = OrderStatus::Cancelled;
+            order.merged_into = Some(target);
+            Ok(())
+        })?;
+        Ok(moved)
+    }
+
+    /// Sets or clears the order discount. Cashiers may give up to the limit of the current
+    /// subtotal; more needs a manager's approval.
+    pub fn set_discount(&mut self, change: DiscountChange, now: DateTime<Utc>) -> Result<(), OrderError> {
+        self.ensure_not_finished()?;
+        let base = match change.discount {
+            Some(_) => self.totals()?.subtotal,
+            None => Money::zero(self.currency),
+        };
+        let applied = self.authorise_discount(change, base)?;
+        self.edit(now, |order| {
+            order.discount = applied;
+            Ok(())
+        })
+    }
+
+    /// Sets or clears one item's discount, under the same limit as [`Order::set_discount`]
+    /// measured against the item's line.
+    pub fn set_item_discount(
+        &mut self,
+        id: OrderItemId,
+        change: DiscountChange,
+        now: DateTime<Utc>,
+    ) -> Result<(), OrderError> {
+        self.ensure_not_finished()?;
+        let item = self.item(id)?;
+        if !item.is_live() {
+            return Err(OrderError::InvalidItemTransition {
+                item: id,
+                status: item.status,
+                action: "discount",
+            });
+        }
+        let base = item
+            .unit_price
+            .checked_add(item.modifiers_price()?)
+            .and_then(|unit| unit.checked_mul(i64::from(item.quantity.get())))
+            .map_err(TotalsError::from)?;
+        let applied = self.authorise_discount(change, base)?;
+        self.edit(now, |order| {
+            order.item_mut(id)?.discount = applied;
+            Ok(())
+        })
+    }
+
+    fn authorise_discount(
+        &self,
+        change: DiscountChange,
+        base: Money,
+    ) -> Result<Option<AppliedDiscount>, OrderError> {
+        require(change.actor, Action::ApplyDiscount)?;
+        let Some(discount) = change.discount else {
+            return Ok(None);
+        };
+        discount.validate(self.currency)?;
+        let approved_by = if discount.exceeds_limit(base, change.cashier_limit_bp) {
+            Some(approver_for(
+                change.actor,
+                change.approval,
+                Action::ApplyDiscountAboveLimit,
+            )?)
+        } else {
+            None
+        };
+        Ok(Some(AppliedDiscount {
+            discount,
+            reason: change.reason,
+            by: change.actor.id,
+            approved_by,
+        }))
+    }
+
+    /// Applies a completed payment of `amount`: never more than the balance. Returns the
+    /// new balance.
+    pub fn record_payment(&mut self, amount: Money, now: DateTime<Utc>) -> Result<Money, OrderError> {
+        self.ensure_not_finished()?;
+        check_payment_fits(self.balance()?, amount)?;
+        self.edit(now, |order| {
+            order.paid = order.paid.checked_add(amount).map_err(TotalsError::from)?;
+            Ok(order.balance()?)
+        })
+    }
+
+    /// Takes a refund off the paid amount; allowed on a closed order (that is how a closed
+    /// order is corrected). Returns the new paid amount.
+    pub fn record_refund(&mut self, amount: Money, now: DateTime<Utc>) -> Result<Money, OrderError> {
+        if amount.currency() != self.currency {
+            return Err(OrderError::Totals(TotalsError::CurrencyMismatch {
+                expected: self.currency,
+                found: amount.currency(),
+            }));
+        }
+        if amount.minor() <= 0 {
+            return Err(PaymentError::NonPositiveAmount.into());
+        }
+        if amount.minor() > self.paid.minor() {
+            return Err(PaymentError::RefundExceedsRemaining {
+                refundable: self.paid,
+                amount,
+            }
+            .into());
+        }
+        self.edit(now, |order| {
+            order.paid = order.paid.checked_sub(amount).map_err(TotalsError::from)?;
+            Ok(order.paid)
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;
