@@ -129,6 +129,33 @@ pub struct StaffChanges {
     pub active: Option<bool>,
 }
 
+/// The digest a PIN is looked up and kept unique by: HMAC-SHA256 under the venue's PIN
+/// pepper. PINs are short, so the salted argon2 hash alone could neither be searched nor
+/// made unique; the digest does both, and the argon2 hash still has to verify.
+pub fn pin_lookup_digest(pepper: &[u8], pin: &crate::validate::Pin) -> String {
+    use hmac::{Hmac, Mac};
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
+    let mut mac = match Hmac::<sha2::Sha256>::new_from_slice(pepper) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(pin.expose().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// A PIN as stored: the argon2 hash that must verify, and the lookup digest that finds it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PinSecret {
+    pub hash: String,
+    pub lookup: String,
+}
+
+impl std::fmt::Debug for PinSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PinSecret(****)")
+    }
+}
+
 /// The store the auth and staff-admin use cases need. Every method that changes a staff
 /// member writes the given audit entry in the same transaction.
 #[async_trait]
@@ -162,6 +189,10 @@ pub trait AuthStore: Send + Sync {
     /// Lifts a lock and forgets failures. `StoreError::NotFound` when nothing was locked.
     async fn unlock(&self, scope: &LoginScope, audit: NewAuditEntry) -> Result<(), StoreError>;
 
+    /// The venue's PIN pepper (random, created once and kept in the database so every
+    /// instance derives the same digests).
+    async fn pin_pepper(&self) -> Result<Vec<u8>, StoreError>;
+
     /// Finds the active staff member whose PIN lookup digest is `pin_lookup`.
     async fn find_by_pin_lookup(&self, pin_lookup: &str) -> Result<Option<StaffCredentials>, StoreError>;
 
@@ -185,7 +216,7 @@ pub trait AuthStore: Send + Sync {
     async fn set_pin(
         &self,
         id: StaffId,
-        pin: Option<(String, String)>,
+        pin: Option<PinSecret>,
         audit: NewAuditEntry,
     ) -> Result<Staff, StoreError>;
 
@@ -276,6 +307,17 @@ mod tests {
         let now = Utc::now();
         assert_eq!(policy.lock_after(4, now), None);
         assert_eq!(policy.lock_after(5, now), Some(now + Duration::minutes(15)));
+    }
+
+    #[test]
+    fn pin_digests_depend_on_pin_and_pepper() {
+        let pin = crate::validate::Pin::parse("1234").unwrap();
+        let other = crate::validate::Pin::parse("1235").unwrap();
+        let a = pin_lookup_digest(b"pepper-one", &pin);
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, pin_lookup_digest(b"pepper-one", &pin));
+        assert_ne!(a, pin_lookup_digest(b"pepper-one", &other));
+        assert_ne!(a, pin_lookup_digest(b"pepper-two", &pin));
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::ids::{PaymentId, StaffId, TerminalId};
 use crate::money::Money;
 use crate::seed::{SeedReport, VenueSeed};
 use crate::settings::Settings;
-use crate::staff::{NewStaff, NewTerminal, Staff, StaffCredentials, Terminal};
+use crate::staff::{NewStaff, NewTerminal, Staff, StaffCredentials, Terminal, TerminalChanges};
 use crate::validate::Username;
 use crate::venue::{Category, Product, Table};
 
@@ -63,6 +63,12 @@ pub trait TerminalStore: Send + Sync {
     async fn list_terminals(&self) -> Result<Vec<Terminal>, StoreError>;
     /// Records traffic from a terminal. `StoreError::NotFound` for an unknown id.
     async fn touch_terminal(&self, id: TerminalId, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// `StoreError::NotFound` for an unknown id.
+    async fn get_terminal(&self, id: TerminalId) -> Result<Terminal, StoreError>;
+    /// Applies the changes; `NotFound` for an unknown id, `Conflict { constraint:
+    /// "terminals_code_key" }` when a new code is taken.
+    async fn update_terminal(&self, id: TerminalId, changes: TerminalChanges)
+    -> Result<Terminal, StoreError>;
 }
 
 /// Tables on the floor.

@@ -136,6 +136,20 @@ pub struct NewTerminal {
     pub has_cash_drawer: bool,
 }
 
+/// Changes an admin makes to a terminal; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TerminalChanges {
+    pub code: Option<String>,
+    pub name: Option<Label>,
+    pub kind: Option<TerminalKind>,
+    /// `Some(None)` clears the station.
+    pub station: Option<Option<Station>>,
+    pub location: Option<Option<String>>,
+    pub has_printer: Option<bool>,
+    pub has_cash_drawer: Option<bool>,
+    pub active: Option<bool>,
+}
+
 /// Terminal codes: 2–32 of `a-z 0-9 -`, lower-case.
 pub fn parse_terminal_code(raw: &str) -> Result<String, ValidationError> {
     let value = raw.trim().to_ascii_lowercase();
