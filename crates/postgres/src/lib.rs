@@ -1,1 +1,23 @@
-//! placeholder
+//! `pos-postgres`: the PostgreSQL adapter.
+//!
+//! - [`schema`]: diesel's view of `migrations/`; `rows` maps rows to and from the domain.
+//! - [`run_migrations`] / [`migrate`]: the embedded migrations under an advisory lock.
+//! - [`PgStore`]: a deadpool-diesel pool (wait timeout → `StoreError::Unavailable`)
+//!   implementing the domain's store ports, plus the event log ([`append_event`] inside any
+//!   transaction, [`EventFollower`] to read it in order without gaps).
+//! - [`error`]: diesel and pool errors classified into `StoreError` at this boundary.
+
+pub mod error;
+mod migrate;
+mod pool;
+mod rows;
+pub mod schema;
+mod store;
+
+pub use error::DbError;
+pub use migrate::{MIGRATION_LOCK_KEY, MIGRATIONS, migrate, run_migrations};
+pub use pool::{PoolConfig, build_pool};
+pub use store::{EventFollower, PgStore, append_event, events_after};
+
+/// The pool type, for callers that hold one directly.
+pub use deadpool_diesel::postgres::Pool;

@@ -1,0 +1,86 @@
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use pos_domain::StoreError;
+use pos_domain::ports::{MenuStore, TableStore};
+use pos_domain::venue::{Category, Product, Table};
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::rows::{CategoryRow, ModifierRow, ProductRow, TableRow};
+use crate::schema::{categories, dining_tables, modifiers, products};
+
+#[async_trait]
+impl TableStore for PgStore {
+    async fn list_tables(&self) -> Result<Vec<Table>, StoreError> {
+        let rows = self
+            .interact(|conn| {
+                Ok(dining_tables::table
+                    .filter(dining_tables::active)
+                    .order((dining_tables::sort_order.asc(), dining_tables::code.asc()))
+                    .select(TableRow::as_select())
+                    .load(conn)?)
+            })
+            .await?;
+        rows.into_iter().map(TableRow::into_table).collect()
+    }
+}
+
+#[async_trait]
+impl MenuStore for PgStore {
+    async fn list_categories(&self) -> Result<Vec<Category>, StoreError> {
+        let rows = self
+            .interact(|conn| {
+                Ok(categories::table
+                    .filter(categories::active)
+                    .order((categories::sort_order.asc(), categories::name.asc()))
+                    .select(CategoryRow::as_select())
+                    .load(conn)?)
+            })
+            .await?;
+        rows.into_iter().map(CategoryRow::into_category).collect()
+    }
+
+    async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
+        // Two queries whatever the menu size: the products, then all of their modifiers.
+        let (product_rows, modifier_rows) = self
+            .interact(|conn| {
+                let product_rows: Vec<ProductRow> = products::table
+                    .inner_join(categories::table)
+                    .filter(products::active)
+                    .order((
+                        categories::sort_order.asc(),
+                        categories::name.asc(),
+                        products::sort_order.asc(),
+                        products::name.asc(),
+                    ))
+                    .select(ProductRow::as_select())
+                    .load(conn)?;
+                let ids: Vec<Uuid> = product_rows.iter().map(|p| p.id).collect();
+                let modifier_rows: Vec<ModifierRow> = modifiers::table
+                    .filter(modifiers::product_id.eq_any(ids))
+                    .filter(modifiers::active)
+                    .order((
+                        modifiers::product_id,
+                        modifiers::sort_order.asc(),
+                        modifiers::name.asc(),
+                    ))
+                    .select(ModifierRow::as_select())
+                    .load(conn)?;
+                Ok((product_rows, modifier_rows))
+            })
+            .await?;
+        let mut by_product: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
+        for modifier in modifier_rows {
+            by_product.entry(modifier.product_id).or_default().push(modifier);
+        }
+        product_rows
+            .into_iter()
+            .map(|p| {
+                let mods = by_product.remove(&p.id).unwrap_or_default();
+                p.into_product(mods)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,2 @@
+DROP FUNCTION pos_refuse_mutation();
+DROP FUNCTION pos_set_updated_at();

@@ -1,0 +1,3 @@
+DROP TABLE z_reports;
+DROP TABLE cash_movements;
+DROP TABLE shifts;

@@ -1,0 +1,4 @@
+DROP TABLE backups;
+DROP TABLE print_jobs;
+DROP TABLE events;
+DROP TABLE idempotency_records;
