@@ -1,0 +1,834 @@
+//! [`InMemoryStore`]: every port the order use cases need, in memory, following the
+//! transaction recipe of [`crate::order_ports`] step by step (one mutex = one transaction:
+//! nothing is written until the whole unit is known to commit).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::approval::Actor;
+use crate::audit::NewAuditEntry;
+use crate::error::StoreError;
+use crate::event::{Event, NewEvent};
+use crate::idempotency::{
+    IdempotencyDecision, IdempotencyKey, IdempotencyRecord, RequestFingerprint, StoredResponse, decide,
+};
+use crate::ids::{CategoryId, ModifierId, OrderId, PrintJobId, ProductId, StaffId, TableId};
+use crate::money::Money;
+use crate::order::{ItemStatus, Order, OrderError};
+use crate::order_ports::{
+    Committed, CreateWork, IdempotencyClaim, IdempotencyPurge, MergeWork, Mutation, OrderCatalog,
+    OrderFilter, OrderStore, OrderTarget, OrderWork, ProductCount, Refusal, RenderInput, StockLevel,
+    WorkOutput,
+};
+use crate::orders::events::stock_changed;
+use crate::permissions::Role;
+use crate::ports::{Clock, MenuStore, SettingsStore, StaffStore, TableStore};
+use crate::print_job::{NewPrintJob, PrintJobKind};
+use crate::settings::Settings;
+use crate::staff::{NewStaff, Staff, StaffCredentials, Station};
+use crate::validate::{Label, PersonName, Sku, Username};
+use crate::venue::{Category, Modifier, Product, Table};
+
+#[derive(Default)]
+struct State {
+    settings: Option<Settings>,
+    staff: BTreeMap<StaffId, StaffCredentials>,
+    tables: Vec<Table>,
+    categories: Vec<Category>,
+    products: BTreeMap<ProductId, Product>,
+    orders: BTreeMap<OrderId, Order>,
+    counters: BTreeMap<NaiveDate, i32>,
+    idempotency: BTreeMap<(StaffId, String), IdempotencyRecord>,
+    events: Vec<Event>,
+    print_jobs: Vec<NewPrintJob>,
+    audit: Vec<NewAuditEntry>,
+}
+
+/// The in-memory fake of the order ports (and of the staff, table, menu and settings stores
+/// the order use cases read).
+pub struct InMemoryStore {
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+}
+
+/// What a unit of work came to before anything is written.
+enum Unit {
+    Done {
+        /// Saved in this order (a merge's target first).
+        saves: Vec<Order>,
+        /// What a stock refusal shows.
+        loaded: Option<Order>,
+        output: WorkOutput,
+    },
+    Refused {
+        error: OrderError,
+        current: Option<Order>,
+    },
+}
+
+impl InMemoryStore {
+    /// An empty venue with default settings (`Test Cafe`, UGX).
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        let state = State {
+            settings: Some(Settings::defaults("Test Cafe")),
+            ..State::default()
+        };
+        Self {
+            state: Mutex::new(state),
+            clock,
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A test that panicked mid-call leaves consistent data: every write happens at the end.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    // ----- seeding -------------------------------------------------------------------------
+
+    /// An active staff member with this role; returns them as an actor.
+    pub fn add_staff(&self, role: Role, username: &str) -> Actor {
+        let now = self.clock.now();
+        let staff = Staff {
+            id: StaffId::new(),
+            username: Username::parse(username).unwrap_or_else(|e| panic!("{e}")),
+            full_name: PersonName::parse(&format!("{username} (test)")).unwrap_or_else(|e| panic!("{e}")),
+            role,
+            active: true,
+            must_change_password: false,
+            token_version: 1,
+            has_pin: false,
+            created_at: now,
+            updated_at: now,
+        };
+        let actor = Actor::new(staff.id, role);
+        self.state().staff.insert(
+            staff.id,
+            StaffCredentials {
+                staff,
+                password_hash: String::new(),
+                pin_hash: None,
+            },
+        );
+        actor
+    }
+
+    pub fn add_table(&self, code: &str) -> Table {
+        let mut state = self.state();
+        let table = Table {
+            id: TableId::new(),
+            code: Label::parse(code).unwrap_or_else(|e| panic!("{e}")),
+            area: None,
+            seats: 4,
+            image_url: None,
+            sort_order: i32::try_from(state.tables.len()).unwrap_or(i32::MAX),
+            active: true,
+        };
+        state.tables.push(table.clone());
+        table
+    }
+
+    pub fn add_category(&self, name: &str, station: Option<Station>) -> Category {
+        let mut state = self.state();
+        let category = Category {
+            id: CategoryId::new(),
+            name: Label::parse(name).unwrap_or_else(|e| panic!("{e}")),
+            default_station: station,
+            sort_order: i32::try_from(state.categories.len()).unwrap_or(i32::MAX),
+            active: true,
+        };
+        state.categories.push(category.clone());
+        category
+    }
+
+    /// An available, active product of `category` priced in the venue currency.
+    pub fn add_product(
+        &self,
+        category: CategoryId,
+        name: &str,
+        price: i64,
+        station: Option<Station>,
+    ) -> Product {
+        let mut state = self.state();
+        let currency = state.settings.as_ref().map(|s| s.currency).unwrap_or_default();
+        let sku = format!("SKU-{}", state.products.len() + 1);
+        let product = Product {
+            id: ProductId::new(),
+            sku: Sku::parse(&sku).unwrap_or_else(|e| panic!("{e}")),
+            name: Label::parse(name).unwrap_or_else(|e| panic!("{e}")),
+            category_id: category,
+            section: None,
+            price: Money::new(price, currency),
+            station,
+            available: true,
+            active: true,
+            image_url: None,
+            sort_order: i32::try_from(state.products.len()).unwrap_or(i32::MAX),
+            happy_hour_price: None,
+            stock_qty: None,
+            modifiers: Vec::new(),
+            updated_at: self.clock.now(),
+        };
+        state.products.insert(product.id, product.clone());
+        product
+    }
+
+    /// An active modifier on `product`.
+    pub fn add_modifier(&self, product: ProductId, name: &str, price: i64) -> Modifier {
+        self.update_product(product, |p| {
+            let modifier = Modifier {
+                id: ModifierId::new(),
+                product_id: p.id,
+                name: Label::parse(name).unwrap_or_else(|e| panic!("{e}")),
+                price: Money::new(price, p.price.currency()),
+                active: true,
+            };
+            p.modifiers.push(modifier);
+        })
+        .modifiers
+        .last()
+        .cloned()
+        .unwrap_or_else(|| panic!("modifier just added"))
+    }
+
+    /// Edits a product in place (stock, availability, happy-hour price…); returns it.
+    pub fn update_product(&self, id: ProductId, change: impl FnOnce(&mut Product)) -> Product {
+        let mut state = self.state();
+        let product = state
+            .products
+            .get_mut(&id)
+            .unwrap_or_else(|| panic!("no product {id}"));
+        change(product);
+        product.clone()
+    }
+
+    /// Queues a print job outside any order unit (a bill printed by the payments side).
+    pub fn queue_print_job(&self, job: NewPrintJob) {
+        self.state().print_jobs.push(job);
+    }
+
+    /// A committed record without a response: what a request still running looks like to a
+    /// request that could not wait for it.
+    pub fn hold_key(&self, staff: StaffId, key: &IdempotencyKey, fingerprint: &RequestFingerprint) {
+        let record = IdempotencyRecord {
+            staff_id: staff,
+            key: key.clone(),
+            fingerprint: fingerprint.clone(),
+            response: None,
+            created_at: self.clock.now(),
+        };
+        self.state()
+            .idempotency
+            .insert((staff, key.as_str().to_owned()), record);
+    }
+
+    // ----- inspection ----------------------------------------------------------------------
+
+    pub fn events(&self) -> Vec<Event> {
+        self.state().events.clone()
+    }
+
+    pub fn print_jobs(&self) -> Vec<NewPrintJob> {
+        self.state().print_jobs.clone()
+    }
+
+    pub fn audit(&self) -> Vec<NewAuditEntry> {
+        self.state().audit.clone()
+    }
+
+    pub fn stock(&self, product: ProductId) -> Option<i32> {
+        self.state().products.get(&product).and_then(|p| p.stock_qty)
+    }
+
+    pub fn order(&self, id: OrderId) -> Option<Order> {
+        self.state().orders.get(&id).cloned()
+    }
+
+    pub fn order_count(&self) -> usize {
+        self.state().orders.len()
+    }
+
+    pub fn idempotency_record(&self, staff: StaffId, key: &IdempotencyKey) -> Option<IdempotencyRecord> {
+        self.state()
+            .idempotency
+            .get(&(staff, key.as_str().to_owned()))
+            .cloned()
+    }
+
+    // ----- the unit of work ----------------------------------------------------------------
+
+    /// Step 1 of the recipe: `Ok(())` when the key is ours (or there is none), else the
+    /// answer to give instead of running anything.
+    fn claim(state: &State, claim: Option<&IdempotencyClaim>, now: DateTime<Utc>) -> Result<(), Mutation> {
+        let Some(claim) = claim else {
+            return Ok(());
+        };
+        let existing = state
+            .idempotency
+            .get(&(claim.staff_id, claim.key.as_str().to_owned()));
+        match decide(existing, &claim.fingerprint, now) {
+            IdempotencyDecision::Execute => Ok(()),
+            IdempotencyDecision::Replay(response) => Err(Mutation::Replayed(response)),
+            IdempotencyDecision::Mismatch => Err(Mutation::KeyMismatch),
+            IdempotencyDecision::InProgress => Err(Mutation::KeyInProgress),
+        }
+    }
+
+    /// Steps 5–8 (or the refusal path): checks stock, renders, then writes everything.
+    fn conclude(
+        state: &mut State,
+        claim: Option<IdempotencyClaim>,
+        unit: Unit,
+        now: DateTime<Utc>,
+    ) -> Result<Mutation, StoreError> {
+        let (saves, loaded, output) = match unit {
+            Unit::Refused { error, current } => return Self::refuse(state, claim, error, current, now),
+            Unit::Done {
+                saves,
+                loaded,
+                output,
+            } => (saves, loaded, output),
+        };
+        let mut deltas: BTreeMap<ProductId, i32> = BTreeMap::new();
+        for change in &output.effects.stock {
+            *deltas.entry(change.product_id).or_default() += change.delta;
+        }
+        let mut levels = Vec::new();
+        for (product_id, delta) in deltas {
+            let Some(left) = state.products.get(&product_id).and_then(|p| p.stock_qty) else {
+                continue;
+            };
+            let stock_qty = left + delta;
+            if stock_qty < 0 {
+                let error = OrderError::OutOfStock {
+                    product: product_id,
+                    left,
+                };
+                return Self::refuse(state, claim, error, loaded, now);
+            }
+            if delta != 0 {
+                levels.push(StockLevel {
+                    product_id,
+                    stock_qty,
+                    delta,
+                });
+            }
+        }
+        let mut saves = saves.into_iter();
+        let Some(order) = saves.next() else {
+            return Err(StoreError::Internal("a unit saved no order".into()));
+        };
+        let other = saves.next();
+        let response = match claim {
+            None => None,
+            Some(claim) => {
+                let rendered = (claim.render)(RenderInput::Committed {
+                    order: &order,
+                    other: other.as_ref(),
+                    change: &output.change,
+                });
+                if !rendered.is_storable() {
+                    return Err(StoreError::Internal("rendered a server error".into()));
+                }
+                Self::record(
+                    state,
+                    claim.staff_id,
+                    claim.key,
+                    claim.fingerprint,
+                    &rendered,
+                    now,
+                );
+                Some(rendered)
+            }
+        };
+        for level in &levels {
+            if let Some(product) = state.products.get_mut(&level.product_id) {
+                product.stock_qty = Some(level.stock_qty);
+            }
+        }
+        state.orders.insert(order.id, order.clone());
+        if let Some(other) = &other {
+            state.orders.insert(other.id, other.clone());
+        }
+        let print_jobs: Vec<PrintJobId> = output.effects.print_jobs.iter().map(|j| j.id).collect();
+        state.print_jobs.extend(output.effects.print_jobs);
+        state.audit.extend(output.effects.audit);
+        let mut new_events = output.effects.events;
+        if !levels.is_empty() {
+            new_events.push(stock_changed(&levels));
+        }
+        let events = new_events
+            .into_iter()
+            .map(|event| Self::append(state, event, now))
+            .collect();
+        Ok(Mutation::Committed(Box::new(Committed {
+            order,
+            other,
+            change: output.change,
+            events,
+            print_jobs,
+            response,
+        })))
+    }
+
+    fn record(
+        state: &mut State,
+        staff_id: StaffId,
+        key: IdempotencyKey,
+        fingerprint: RequestFingerprint,
+        response: &StoredResponse,
+        now: DateTime<Utc>,
+    ) {
+        state.idempotency.insert(
+            (staff_id, key.as_str().to_owned()),
+            IdempotencyRecord {
+                staff_id,
+                key,
+                fingerprint,
+                response: Some(response.clone()),
+                created_at: now,
+            },
+        );
+    }
+
+    fn refuse(
+        state: &mut State,
+        claim: Option<IdempotencyClaim>,
+        error: OrderError,
+        current: Option<Order>,
+        now: DateTime<Utc>,
+    ) -> Result<Mutation, StoreError> {
+        let response = match claim {
+            None => None,
+            Some(claim) => {
+                let rendered = (claim.render)(RenderInput::Refused {
+                    error: &error,
+                    current: current.as_ref(),
+                });
+                if !rendered.is_storable() {
+                    return Err(StoreError::Internal("rendered a server error".into()));
+                }
+                Self::record(
+                    state,
+                    claim.staff_id,
+                    claim.key,
+                    claim.fingerprint,
+                    &rendered,
+                    now,
+                );
+                Some(rendered)
+            }
+        };
+        Ok(Mutation::Refused(Box::new(Refusal {
+            error,
+            current,
+            response,
+        })))
+    }
+
+    fn append(state: &mut State, event: NewEvent, now: DateTime<Utc>) -> Event {
+        let id = i64::try_from(state.events.len()).unwrap_or(i64::MAX) + 1;
+        let event = Event {
+            id,
+            event_type: event.event_type,
+            topic: event.topic,
+            station: event.station,
+            payload: event.payload,
+            occurred_at: now,
+        };
+        state.events.push(event.clone());
+        event
+    }
+
+    fn locate(state: &State, target: OrderTarget) -> Result<Order, StoreError> {
+        match target {
+            OrderTarget::Order(id) => state
+                .orders
+                .get(&id)
+                .cloned()
+                .ok_or(StoreError::not_found("order")),
+            OrderTarget::Item(item) => state
+                .orders
+                .values()
+                .find(|o| o.items.iter().any(|i| i.id == item))
+                .cloned()
+                .ok_or(StoreError::not_found("order_item")),
+        }
+    }
+
+    fn stale(expected: Option<i32>, loaded: &Order) -> Option<OrderError> {
+        match expected {
+            Some(expected) if expected != loaded.version => Some(OrderError::StaleVersion {
+                expected,
+                current: loaded.version,
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[async_trait]
+impl OrderStore for InMemoryStore {
+    async fn create_order(
+        &self,
+        business_date: NaiveDate,
+        claim: Option<IdempotencyClaim>,
+        work: CreateWork,
+    ) -> Result<Mutation, StoreError> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        if let Err(answer) = Self::claim(&state, claim.as_ref(), now) {
+            return Ok(answer);
+        }
+        let number = state.counters.get(&business_date).copied().unwrap_or(0) + 1;
+        let unit = match work(number) {
+            Err(error) => Unit::Refused { error, current: None },
+            Ok((order, output)) => {
+                if order.number != number || order.business_date != business_date || order.version != 1 {
+                    return Err(StoreError::Internal(
+                        "the created order does not carry its allocated number".into(),
+                    ));
+                }
+                Unit::Done {
+                    saves: vec![order],
+                    loaded: None,
+                    output,
+                }
+            }
+        };
+        let mutation = Self::conclude(&mut state, claim, unit, now)?;
+        if matches!(mutation, Mutation::Committed(_)) {
+            state.counters.insert(business_date, number);
+        }
+        Ok(mutation)
+    }
+
+    async fn mutate_order(
+        &self,
+        target: OrderTarget,
+        expected_version: Option<i32>,
+        claim: Option<IdempotencyClaim>,
+        work: OrderWork,
+    ) -> Result<Mutation, StoreError> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        if let Err(answer) = Self::claim(&state, claim.as_ref(), now) {
+            return Ok(answer);
+        }
+        let loaded = Self::locate(&state, target)?;
+        let unit = if let Some(error) = Self::stale(expected_version, &loaded) {
+            Unit::Refused {
+                error,
+                current: Some(loaded),
+            }
+        } else {
+            let mut next = loaded.clone();
+            next.version = loaded.version + 1;
+            match work(&mut next) {
+                Ok(output) => Unit::Done {
+                    saves: vec![next],
+                    loaded: Some(loaded),
+                    output,
+                },
+                Err(error) => Unit::Refused {
+                    error,
+                    current: Some(loaded),
+                },
+            }
+        };
+        Self::conclude(&mut state, claim, unit, now)
+    }
+
+    async fn merge_orders(
+        &self,
+        target: (OrderId, Option<i32>),
+        source: (OrderId, Option<i32>),
+        claim: Option<IdempotencyClaim>,
+        work: MergeWork,
+    ) -> Result<Mutation, StoreError> {
+        if target.0 == source.0 {
+            return Err(StoreError::Internal("merge of an order with itself".into()));
+        }
+        let now = self.clock.now();
+        let mut state = self.state();
+        if let Err(answer) = Self::claim(&state, claim.as_ref(), now) {
+            return Ok(answer);
+        }
+        let loaded_target = Self::locate(&state, OrderTarget::Order(target.0))?;
+        let loaded_source = Self::locate(&state, OrderTarget::Order(source.0))?;
+        let unit = if let Some(error) = Self::stale(target.1, &loaded_target) {
+            Unit::Refused {
+                error,
+                current: Some(loaded_target),
+            }
+        } else if let Some(error) = Self::stale(source.1, &loaded_source) {
+            Unit::Refused {
+                error,
+                current: Some(loaded_source),
+            }
+        } else {
+            let mut next_target = loaded_target.clone();
+            next_target.version += 1;
+            let mut next_source = loaded_source;
+            next_source.version += 1;
+            match work(&mut next_target, &mut next_source) {
+                Ok(output) => Unit::Done {
+                    saves: vec![next_target, next_source],
+                    loaded: Some(loaded_target),
+                    output,
+                },
+                Err(error) => Unit::Refused {
+                    error,
+                    current: Some(loaded_target),
+                },
+            }
+        };
+        Self::conclude(&mut state, claim, unit, now)
+    }
+
+    async fn get_order(&self, id: OrderId) -> Result<Order, StoreError> {
+        Self::locate(&self.state(), OrderTarget::Order(id))
+    }
+
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+        let state = self.state();
+        let mut orders: Vec<Order> = state
+            .orders
+            .values()
+            .filter(|o| filter.matches(o))
+            .cloned()
+            .collect();
+        orders.sort_by_key(|o| std::cmp::Reverse((o.created_at, o.id)));
+        orders.truncate(usize::try_from(filter.limit).unwrap_or(usize::MAX));
+        Ok(orders)
+    }
+
+    async fn orders_at_station(&self, station: Station) -> Result<Vec<Order>, StoreError> {
+        let state = self.state();
+        let mut found: Vec<(DateTime<Utc>, Order)> = state
+            .orders
+            .values()
+            .filter(|o| !o.is_finished())
+            .filter_map(|o| {
+                o.items
+                    .iter()
+                    .filter(|i| {
+                        i.station == Some(station)
+                            && matches!(
+                                i.status,
+                                ItemStatus::Sent | ItemStatus::Preparing | ItemStatus::Ready
+                            )
+                    })
+                    .filter_map(|i| i.sent_at)
+                    .min()
+                    .map(|first| (first, o.clone()))
+            })
+            .collect();
+        found.sort_by_key(|(first, o)| (*first, o.id));
+        Ok(found.into_iter().map(|(_, o)| o).collect())
+    }
+
+    async fn bills_requested(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, StoreError> {
+        let state = self.state();
+        let billed: BTreeSet<OrderId> = state
+            .print_jobs
+            .iter()
+            .filter(|j| j.kind == PrintJobKind::Receipt)
+            .filter_map(|j| j.order_id)
+            .collect();
+        Ok(orders.iter().copied().filter(|id| billed.contains(id)).collect())
+    }
+}
+
+#[async_trait]
+impl OrderCatalog for InMemoryStore {
+    async fn products_by_ids(&self, ids: &[ProductId]) -> Result<Vec<Product>, StoreError> {
+        let state = self.state();
+        let wanted: BTreeSet<ProductId> = ids.iter().copied().collect();
+        Ok(wanted
+            .into_iter()
+            .filter_map(|id| state.products.get(&id))
+            .map(|p| {
+                let mut p = p.clone();
+                p.modifiers.retain(|m| m.active);
+                p
+            })
+            .collect())
+    }
+
+    async fn popular_products(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<ProductCount>, StoreError> {
+        let state = self.state();
+        let mut counts: BTreeMap<ProductId, i64> = BTreeMap::new();
+        for item in state.orders.values().flat_map(|o| o.items.iter()) {
+            let active = state.products.get(&item.product_id).is_some_and(|p| p.active);
+            if item.is_live() && item.created_at >= since && active {
+                *counts.entry(item.product_id).or_default() += i64::from(item.quantity.get());
+            }
+        }
+        let mut ranked: Vec<ProductCount> = counts
+            .into_iter()
+            .map(|(product_id, quantity)| ProductCount { product_id, quantity })
+            .collect();
+        ranked.sort_by(|a, b| b.quantity.cmp(&a.quantity).then(a.product_id.cmp(&b.product_id)));
+        ranked.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(ranked)
+    }
+
+    async fn recent_products(&self, staff: StaffId, limit: u32) -> Result<Vec<ProductId>, StoreError> {
+        let state = self.state();
+        let mut items: Vec<(DateTime<Utc>, ProductId)> = state
+            .orders
+            .values()
+            .filter(|o| o.staff_id == staff)
+            .flat_map(|o| o.items.iter().map(|i| (i.created_at, i.product_id)))
+            .filter(|(_, p)| state.products.get(p).is_some_and(|p| p.active))
+            .collect();
+        items.sort_by_key(|item| std::cmp::Reverse(item.0));
+        let mut seen = BTreeSet::new();
+        Ok(items
+            .into_iter()
+            .filter_map(|(_, p)| seen.insert(p).then_some(p))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl IdempotencyPurge for InMemoryStore {
+    async fn purge_idempotency_records(&self, created_before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let mut state = self.state();
+        let before = state.idempotency.len();
+        state.idempotency.retain(|_, r| r.created_at >= created_before);
+        Ok(u64::try_from(before - state.idempotency.len()).unwrap_or(u64::MAX))
+    }
+}
+
+#[async_trait]
+impl StaffStore for InMemoryStore {
+    async fn create_staff(&self, new: NewStaff) -> Result<Staff, StoreError> {
+        let now = self.clock.now();
+        let mut state = self.state();
+        if state.staff.values().any(|c| c.staff.username == new.username) {
+            return Err(StoreError::Conflict {
+                constraint: "staff_username_key".into(),
+            });
+        }
+        let staff = Staff {
+            id: StaffId::new(),
+            username: new.username,
+            full_name: new.full_name,
+            role: new.role,
+            active: true,
+            must_change_password: new.must_change_password,
+            token_version: 1,
+            has_pin: new.pin_hash.is_some(),
+            created_at: now,
+            updated_at: now,
+        };
+        state.staff.insert(
+            staff.id,
+            StaffCredentials {
+                staff: staff.clone(),
+                password_hash: new.password_hash,
+                pin_hash: new.pin_hash,
+            },
+        );
+        Ok(staff)
+    }
+
+    async fn get_staff(&self, id: StaffId) -> Result<Staff, StoreError> {
+        self.state()
+            .staff
+            .get(&id)
+            .map(|c| c.staff.clone())
+            .ok_or(StoreError::not_found("staff"))
+    }
+
+    async fn find_credentials(&self, username: &Username) -> Result<Option<StaffCredentials>, StoreError> {
+        Ok(self
+            .state()
+            .staff
+            .values()
+            .find(|c| &c.staff.username == username)
+            .cloned())
+    }
+
+    async fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
+        let mut staff: Vec<Staff> = self.state().staff.values().map(|c| c.staff.clone()).collect();
+        staff.sort_by(|a, b| {
+            b.active
+                .cmp(&a.active)
+                .then_with(|| a.username.as_str().cmp(b.username.as_str()))
+        });
+        Ok(staff)
+    }
+}
+
+#[async_trait]
+impl TableStore for InMemoryStore {
+    async fn list_tables(&self) -> Result<Vec<Table>, StoreError> {
+        let mut tables: Vec<Table> = self.state().tables.iter().filter(|t| t.active).cloned().collect();
+        tables.sort_by_key(|t| t.sort_order);
+        Ok(tables)
+    }
+}
+
+#[async_trait]
+impl MenuStore for InMemoryStore {
+    async fn list_categories(&self) -> Result<Vec<Category>, StoreError> {
+        let mut categories: Vec<Category> = self
+            .state()
+            .categories
+            .iter()
+            .filter(|c| c.active)
+            .cloned()
+            .collect();
+        categories.sort_by_key(|c| c.sort_order);
+        Ok(categories)
+    }
+
+    async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
+        let state = self.state();
+        let category_rank = |id: CategoryId| {
+            state
+                .categories
+                .iter()
+                .find(|c| c.id == id)
+                .map_or(i32::MAX, |c| c.sort_order)
+        };
+        let mut products: Vec<Product> = state
+            .products
+            .values()
+            .filter(|p| p.active)
+            .map(|p| {
+                let mut p = p.clone();
+                p.modifiers.retain(|m| m.active);
+                p
+            })
+            .collect();
+        products.sort_by_key(|p| (category_rank(p.category_id), p.sort_order));
+        Ok(products)
+    }
+}
+
+#[async_trait]
+impl SettingsStore for InMemoryStore {
+    async fn get_settings(&self) -> Result<Settings, StoreError> {
+        self.state()
+            .settings
+            .clone()
+            .ok_or(StoreError::not_found("settings"))
+    }
+
+    async fn put_settings(&self, settings: &Settings) -> Result<Settings, StoreError> {
+        self.state().settings = Some(settings.clone());
+        Ok(settings.clone())
+    }
+}
