@@ -13,6 +13,7 @@ const IO_CRATES: &[&str] = &[
     "actix-web",
     "actix-rt",
     "actix-http",
+    "actix-server",
     "diesel",
     "deadpool",
     "deadpool-diesel",
@@ -127,6 +128,14 @@ fn only_the_server_wires_every_crate() {
         if package != "pos-server" {
             assert!(!deps.contains("pos-server"), "{package} depends on the binary crate");
         }
+    }
+}
+
+#[test]
+fn test_support_is_never_a_normal_dependency() {
+    let graph = Graph::load();
+    for (package, deps) in &graph.normal_deps {
+        assert!(!deps.contains("pos-testkit"), "{package} depends on pos-testkit outside [dev-dependencies]");
     }
 }
 

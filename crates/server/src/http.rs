@@ -1,0 +1,40 @@
+//! Running the HTTP server until SIGINT or SIGTERM, shared by `serve` and `dev`.
+
+use std::net::SocketAddr;
+
+use actix_web::HttpServer;
+use pos_api::AppState;
+
+use crate::shutdown::ShutdownSignals;
+
+/// Seconds in-flight requests get to finish after SIGINT/SIGTERM before workers are stopped.
+pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+/// Binds `address` and serves until a signal arrives, then drains gracefully (at most
+/// [`SHUTDOWN_TIMEOUT_SECS`]). `on_listening` runs once the socket is bound, with the
+/// actual address (`PORT=0` picks a free port).
+pub async fn serve(
+    state: AppState,
+    address: SocketAddr,
+    mut signals: ShutdownSignals,
+    on_listening: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    let server = HttpServer::new(move || pos_api::build_app(state.clone()))
+        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+        .disable_signals()
+        .bind(address)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    let bound = server.addrs().first().copied().unwrap_or(address);
+    let server = server.run();
+    let handle = server.handle();
+    actix_web::rt::spawn(async move {
+        let signal = signals.received().await;
+        tracing::info!(signal, "shutting down: finishing requests in flight");
+        handle.stop(true).await;
+    });
+    tracing::info!(address = %bound, "listening");
+    on_listening(bound);
+    server.await?;
+    tracing::info!("HTTP server stopped");
+    Ok(())
+}

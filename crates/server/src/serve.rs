@@ -1,0 +1,39 @@
+//! `pos serve`: migrate (under the advisory lock), then serve HTTP until SIGINT/SIGTERM.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::config::Required;
+use crate::shutdown::ShutdownSignals;
+use crate::{http, wiring};
+
+pub async fn run() -> anyhow::Result<()> {
+    let config = crate::startup(Required::SERVE)?;
+    let mut signals = ShutdownSignals::install()?;
+    let database_url = config
+        .database_url
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("DATABASE_URL is required"))?;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), database = %database_url.redacted(), "starting pos");
+
+    let prepare = async {
+        let store = wiring::connect_store(&database_url, config.db_pool_size).await?;
+        wiring::migrate(&database_url).await?;
+        let bus = wiring::event_bus(config.redis_url.as_ref()).await?;
+        wiring::app_state(store, bus, &config)
+    };
+    let state = tokio::select! {
+        state = prepare => state?,
+        signal = signals.received() => {
+            tracing::info!(signal, "interrupted while starting");
+            return Ok(());
+        }
+    };
+    let address = SocketAddr::new(
+        config.bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+        config.port,
+    );
+    http::serve(state, address, signals, |bound| {
+        println!("pos is listening on http://{bound}");
+    })
+    .await
+}
