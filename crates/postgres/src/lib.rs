@@ -4,7 +4,8 @@
 //! - [`run_migrations`] / [`migrate`]: the embedded migrations under an advisory lock.
 //! - [`PgStore`]: a deadpool-diesel pool (wait timeout → `StoreError::Unavailable`)
 //!   implementing the domain's store ports, plus the event log ([`append_event`] inside any
-//!   transaction, [`EventFollower`] to read it in order without gaps).
+//!   transaction, [`EventFollower`] to read it in order without gaps) and the hash-chained
+//!   audit log ([`append_audit`] inside any transaction).
 //! - [`error`]: diesel and pool errors classified into `StoreError` at this boundary.
 
 pub mod error;
@@ -17,7 +18,10 @@ mod store;
 pub use error::DbError;
 pub use migrate::{MIGRATION_LOCK_KEY, MIGRATIONS, migrate, run_migrations};
 pub use pool::{PoolConfig, build_pool};
-pub use store::{EventFollower, PgStore, append_event, events_after};
+pub use store::{
+    AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, EventFollower, LAST_ACTIVE_ADMIN, PgStore, append_audit, append_event,
+    events_after,
+};
 
 /// The pool type, for callers that hold one directly.
 pub use deadpool_diesel::postgres::Pool;

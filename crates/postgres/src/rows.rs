@@ -7,6 +7,7 @@ use std::fmt::Display;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel::prelude::*;
+use pos_domain::audit::{AuditEntry, NewAuditEntry};
 use pos_domain::event::{Event, NewEvent};
 use pos_domain::ids::{CategoryId, ModifierId, ProductId, StaffId, TableId, TerminalId};
 use pos_domain::settings::Settings;
@@ -16,7 +17,9 @@ use pos_domain::venue::{Category, Modifier, Product, Table};
 use pos_domain::{Currency, Money, Role, StoreError};
 use uuid::Uuid;
 
-use crate::schema::{categories, dining_tables, events, modifiers, products, settings, staff, terminals};
+use crate::schema::{
+    audit_log, categories, dining_tables, events, modifiers, products, settings, staff, terminals,
+};
 
 /// A stored value the domain refuses.
 fn corrupt(column: &str, error: impl Display) -> StoreError {
@@ -88,6 +91,7 @@ pub(crate) struct NewStaffRow<'a> {
     pub role: &'a str,
     pub password_hash: &'a str,
     pub pin_hash: Option<&'a str>,
+    pub pin_lookup: Option<&'a str>,
     pub must_change_password: bool,
 }
 
@@ -100,6 +104,7 @@ impl<'a> NewStaffRow<'a> {
             role: new.role.as_str(),
             password_hash: &new.password_hash,
             pin_hash: new.pin_hash.as_deref(),
+            pin_lookup: None,
             must_change_password: new.must_change_password,
         }
     }
@@ -384,6 +389,83 @@ impl<'a> NewEventRow<'a> {
             topic: &new.topic,
             station: new.station.map(Station::as_str),
             payload: &new.payload,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_log, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct AuditRow {
+    pub id: i64,
+    pub actor_id: Option<Uuid>,
+    pub approver_id: Option<Uuid>,
+    pub terminal_id: Option<Uuid>,
+    pub action: String,
+    pub entity: String,
+    pub entity_id: Option<String>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+    pub prev_hash: String,
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl AuditRow {
+    pub fn into_entry(self) -> AuditEntry {
+        AuditEntry {
+            id: self.id,
+            entry: NewAuditEntry {
+                actor_id: self.actor_id.map(StaffId::from_uuid),
+                approver_id: self.approver_id.map(StaffId::from_uuid),
+                terminal_id: self.terminal_id.map(TerminalId::from_uuid),
+                action: self.action,
+                entity: self.entity,
+                entity_id: self.entity_id,
+                before: self.before,
+                after: self.after,
+            },
+            created_at: self.created_at,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = audit_log)]
+pub(crate) struct NewAuditRow<'a> {
+    pub actor_id: Option<Uuid>,
+    pub approver_id: Option<Uuid>,
+    pub terminal_id: Option<Uuid>,
+    pub action: &'a str,
+    pub entity: &'a str,
+    pub entity_id: Option<&'a str>,
+    pub before: Option<&'a serde_json::Value>,
+    pub after: Option<&'a serde_json::Value>,
+    pub prev_hash: &'a str,
+    pub hash: &'a str,
+    pub created_at: DateTime<Utc>,
+}
+
+impl<'a> NewAuditRow<'a> {
+    pub fn new(
+        entry: &'a NewAuditEntry,
+        prev_hash: &'a str,
+        hash: &'a str,
+        created_at: DateTime<Utc>,
+    ) -> Self {
+        NewAuditRow {
+            actor_id: entry.actor_id.map(|id| id.as_uuid()),
+            approver_id: entry.approver_id.map(|id| id.as_uuid()),
+            terminal_id: entry.terminal_id.map(|id| id.as_uuid()),
+            action: &entry.action,
+            entity: &entry.entity,
+            entity_id: entry.entity_id.as_deref(),
+            before: entry.before.as_ref(),
+            after: entry.after.as_ref(),
+            prev_hash,
+            hash,
+            created_at,
         }
     }
 }

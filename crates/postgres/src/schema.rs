@@ -365,6 +365,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    app_secrets (name) {
+        name -> Text,
+        value -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(products -> categories (category_id));
 diesel::joinable!(modifiers -> products (product_id));
 diesel::joinable!(shifts -> staff (staff_id));
@@ -400,4 +408,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     print_jobs,
     backups,
+    app_secrets,
 );

@@ -175,6 +175,7 @@ fn the_diesel_schema_matches_the_migrated_database() {
         events,
         print_jobs,
         backups,
+        app_secrets,
     );
     assert_eq!(compiled, database);
 }

@@ -86,6 +86,7 @@ fn seed_venue(conn: &mut PgConnection, seed: &VenueSeed) -> Result<SeedReport, D
             role: s.role.as_str(),
             password_hash: &s.password_hash,
             pin_hash: None,
+            pin_lookup: None,
             // Demo passwords are public: every seeded account must pick its own first.
             must_change_password: true,
         })
