@@ -169,7 +169,9 @@ pub trait AuthStore: Send + Sync {
 
     /// Records a failed attempt and, atomically with it, counts the failures within the
     /// policy window and locks the scope when the count reaches the limit. Safe under
-    /// concurrent failures from several instances (they serialise on the scope).
+    /// concurrent failures from several instances (they serialise on the scope). Writes
+    /// `audit` (the failure) and, when this failure locks the scope, an `auth.locked` entry
+    /// (entity `login`, entity id the scope key), both in the same transaction.
     async fn record_failure(
         &self,
         scope: &LoginScope,
@@ -188,6 +190,10 @@ pub trait AuthStore: Send + Sync {
 
     /// Lifts a lock and forgets failures. `StoreError::NotFound` when nothing was locked.
     async fn unlock(&self, scope: &LoginScope, audit: NewAuditEntry) -> Result<(), StoreError>;
+
+    /// Every lock in force at `now` (expired ones left out), soonest to expire first, so
+    /// managers can see what to unlock. `scope` is the stored key (`LoginScope::key`).
+    async fn active_locks(&self, now: DateTime<Utc>) -> Result<Vec<ActiveLock>, StoreError>;
 
     /// The venue's PIN pepper (random, created once and kept in the database so every
     /// instance derives the same digests).

@@ -1,5 +1,8 @@
 //! [`PgStore`]: the pool plus the port implementations, one module per port.
 
+mod audit;
+mod auth;
+mod event_feed;
 mod events;
 mod health;
 mod seed;
@@ -9,14 +12,18 @@ mod terminals;
 mod venue;
 
 use std::fmt;
+use std::sync::Arc;
 
 use deadpool_diesel::postgres::Pool;
 use diesel::{Connection, PgConnection};
 use pos_domain::StoreError;
+use tokio::sync::OnceCell;
 
 use crate::error::{DbError, classify_interact, classify_pool};
 use crate::pool::{PoolConfig, build_pool};
 
+pub use audit::{AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, append_audit};
+pub use auth::LAST_ACTIVE_ADMIN;
 pub use events::{EventFollower, append_event, events_after};
 
 /// The PostgreSQL store: cheap to clone (the pool is reference-counted), shared by every
@@ -24,6 +31,8 @@ pub use events::{EventFollower, append_event, events_after};
 #[derive(Clone)]
 pub struct PgStore {
     pool: Pool,
+    /// The PIN pepper once read (it never changes), shared by every clone.
+    pin_pepper: Arc<OnceCell<Vec<u8>>>,
 }
 
 impl fmt::Debug for PgStore {
@@ -39,7 +48,10 @@ impl fmt::Debug for PgStore {
 
 impl PgStore {
     pub fn new(pool: Pool) -> PgStore {
-        PgStore { pool }
+        PgStore {
+            pool,
+            pin_pepper: Arc::new(OnceCell::new()),
+        }
     }
 
     /// A store over a new pool; connects lazily.
