@@ -1,0 +1,175 @@
+//! The order ports: [`OrderStore`] (units of work in `unit`, reads here), [`OrderCatalog`]
+//! (`catalog`) and [`pos_domain::order_ports::IdempotencyPurge`] (`idempotency`).
+//!
+//! Every unit of work is one `interact` closure running one transaction; reads load orders
+//! and then all of their items in one more query, never one query per order.
+
+mod catalog;
+mod idempotency;
+mod rows;
+mod unit;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{Array, Text};
+use pos_domain::StoreError;
+use pos_domain::ids::OrderId;
+use pos_domain::order::{ItemStatus, Order, OrderStatus};
+use pos_domain::order_ports::{
+    CreateWork, IdempotencyClaim, MergeWork, Mutation, OrderFilter, OrderStore, OrderTarget, OrderWork,
+};
+use pos_domain::print_job::PrintJobKind;
+use pos_domain::staff::Station;
+use uuid::Uuid;
+
+use super::PgStore;
+use crate::schema::{orders, print_jobs};
+use rows::{OrderRow, assemble};
+use unit::{Locked, Plan, load_items, lock_pair, lock_target};
+
+/// Orders with their items: the rows given, then all their items in one query.
+fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, crate::DbError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let items = load_items(conn, &ids)?;
+    Ok(assemble(rows, items)?)
+}
+
+#[async_trait]
+impl OrderStore for PgStore {
+    async fn create_order(
+        &self,
+        business_date: NaiveDate,
+        claim: Option<IdempotencyClaim>,
+        work: CreateWork,
+    ) -> Result<Mutation, StoreError> {
+        let plan = Plan::Create { business_date, work };
+        self.interact(move |conn| unit::run(conn, claim, |_| Ok(Locked::Nothing), plan))
+            .await
+    }
+
+    async fn mutate_order(
+        &self,
+        target: OrderTarget,
+        expected_version: Option<i32>,
+        claim: Option<IdempotencyClaim>,
+        work: OrderWork,
+    ) -> Result<Mutation, StoreError> {
+        let plan = Plan::Mutate {
+            expected_version,
+            work,
+        };
+        self.interact(move |conn| unit::run(conn, claim, |conn| lock_target(conn, target), plan))
+            .await
+    }
+
+    async fn merge_orders(
+        &self,
+        target: (OrderId, Option<i32>),
+        source: (OrderId, Option<i32>),
+        claim: Option<IdempotencyClaim>,
+        work: MergeWork,
+    ) -> Result<Mutation, StoreError> {
+        if target.0 == source.0 {
+            return Err(StoreError::Internal("merge of an order with itself".into()));
+        }
+        let plan = Plan::Merge {
+            target_version: target.1,
+            source_version: source.1,
+            work,
+        };
+        self.interact(move |conn| unit::run(conn, claim, |conn| lock_pair(conn, target.0, source.0), plan))
+            .await
+    }
+
+    async fn get_order(&self, id: OrderId) -> Result<Order, StoreError> {
+        self.interact(move |conn| {
+            let row: Option<OrderRow> = orders::table
+                .filter(orders::id.eq(id.as_uuid()))
+                .select(OrderRow::as_select())
+                .first(conn)
+                .optional()?;
+            let row = row.ok_or(StoreError::not_found("order"))?;
+            let items = load_items(conn, &[row.id])?;
+            Ok(row.into_order(items)?)
+        })
+        .await
+    }
+
+    async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError> {
+        let filter = filter.clone();
+        self.interact(move |conn| {
+            let mut query = orders::table.select(OrderRow::as_select()).into_boxed();
+            if !filter.statuses.is_empty() {
+                let statuses: Vec<&str> = filter.statuses.iter().map(|s| s.as_str()).collect();
+                query = query.filter(orders::status.eq_any(statuses));
+            }
+            if let Some(table) = filter.table_id {
+                query = query.filter(orders::table_id.eq(table.as_uuid()));
+            }
+            if let Some(staff) = filter.staff_id {
+                query = query.filter(orders::staff_id.eq(staff.as_uuid()));
+            }
+            if let Some(date) = filter.business_date {
+                query = query.filter(orders::business_date.eq(date));
+            }
+            let rows = query
+                .order((orders::created_at.desc(), orders::id.desc()))
+                .limit(i64::from(filter.limit))
+                .load(conn)?;
+            with_items(conn, rows)
+        })
+        .await
+    }
+
+    async fn orders_at_station(&self, station: Station) -> Result<Vec<Order>, StoreError> {
+        let queued: Vec<&'static str> = [ItemStatus::Sent, ItemStatus::Preparing, ItemStatus::Ready]
+            .into_iter()
+            .map(ItemStatus::as_str)
+            .collect();
+        let unfinished: Vec<&'static str> = OrderStatus::ALL
+            .into_iter()
+            .filter(|s| !s.is_finished())
+            .map(OrderStatus::as_str)
+            .collect();
+        self.interact(move |conn| {
+            let rows: Vec<OrderRow> = sql_query(
+                "SELECT o.* FROM orders o \
+                 JOIN (SELECT order_id, min(sent_at) AS first_sent FROM order_items \
+                       WHERE station = $1 AND status = ANY($2) GROUP BY order_id) q \
+                   ON q.order_id = o.id \
+                 WHERE o.status = ANY($3) \
+                 ORDER BY q.first_sent, o.id",
+            )
+            .bind::<Text, _>(station.as_str())
+            .bind::<Array<Text>, _>(queued)
+            .bind::<Array<Text>, _>(unfinished)
+            .load(conn)?;
+            with_items(conn, rows)
+        })
+        .await
+    }
+
+    async fn bills_requested(&self, orders: &[OrderId]) -> Result<Vec<OrderId>, StoreError> {
+        if orders.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = orders.iter().map(OrderId::as_uuid).collect();
+        let billed: Vec<Uuid> = self
+            .interact(move |conn| {
+                Ok(print_jobs::table
+                    .filter(print_jobs::kind.eq(PrintJobKind::Receipt.as_str()))
+                    .filter(print_jobs::order_id.eq_any(ids))
+                    .select(print_jobs::order_id.assume_not_null())
+                    .distinct()
+                    .load(conn)?)
+            })
+            .await?;
+        Ok(orders
+            .iter()
+            .copied()
+            .filter(|id| billed.contains(&id.as_uuid()))
+            .collect())
+    }
+}

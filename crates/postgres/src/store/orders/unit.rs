@@ -1,0 +1,614 @@
+//! The unit of work of `pos_domain::order_ports`, step by step, on one connection inside one
+//! READ COMMITTED transaction: claim → lock and load → (savepoint: version check, work, stock,
+//! save, print jobs, audit) → response → events → COMMIT.
+//!
+//! Row locks are `FOR NO KEY UPDATE` rather than `FOR UPDATE`: they serialise the writers of
+//! an order (or a product's stock) just the same, but do not conflict with the `KEY SHARE`
+//! locks foreign keys take. With `FOR UPDATE`, a create inserting an item of product P (key
+//! share on P) and a send locking P's stock could wait on each other across two products and
+//! deadlock; a payment inserting a row that references an order likewise.
+//!
+//! Nothing in here may panic: it runs on the pooled connection's blocking thread, and a panic
+//! there would discard the connection mid-transaction. Every failure is an `Abort`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::sql_query;
+use diesel::sql_types::{Array, Integer, Uuid as SqlUuid};
+use diesel::upsert::excluded;
+use pos_domain::StoreError;
+use pos_domain::ids::{OrderId, OrderItemId, PrintJobId, ProductId};
+use pos_domain::order::{Order, OrderError};
+use pos_domain::order_ports::{
+    Committed, CreateWork, IdempotencyClaim, MergeWork, Mutation, OrderTarget, OrderWork, Refusal,
+    RenderInput, StockChange, StockLevel, WorkOutput,
+};
+use pos_domain::orders::events::stock_changed;
+use uuid::Uuid;
+
+use super::idempotency::{claim_key, store_response};
+use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, assemble, order_to_rows};
+use crate::error::DbError;
+use crate::schema::{order_items, order_number_counters, orders, print_jobs, products};
+use crate::store::{append_audit, append_event};
+
+/// How a unit stops short of committing what it set out to.
+pub(crate) enum Abort {
+    /// A store error: the whole transaction rolls back, the claim included.
+    Db(DbError),
+    /// Roll the whole transaction back (nothing of it is kept) and answer this.
+    Answer(Mutation),
+    /// The domain refused the unit (steps 3–5); raised inside the effect's savepoint.
+    /// (`response` stays `None` until the refusal path stores one.)
+    Refused(Box<Refusal>),
+}
+
+/// A domain refusal, showing `current` (the order as loaded; `None` for a create).
+fn refusal(error: OrderError, current: Option<Order>) -> Abort {
+    Abort::Refused(Box::new(Refusal {
+        error,
+        current,
+        response: None,
+    }))
+}
+
+impl From<diesel::result::Error> for Abort {
+    fn from(e: diesel::result::Error) -> Self {
+        Abort::Db(DbError::Diesel(e))
+    }
+}
+
+impl From<StoreError> for Abort {
+    fn from(e: StoreError) -> Self {
+        Abort::Db(DbError::Store(e))
+    }
+}
+
+impl From<DbError> for Abort {
+    fn from(e: DbError) -> Self {
+        Abort::Db(e)
+    }
+}
+
+/// What the effect's savepoint committed to, before the response and the events.
+struct Applied {
+    order: Order,
+    other: Option<Order>,
+    output: WorkOutput,
+    levels: Vec<StockLevel>,
+    print_jobs: Vec<PrintJobId>,
+}
+
+/// One aggregate to save: `loaded` is `None` for a new order.
+struct Save {
+    next: Order,
+    loaded: Option<Order>,
+}
+
+/// What step 2 locked: nothing (a create), one order or a merge's two.
+pub(crate) enum Locked {
+    Nothing,
+    One(Box<Order>),
+    Two { target: Box<Order>, source: Box<Order> },
+}
+
+/// What a unit does once locked, inside the effect's savepoint.
+pub(crate) enum Plan {
+    Create {
+        business_date: NaiveDate,
+        work: CreateWork,
+    },
+    Mutate {
+        expected_version: Option<i32>,
+        work: OrderWork,
+    },
+    Merge {
+        target_version: Option<i32>,
+        source_version: Option<i32>,
+        work: MergeWork,
+    },
+}
+
+/// Runs one unit in one transaction and turns its end into the port's answer.
+pub(crate) fn run(
+    conn: &mut PgConnection,
+    claim: Option<IdempotencyClaim>,
+    lock: impl FnOnce(&mut PgConnection) -> Result<Locked, Abort>,
+    plan: Plan,
+) -> Result<Mutation, DbError> {
+    let result = conn.transaction::<Mutation, Abort, _>(|conn| {
+        if let Some(claim) = &claim {
+            claim_key(conn, claim)?;
+        }
+        let locked = lock(conn)?;
+        // Step 5's savepoint (diesel: a nested transaction): a refusal found in here undoes
+        // only the effect, so the claim can still record the answer.
+        match conn.transaction(|conn| apply(conn, locked, plan)) {
+            Ok(applied) => conclude(conn, claim, applied),
+            Err(Abort::Refused(refused)) => refuse(conn, claim, *refused),
+            Err(other) => Err(other),
+        }
+    });
+    match result {
+        Ok(mutation) | Err(Abort::Answer(mutation)) => Ok(mutation),
+        Err(Abort::Db(e)) => Err(e),
+        Err(Abort::Refused(_)) => Err(DbError::Store(StoreError::Internal(
+            "a refusal escaped the unit's savepoint".into(),
+        ))),
+    }
+}
+
+/// Steps 6–7 after the effect: the response on the claim, then the events, last.
+fn conclude(
+    conn: &mut PgConnection,
+    claim: Option<IdempotencyClaim>,
+    applied: Applied,
+) -> Result<Mutation, Abort> {
+    let Applied {
+        order,
+        other,
+        output,
+        levels,
+        print_jobs,
+    } = applied;
+    let response = match claim {
+        None => None,
+        Some(IdempotencyClaim {
+            staff_id,
+            key,
+            render,
+            ..
+        }) => {
+            let response = render(RenderInput::Committed {
+                order: &order,
+                other: other.as_ref(),
+                change: &output.change,
+            });
+            store_response(conn, staff_id, &key, &response)?;
+            Some(response)
+        }
+    };
+    let WorkOutput { change, effects } = output;
+    let mut events = Vec::with_capacity(effects.events.len() + 1);
+    for event in &effects.events {
+        events.push(append_event(conn, event)?);
+    }
+    if !levels.is_empty() {
+        events.push(append_event(conn, &stock_changed(&levels))?);
+    }
+    Ok(Mutation::Committed(Box::new(Committed {
+        order,
+        other,
+        change,
+        events,
+        print_jobs,
+        response,
+    })))
+}
+
+/// The refusal path: without a claim, roll back; with one, store the rendered refusal on
+/// the record and commit only that.
+fn refuse(
+    conn: &mut PgConnection,
+    claim: Option<IdempotencyClaim>,
+    mut refused: Refusal,
+) -> Result<Mutation, Abort> {
+    let Some(claim) = claim else {
+        return Err(Abort::Answer(Mutation::Refused(Box::new(refused))));
+    };
+    let IdempotencyClaim {
+        staff_id,
+        key,
+        render,
+        ..
+    } = claim;
+    let response = render(RenderInput::Refused {
+        error: &refused.error,
+        current: refused.current.as_ref(),
+    });
+    store_response(conn, staff_id, &key, &response)?;
+    refused.response = Some(response);
+    Ok(Mutation::Refused(Box::new(refused)))
+}
+
+fn stale(expected: Option<i32>, loaded: &Order) -> Option<OrderError> {
+    match expected {
+        Some(expected) if expected != loaded.version => Some(OrderError::StaleVersion {
+            expected,
+            current: loaded.version,
+        }),
+        _ => None,
+    }
+}
+
+/// Steps 3–5 inside the savepoint: version check, work, then the effect.
+fn apply(conn: &mut PgConnection, locked: Locked, plan: Plan) -> Result<Applied, Abort> {
+    match (plan, locked) {
+        (Plan::Create { business_date, work }, Locked::Nothing) => {
+            let number = next_number(conn, business_date)?;
+            let (order, output) = work(number).map_err(|error| refusal(error, None))?;
+            if order.number != number || order.business_date != business_date || order.version != 1 {
+                return Err(StoreError::Internal(
+                    "the created order does not carry its allocated number, date and version 1".into(),
+                )
+                .into());
+            }
+            let save = Save {
+                next: order,
+                loaded: None,
+            };
+            write_effects(conn, vec![save], output, None)
+        }
+        (
+            Plan::Mutate {
+                expected_version,
+                work,
+            },
+            Locked::One(loaded),
+        ) => {
+            let loaded = *loaded;
+            if let Some(error) = stale(expected_version, &loaded) {
+                return Err(refusal(error, Some(loaded)));
+            }
+            let mut next = loaded.clone();
+            next.version = loaded.version + 1;
+            let output = match work(&mut next) {
+                Ok(output) => output,
+                Err(error) => {
+                    return Err(refusal(error, Some(loaded)));
+                }
+            };
+            let current = loaded.clone();
+            let save = Save {
+                next,
+                loaded: Some(loaded),
+            };
+            write_effects(conn, vec![save], output, Some(current))
+        }
+        (
+            Plan::Merge {
+                target_version,
+                source_version,
+                work,
+            },
+            Locked::Two { target, source },
+        ) => {
+            let (target, source) = (*target, *source);
+            if let Some(error) = stale(target_version, &target) {
+                return Err(refusal(error, Some(target)));
+            }
+            if let Some(error) = stale(source_version, &source) {
+                return Err(refusal(error, Some(source)));
+            }
+            let mut next_target = target.clone();
+            next_target.version = target.version + 1;
+            let mut next_source = source.clone();
+            next_source.version = source.version + 1;
+            let output = match work(&mut next_target, &mut next_source) {
+                Ok(output) => output,
+                Err(error) => {
+                    return Err(refusal(error, Some(target)));
+                }
+            };
+            let current = target.clone();
+            // The target first: its item upserts are what move the source's items.
+            let saves = vec![
+                Save {
+                    next: next_target,
+                    loaded: Some(target),
+                },
+                Save {
+                    next: next_source,
+                    loaded: Some(source),
+                },
+            ];
+            write_effects(conn, saves, output, Some(current))
+        }
+        _ => Err(StoreError::Internal("a unit's plan does not fit what it locked".into()).into()),
+    }
+}
+
+/// The next number of `business_date`, under the counter row's lock until COMMIT (a rolled
+/// back create gives its number back: committed numbers have no gaps).
+fn next_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32, Abort> {
+    Ok(diesel::insert_into(order_number_counters::table)
+        .values((
+            order_number_counters::business_date.eq(business_date),
+            order_number_counters::last_number.eq(1),
+        ))
+        .on_conflict(order_number_counters::business_date)
+        .do_update()
+        .set(order_number_counters::last_number.eq(order_number_counters::last_number + 1))
+        .returning(order_number_counters::last_number)
+        .get_result(conn)?)
+}
+
+/// Step 5: stock, the aggregates, print jobs, audit.
+fn write_effects(
+    conn: &mut PgConnection,
+    saves: Vec<Save>,
+    mut output: WorkOutput,
+    current: Option<Order>,
+) -> Result<Applied, Abort> {
+    let levels = match apply_stock(conn, &output.effects.stock)? {
+        Ok(levels) => levels,
+        Err(error) => return Err(refusal(error, current)),
+    };
+    let mut saved = Vec::with_capacity(saves.len());
+    for Save { mut next, loaded } in saves {
+        save_order(conn, &mut next, loaded.as_ref())?;
+        saved.push(next);
+    }
+    let mut saved = saved.into_iter();
+    let Some(order) = saved.next() else {
+        return Err(StoreError::Internal("a unit saved no order".into()).into());
+    };
+    let other = saved.next();
+
+    let jobs = std::mem::take(&mut output.effects.print_jobs);
+    if !jobs.is_empty() {
+        let rows: Vec<NewPrintJobRow<'_>> = jobs.iter().map(NewPrintJobRow::from_domain).collect();
+        diesel::insert_into(print_jobs::table)
+            .values(&rows)
+            .execute(conn)?;
+    }
+    for entry in std::mem::take(&mut output.effects.audit) {
+        append_audit(conn, entry, Utc::now())?;
+    }
+    Ok(Applied {
+        order,
+        other,
+        output,
+        levels,
+        print_jobs: jobs.iter().map(|j| j.id).collect(),
+    })
+}
+
+/// Step 5.1. `Ok(Err(..))` is the domain's refusal: a tracked stock would go below 0 (then
+/// nothing is changed). Products whose stock is not tracked, or that do not exist, are left
+/// alone.
+fn apply_stock(
+    conn: &mut PgConnection,
+    changes: &[StockChange],
+) -> Result<Result<Vec<StockLevel>, OrderError>, Abort> {
+    let mut deltas: BTreeMap<ProductId, i32> = BTreeMap::new();
+    for change in changes {
+        let delta = deltas.entry(change.product_id).or_default();
+        *delta = delta
+            .checked_add(change.delta)
+            .ok_or_else(|| StoreError::Internal("a stock movement overflows".into()))?;
+    }
+    deltas.retain(|_, delta| *delta != 0);
+    if deltas.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let ids: Vec<Uuid> = deltas.keys().map(ProductId::as_uuid).collect();
+    // Locked in id order, like every unit does: no two units wait on each other in a circle.
+    let current: Vec<(Uuid, Option<i32>)> = products::table
+        .filter(products::id.eq_any(&ids))
+        .order(products::id.asc())
+        .select((products::id, products::stock_qty))
+        .for_no_key_update()
+        .load(conn)?;
+    let mut levels = Vec::with_capacity(current.len());
+    for (id, stock_qty) in current {
+        let product_id = ProductId::from_uuid(id);
+        let (Some(left), Some(&delta)) = (stock_qty, deltas.get(&product_id)) else {
+            continue;
+        };
+        let stock_qty = match left.checked_add(delta) {
+            Some(next) if next >= 0 => next,
+            _ => {
+                return Ok(Err(OrderError::OutOfStock {
+                    product: product_id,
+                    left,
+                }));
+            }
+        };
+        levels.push(StockLevel {
+            product_id,
+            stock_qty,
+            delta,
+        });
+    }
+    levels.sort_by_key(|l| l.product_id);
+    if !levels.is_empty() {
+        let ids: Vec<Uuid> = levels.iter().map(|l| l.product_id.as_uuid()).collect();
+        let quantities: Vec<i32> = levels.iter().map(|l| l.stock_qty).collect();
+        sql_query(
+            "UPDATE products AS p SET stock_qty = v.stock_qty \
+             FROM unnest($1::uuid[], $2::int4[]) AS v(id, stock_qty) WHERE p.id = v.id",
+        )
+        .bind::<Array<SqlUuid>, _>(ids)
+        .bind::<Array<Integer>, _>(quantities)
+        .execute(conn)?;
+    }
+    Ok(Ok(levels))
+}
+
+/// Step 5.2 for one aggregate: insert it (new) or update it under its loaded version, then
+/// upsert the items that differ from what was loaded and delete the ones that went.
+///
+/// `next` ends as a read will give it back: items in `created_at, id` order (a merge appends
+/// the source's items, which may be older) and `updated_at` as the row holds it (the trigger
+/// sets it when a unit left it unchanged).
+fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>) -> Result<(), Abort> {
+    next.items.sort_by_key(|item| (item.created_at, item.id));
+    let (row, items) = order_to_rows(next)?;
+    let Some(loaded) = loaded else {
+        diesel::insert_into(orders::table).values(&row).execute(conn)?;
+        if !items.is_empty() {
+            diesel::insert_into(order_items::table)
+                .values(&items)
+                .execute(conn)?;
+        }
+        return Ok(());
+    };
+    let updated_at = diesel::update(
+        orders::table
+            .filter(orders::id.eq(row.id))
+            .filter(orders::version.eq(loaded.version)),
+    )
+    .set(&row)
+    .returning(orders::updated_at)
+    .get_result(conn)
+    .optional()?;
+    let Some(updated_at) = updated_at else {
+        return Err(StoreError::Internal(format!(
+            "order {} changed under its row lock (version {} expected)",
+            next.id, loaded.version
+        ))
+        .into());
+    };
+    next.updated_at = updated_at;
+
+    let (_, loaded_items) = order_to_rows(loaded)?;
+    let before: HashMap<Uuid, &OrderItemRow> = loaded_items.iter().map(|i| (i.id, i)).collect();
+    let changed: Vec<&OrderItemRow> = items
+        .iter()
+        .filter(|item| before.get(&item.id).is_none_or(|was| *was != *item))
+        .collect();
+    if !changed.is_empty() {
+        upsert_items(conn, &changed)?;
+    }
+    let kept: HashSet<Uuid> = items.iter().map(|i| i.id).collect();
+    if loaded_items.iter().any(|i| !kept.contains(&i.id)) {
+        // Filtered by order: a merge's source loses nothing its target already took over.
+        let kept: Vec<Uuid> = kept.into_iter().collect();
+        diesel::delete(
+            order_items::table
+                .filter(order_items::order_id.eq(row.id))
+                .filter(diesel::dsl::not(order_items::id.eq_any(kept))),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// `INSERT … ON CONFLICT (id) DO UPDATE SET <every column>`: new items go in, changed ones
+/// are rewritten, and an item of another order (a merge) moves to this one.
+fn upsert_items(conn: &mut PgConnection, items: &[&OrderItemRow]) -> Result<(), Abort> {
+    use crate::schema::order_items::dsl as i;
+    diesel::insert_into(order_items::table)
+        .values(items.iter().map(|item| (*item).clone()).collect::<Vec<_>>())
+        .on_conflict(i::id)
+        .do_update()
+        .set((
+            i::order_id.eq(excluded(i::order_id)),
+            i::product_id.eq(excluded(i::product_id)),
+            i::name.eq(excluded(i::name)),
+            i::unit_price.eq(excluded(i::unit_price)),
+            i::quantity.eq(excluded(i::quantity)),
+            i::modifiers.eq(excluded(i::modifiers)),
+            i::modifiers_total.eq(excluded(i::modifiers_total)),
+            i::applied_discount.eq(excluded(i::applied_discount)),
+            i::line_total.eq(excluded(i::line_total)),
+            i::notes.eq(excluded(i::notes)),
+            i::station.eq(excluded(i::station)),
+            i::status.eq(excluded(i::status)),
+            i::seat.eq(excluded(i::seat)),
+            i::course.eq(excluded(i::course)),
+            i::created_at.eq(excluded(i::created_at)),
+            i::sent_at.eq(excluded(i::sent_at)),
+            i::preparing_at.eq(excluded(i::preparing_at)),
+            i::ready_at.eq(excluded(i::ready_at)),
+            i::served_at.eq(excluded(i::served_at)),
+            i::voided_at.eq(excluded(i::voided_at)),
+            i::void_reason.eq(excluded(i::void_reason)),
+            i::voided_by.eq(excluded(i::voided_by)),
+            i::void_approved_by.eq(excluded(i::void_approved_by)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+// ----- step 2: locking and loading ------------------------------------------------------------
+
+/// The items of `orders`, in the order an aggregate keeps them.
+pub(crate) fn load_items(conn: &mut PgConnection, orders: &[Uuid]) -> QueryResult<Vec<OrderItemRow>> {
+    if orders.is_empty() {
+        return Ok(Vec::new());
+    }
+    order_items::table
+        .filter(order_items::order_id.eq_any(orders))
+        .order((order_items::created_at.asc(), order_items::id.asc()))
+        .select(OrderItemRow::as_select())
+        .load(conn)
+}
+
+/// Locks one order's row and loads it with its items; `None` when there is no such order.
+fn lock_order(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, Abort> {
+    let row: Option<OrderRow> = orders::table
+        .filter(orders::id.eq(id))
+        .select(OrderRow::as_select())
+        .for_no_key_update()
+        .first(conn)
+        .optional()?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let items = load_items(conn, &[id])?;
+    Ok(Some(row.into_order(items)?))
+}
+
+/// Step 2 of a mutation: the target's order, locked and loaded.
+pub(crate) fn lock_target(conn: &mut PgConnection, target: OrderTarget) -> Result<Locked, Abort> {
+    match target {
+        OrderTarget::Order(id) => lock_order(conn, id.as_uuid())?
+            .map(|order| Locked::One(Box::new(order)))
+            .ok_or_else(|| StoreError::not_found("order").into()),
+        OrderTarget::Item(item) => lock_item_order(conn, item).map(|order| Locked::One(Box::new(order))),
+    }
+}
+
+/// The order holding `item`, locked. A merge may move the item between the lookup and the
+/// lock, so the lookup is repeated (3 tries in all).
+fn lock_item_order(conn: &mut PgConnection, item: OrderItemId) -> Result<Order, Abort> {
+    for _ in 0..3 {
+        let order_id: Option<Uuid> = order_items::table
+            .filter(order_items::id.eq(item.as_uuid()))
+            .select(order_items::order_id)
+            .first(conn)
+            .optional()?;
+        let Some(order_id) = order_id else {
+            return Err(StoreError::not_found("order_item").into());
+        };
+        if let Some(order) = lock_order(conn, order_id)?
+            && order.items.iter().any(|i| i.id == item)
+        {
+            return Ok(order);
+        }
+    }
+    Err(StoreError::SerializationFailure.into())
+}
+
+/// Step 2 of a merge: both rows in one statement ordered by id, so two merges in opposite
+/// directions take the locks in the same order.
+pub(crate) fn lock_pair(conn: &mut PgConnection, target: OrderId, source: OrderId) -> Result<Locked, Abort> {
+    let ids = [target.as_uuid(), source.as_uuid()];
+    let rows: Vec<OrderRow> = orders::table
+        .filter(orders::id.eq_any(ids))
+        .order(orders::id.asc())
+        .select(OrderRow::as_select())
+        .for_no_key_update()
+        .load(conn)?;
+    if rows.len() != 2 {
+        return Err(StoreError::not_found("order").into());
+    }
+    let items = load_items(conn, &ids)?;
+    let mut loaded = assemble(rows, items)?;
+    let (Some(first), Some(second)) = (loaded.pop(), loaded.pop()) else {
+        return Err(StoreError::not_found("order").into());
+    };
+    let (target, source) = if first.id == target {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    Ok(Locked::Two {
+        target: Box::new(target),
+        source: Box::new(source),
+    })
+}
