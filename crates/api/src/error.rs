@@ -92,6 +92,15 @@ pub enum ApiError {
     /// Readable, but breaks a rule of the domain.
     #[error(transparent)]
     Validation(#[from] ValidationError),
+    /// No credentials, or credentials that do not prove who is asking (`unauthenticated`,
+    /// `invalid_token`, `token_expired`, `token_revoked`, `account_inactive`,
+    /// `invalid_credentials`).
+    #[error("{detail}")]
+    Unauthorized { code: &'static str, detail: String },
+    /// Known caller, refused: `not_permitted` (the permission matrix),
+    /// `password_change_required`, `csrf_rejected`, `terminal_not_registered`.
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
     #[error("{0}")]
     NotFound(String),
     #[error("method not allowed")]
@@ -106,6 +115,13 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// Too many attempts: the client may retry after `retry_after_secs` (`account_locked`).
+    #[error("{detail}")]
+    TooManyRequests {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// A dependency (database pool, …) is out of reach; the client should retry shortly.
     /// The string is the cause, logged and never sent.
     #[error("service unavailable: {0}")]
@@ -124,6 +140,27 @@ impl ApiError {
         }
     }
 
+    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Unauthorized {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Forbidden {
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
+
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         ApiError::Internal(cause.to_string())
     }
@@ -132,8 +169,11 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest { code, .. }
+            | ApiError::Unauthorized { code, .. }
+            | ApiError::Forbidden { code, .. }
             | ApiError::Conflict { code, .. }
-            | ApiError::Unprocessable { code, .. } => code,
+            | ApiError::Unprocessable { code, .. }
+            | ApiError::TooManyRequests { code, .. } => code,
             ApiError::Validation(_) => "validation_failed",
             ApiError::NotFound(_) => "not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -177,7 +217,10 @@ impl ResponseError for ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Validation(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -206,9 +249,56 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
+            ApiError::TooManyRequests { retry_after_secs, .. } => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
+            }
+            ApiError::Unauthorized { .. } => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"pos\""),
+                );
+            }
             _ => {}
         }
         response
+    }
+}
+
+/// Constraints a client can break in the normal course of things, with the stable code and
+/// the sentence they answer with (409). Any other constraint gets the generic codes below.
+pub const KNOWN_CONSTRAINTS: &[(&str, &str, &str)] = &[
+    (
+        "staff_username_key",
+        "username_taken",
+        "another staff member has this username",
+    ),
+    (
+        "staff_pin_lookup_key",
+        "pin_taken",
+        "another active staff member has this PIN",
+    ),
+    (
+        "terminals_code_key",
+        "terminal_code_taken",
+        "another terminal has this code",
+    ),
+    (
+        "last_active_admin",
+        "last_active_admin",
+        "the last active admin cannot be deactivated or demoted",
+    ),
+];
+
+fn known_constraint(constraint: &str) -> Option<ApiError> {
+    KNOWN_CONSTRAINTS
+        .iter()
+        .find(|(name, _, _)| *name == constraint)
+        .map(|(_, code, detail)| ApiError::conflict(code, *detail))
+}
+
+impl From<pos_domain::approval::ApprovalError> for ApiError {
+    fn from(error: pos_domain::approval::ApprovalError) -> Self {
+        ApiError::forbidden(error.code(), error.to_string())
     }
 }
 
@@ -216,14 +306,18 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { entity } => ApiError::NotFound(format!("{entity} not found")),
-            StoreError::Conflict { constraint } => ApiError::Conflict {
-                code: "conflict",
-                detail: format!("conflicts with an existing record ({constraint})"),
-            },
-            StoreError::CheckViolation { constraint } => ApiError::Unprocessable {
-                code: "constraint_violation",
-                detail: format!("a value breaks the rule {constraint}"),
-            },
+            StoreError::Conflict { constraint } => {
+                known_constraint(&constraint).unwrap_or_else(|| ApiError::Conflict {
+                    code: "conflict",
+                    detail: format!("conflicts with an existing record ({constraint})"),
+                })
+            }
+            StoreError::CheckViolation { constraint } => {
+                known_constraint(&constraint).unwrap_or_else(|| ApiError::Unprocessable {
+                    code: "constraint_violation",
+                    detail: format!("a value breaks the rule {constraint}"),
+                })
+            }
             StoreError::ForeignKeyViolation { constraint } => ApiError::Unprocessable {
                 code: "invalid_reference",
                 detail: format!("a referenced record does not exist ({constraint})"),
@@ -258,7 +352,7 @@ mod tests {
             (StoreError::not_found("order"), 404, "not_found"),
             (
                 StoreError::Conflict {
-                    constraint: "staff_username_key".into(),
+                    constraint: "orders_business_day_number_key".into(),
                 },
                 409,
                 "conflict",
@@ -301,6 +395,64 @@ mod tests {
                 "Retry-After only on 503: {store_error:?}"
             );
         }
+    }
+
+    #[actix_web::test]
+    async fn known_constraints_get_their_own_codes_as_409() {
+        for (constraint, code) in [
+            ("staff_username_key", "username_taken"),
+            ("staff_pin_lookup_key", "pin_taken"),
+            ("terminals_code_key", "terminal_code_taken"),
+        ] {
+            let (status, _, problem) = body_of(
+                StoreError::Conflict {
+                    constraint: constraint.into(),
+                }
+                .into(),
+            )
+            .await;
+            assert_eq!((status.as_u16(), problem.code.as_str()), (409, code));
+        }
+        let (status, _, problem) = body_of(
+            StoreError::CheckViolation {
+                constraint: "last_active_admin".into(),
+            }
+            .into(),
+        )
+        .await;
+        assert_eq!(
+            (status.as_u16(), problem.code.as_str()),
+            (409, "last_active_admin")
+        );
+    }
+
+    #[actix_web::test]
+    async fn auth_refusals_carry_their_headers() {
+        let (status, headers, problem) = body_of(ApiError::TooManyRequests {
+            code: "account_locked",
+            detail: "locked".into(),
+            retry_after_secs: 897,
+        })
+        .await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(headers.get(header::RETRY_AFTER).unwrap(), "897");
+        assert_eq!(problem.code, "account_locked");
+
+        let (status, headers, problem) = body_of(ApiError::unauthorized("token_expired", "expired")).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(headers.contains_key(header::WWW_AUTHENTICATE));
+        assert_eq!(problem.code, "token_expired");
+
+        let denied = pos_domain::approval::require(
+            pos_domain::approval::Actor::new(pos_domain::ids::StaffId::new(), pos_domain::Role::Waiter),
+            pos_domain::Action::ManageStaff,
+        )
+        .unwrap_err();
+        let (status, _, problem) = body_of(denied.into()).await;
+        assert_eq!(
+            (status, problem.code.as_str()),
+            (StatusCode::FORBIDDEN, "not_permitted")
+        );
     }
 
     #[actix_web::test]

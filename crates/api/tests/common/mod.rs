@@ -2,13 +2,19 @@
 //! against real Postgres live in the server crate).
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+pub mod memory;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
-use pos_api::{ApiConfig, AppState, Argon2Hasher, InProcessBus};
+use pos_api::{ApiConfig, AppState, Argon2Hasher, AuthConfig, InProcessBus, Sessions};
+use pos_domain::audit::{AuditEntry, AuditQuery, AuditStore, NewAuditEntry};
+use pos_domain::auth::{
+    ActiveLock, AuthStore, FailureOutcome, LockoutPolicy, LoginScope, PinSecret, StaffChanges,
+};
 use pos_domain::event::Event;
 use pos_domain::ids::{StaffId, TerminalId};
 use pos_domain::ports::{
@@ -16,7 +22,7 @@ use pos_domain::ports::{
     TerminalStore,
 };
 use pos_domain::settings::Settings;
-use pos_domain::staff::{NewStaff, NewTerminal, Staff, StaffCredentials, Terminal};
+use pos_domain::staff::{NewStaff, NewTerminal, Staff, StaffCredentials, Terminal, TerminalChanges};
 use pos_domain::validate::Username;
 use pos_domain::venue::{Category, Product, Table};
 use pos_domain::{BusError, StoreError};
@@ -86,6 +92,105 @@ impl TerminalStore for FakeStore {
     async fn touch_terminal(&self, _: TerminalId, _: DateTime<Utc>) -> Result<(), StoreError> {
         unused()
     }
+    async fn get_terminal(&self, _: TerminalId) -> Result<Terminal, StoreError> {
+        unused()
+    }
+    async fn update_terminal(&self, _: TerminalId, _: TerminalChanges) -> Result<Terminal, StoreError> {
+        unused()
+    }
+}
+
+#[async_trait]
+impl AuthStore for FakeStore {
+    async fn active_lock(&self, _: &LoginScope, _: DateTime<Utc>) -> Result<Option<ActiveLock>, StoreError> {
+        unused()
+    }
+    async fn record_failure(
+        &self,
+        _: &LoginScope,
+        _: LockoutPolicy,
+        _: DateTime<Utc>,
+        _: NewAuditEntry,
+    ) -> Result<FailureOutcome, StoreError> {
+        unused()
+    }
+    async fn record_success(
+        &self,
+        _: &LoginScope,
+        _: DateTime<Utc>,
+        _: NewAuditEntry,
+    ) -> Result<(), StoreError> {
+        unused()
+    }
+    async fn unlock(&self, _: &LoginScope, _: NewAuditEntry) -> Result<(), StoreError> {
+        unused()
+    }
+    async fn active_locks(&self, _: DateTime<Utc>) -> Result<Vec<ActiveLock>, StoreError> {
+        unused()
+    }
+    async fn pin_pepper(&self) -> Result<Vec<u8>, StoreError> {
+        unused()
+    }
+    async fn find_by_pin_lookup(&self, _: &str) -> Result<Option<StaffCredentials>, StoreError> {
+        unused()
+    }
+    async fn credentials(&self, _: StaffId) -> Result<StaffCredentials, StoreError> {
+        unused()
+    }
+    async fn bump_token_version(&self, _: StaffId, _: NewAuditEntry) -> Result<Staff, StoreError> {
+        unused()
+    }
+    async fn set_password(
+        &self,
+        _: StaffId,
+        _: String,
+        _: bool,
+        _: NewAuditEntry,
+    ) -> Result<Staff, StoreError> {
+        unused()
+    }
+    async fn set_pin(&self, _: StaffId, _: Option<PinSecret>, _: NewAuditEntry) -> Result<Staff, StoreError> {
+        unused()
+    }
+    async fn update_staff(&self, _: StaffId, _: StaffChanges, _: NewAuditEntry) -> Result<Staff, StoreError> {
+        unused()
+    }
+    async fn create_staff_audited(
+        &self,
+        _: NewStaff,
+        _: Option<String>,
+        _: NewAuditEntry,
+    ) -> Result<Staff, StoreError> {
+        unused()
+    }
+}
+
+#[async_trait]
+impl AuditStore for FakeStore {
+    async fn append_audit(&self, _: NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        unused()
+    }
+    async fn list_audit(&self, _: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        unused()
+    }
+    async fn audit_page(&self, _: i64, _: i64) -> Result<Vec<AuditEntry>, StoreError> {
+        unused()
+    }
+}
+
+/// The JWT secret of every test app.
+pub const JWT_SECRET: &str = "test-secret-0123456789abcdef";
+/// The browser origin test apps are configured with.
+pub const APP_ORIGIN: &str = "https://pos.test";
+
+pub fn auth_config() -> AuthConfig {
+    let mut config = AuthConfig::new(JWT_SECRET.into());
+    config.app_origin = Some(APP_ORIGIN.to_owned());
+    config
+}
+
+pub fn sessions(config: AuthConfig) -> Arc<Sessions> {
+    Arc::new(Sessions::new(config).unwrap())
 }
 
 #[async_trait]
@@ -145,8 +250,22 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         terminals: store.clone(),
         tables: store.clone(),
         menu: store.clone(),
-        settings: store,
+        settings: store.clone(),
+        auth: store.clone(),
+        audit: store,
+        sessions: sessions(auth_config()),
         bus,
+        realtime: pos_api::realtime::Realtime::new(
+            Arc::new(pos_api::realtime::MemoryEventLog::new()),
+            pos_api::realtime::RealtimeConfig::default(),
+        ),
+        orders: pos_api::orders::order_use_cases(
+            Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+            Default::default(),
+        ),
+        print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         hasher: Arc::new(Argon2Hasher::new()),
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
