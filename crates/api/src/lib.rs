@@ -5,13 +5,19 @@
 //!   `/api/openapi.json`, built by the same registration ([`routes`]), so they cannot drift.
 //! - Errors: [`error`] (problem+json); input: [`extract`]; headers, request ids and logs:
 //!   [`middleware`]; the SPA, images and 404/405: [`statics`].
+//! - Who is asking: [`auth`] (tokens, cookies, CSRF, the [`Authenticated`] extractor and its
+//!   `require(Action)` guard); the routes declare their action as `x-pos-action` in the
+//!   document ([`openapi::POS_ACTION`]).
 //! - Adapters living here: [`realtime::InProcessBus`] and [`auth::Argon2Hasher`].
 
 pub mod auth;
+pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod middleware;
 pub mod openapi;
+pub mod orders;
 pub mod realtime;
 pub mod routes;
 pub mod state;
@@ -25,7 +31,7 @@ use actix_web::{App, HttpResponse, web};
 use utoipa_actix_web::{AppExt, scope};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-pub use auth::Argon2Hasher;
+pub use auth::{Argon2Hasher, AuthConfig, Authenticated, AuthenticatedAllowingPasswordChange, Sessions};
 pub use error::{ApiError, ProblemDetails};
 pub use realtime::InProcessBus;
 pub use state::{ApiConfig, AppState};

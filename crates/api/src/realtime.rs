@@ -1,5 +1,19 @@
-//! The in-process event bus: fan-out to this instance's subscribers only. Used when no
-//! REDIS_URL is set (a single instance, `pos dev`); the event log stays the truth either way.
+//! Realtime: the event log streamed to clients as server-sent events (spec §5).
+//!
+//! - [`InProcessBus`]: the event bus of a single instance (no REDIS_URL); `pos-redis`
+//!   provides the shared one. Services publish what they committed
+//!   ([`publish_committed`]); the bus only wakes fan-outs up, the log stays the truth.
+//! - [`Realtime`]: one per instance. Its fan-out task follows the log with a gap-free
+//!   cursor and hands each new event to the instance's streams; [`Realtime::stream`] is one
+//!   client's SSE body: missed events from the log, then live ones, no gap, no duplicate.
+//! - [`MemoryEventLog`]: an in-memory log for tests and database-less runs.
+
+#[cfg(test)]
+mod fan_out_tests;
+mod frame;
+mod hub;
+mod memory;
+mod stream;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -10,6 +24,22 @@ use pos_domain::ports::{BusMessage, EventBus};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+pub use hub::{LiveEvent, Realtime, RealtimeConfig};
+pub use memory::MemoryEventLog;
+pub use stream::{StreamFilter, TOPICS};
+
+/// Publishes events a service has just committed, so every instance's fan-out looks at the
+/// log now rather than at its next tick. Best effort: a failure is logged and the rest are
+/// not tried (the bus is down; fan-outs find the events on their tick).
+pub async fn publish_committed(bus: &dyn EventBus, events: &[Event]) {
+    for event in events {
+        if let Err(error) = bus.publish(event).await {
+            tracing::warn!(%error, event_id = event.id, "event not published; streams pick it up from the log");
+            return;
+        }
+    }
+}
 
 /// A tokio broadcast channel behind the `EventBus` port. A subscriber that falls more than
 /// `capacity` events behind receives `BusMessage::Lagged` and re-reads the log.

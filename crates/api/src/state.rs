@@ -5,12 +5,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pos_domain::audit::AuditStore;
+use pos_domain::auth::AuthStore;
 use pos_domain::ports::{
     Clock, EventBus, HealthProbe, MenuStore, PasswordHasher, SettingsStore, StaffStore, TableStore,
     TerminalStore,
 };
+use pos_domain::print_queue::PrintJobStore;
 
+use crate::auth::Sessions;
 use crate::extract::DEFAULT_JSON_LIMIT;
+use crate::orders::OrderUseCases;
+use crate::realtime::Realtime;
 
 /// Settings of the HTTP surface. The server fills it from the environment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +55,20 @@ pub struct AppState {
     pub tables: Arc<dyn TableStore>,
     pub menu: Arc<dyn MenuStore>,
     pub settings: Arc<dyn SettingsStore>,
+    /// Lockouts, credentials, staff changes with their audit rows.
+    pub auth: Arc<dyn AuthStore>,
+    /// The audit log: reading, verifying, and entries for changes outside `auth`.
+    pub audit: Arc<dyn AuditStore>,
+    /// Token keys and per-process session state: `Arc::new(Sessions::new(AuthConfig { … })?)`.
+    pub sessions: Arc<Sessions>,
     pub bus: Arc<dyn EventBus>,
+    /// The event log's fan-out and live streams: `Realtime::new(feed, …)`, then
+    /// `start_fan_out(bus)` at start-up and `shutdown()` when the server stops.
+    pub realtime: Realtime,
+    /// The order use cases (menu, floor, orders, KDS): `orders::order_use_cases(store, …)`.
+    pub orders: Arc<OrderUseCases>,
+    /// The queue print agents poll.
+    pub print_jobs: Arc<dyn PrintJobStore>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ApiConfig>,

@@ -22,6 +22,7 @@ pub mod payment;
 pub mod permissions;
 pub mod ports;
 pub mod print_job;
+pub mod print_queue;
 pub mod printing;
 pub mod seed;
 pub mod settings;

@@ -19,6 +19,14 @@ pub async fn serve(
     mut signals: ShutdownSignals,
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
+    // Positioned before the socket opens, so no event committed after a client connects
+    // can be missed by its stream.
+    state
+        .realtime
+        .start_fan_out(state.bus.clone())
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the realtime feed: {e}"))?;
+    let realtime = state.realtime.clone();
     let server = HttpServer::new(move || pos_api::build_app(state.clone()))
         .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
         .disable_signals()
@@ -30,6 +38,12 @@ pub async fn serve(
     actix_web::rt::spawn(async move {
         let signal = signals.received().await;
         tracing::info!(signal, "shutting down: finishing requests in flight");
+        // Event streams never finish by themselves: end them first, or the graceful stop
+        // would wait its full timeout for them.
+        realtime.shutdown().await;
+        // This task may outlive the runtime's reactor (it is dropped, not finished, when
+        // the server stops first); the last handle on the database pool must not go with it.
+        drop(realtime);
         handle.stop(true).await;
     });
     tracing::info!(address = %bound, "listening");

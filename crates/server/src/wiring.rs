@@ -96,6 +96,17 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         menu: store.clone(),
         settings: store.clone(),
         auth: store.clone(),
+        orders: pos_api::orders::order_use_cases(
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+            pos_domain::orders::OrderServiceConfig::default(),
+        ),
+        print_jobs: store.clone(),
+        realtime: pos_api::realtime::Realtime::new(
+            store.clone(),
+            pos_api::realtime::RealtimeConfig::default(),
+        ),
         audit: store,
         sessions: Arc::new(sessions),
         bus,

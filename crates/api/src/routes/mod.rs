@@ -9,6 +9,14 @@
 //!    `ValidationError`). Declare only the success responses and the errors particular to
 //!    the route: 400/401/403/404/413/415/422/500/503 problem responses are added to the
 //!    document from the operation's shape (`crate::openapi::complete`).
+//!    Protected routes take `crate::auth::Authenticated` (which also refuses accounts that
+//!    must change their password), call `auth.require(Action::X)?` first, declare
+//!    `security(("bearer_auth" = []), ("cookie_auth" = []))` and the same action as
+//!    `extensions(("x-pos-action" = json!("x")))` — the route-walk tests check that the
+//!    handler refuses exactly the roles the matrix refuses for that action. Public routes
+//!    declare `"public"`; see `crate::openapi::POS_ACTION` for the other values. (The
+//!    `json!` inside `extensions(...)` is utoipa's own syntax: it needs no `serde_json`
+//!    import.)
 //! 2. Add `.service(handler)` to the module's `routes` function (and, for a new module, one
 //!    `cfg.configure(module::routes)` line below; a new tag goes in `openapi::BaseDoc`).
 //!
@@ -18,10 +26,16 @@
 //!     tag = "orders",
 //!     params(("order_id" = Uuid, Path, description = "The order")),
 //!     responses((status = 200, body = OrderView)),
-//!     security(("bearer_auth" = []), ("cookie_auth" = []))
+//!     security(("bearer_auth" = []), ("cookie_auth" = [])),
+//!     extensions(("x-pos-action" = json!("view_orders")))
 //! )]
 //! #[get("/orders/{order_id}")]
-//! async fn get_order(state: web::Data<AppState>, id: Path<(Uuid,)>) -> Result<web::Json<OrderView>, ApiError> {
+//! async fn get_order(
+//!     state: web::Data<AppState>,
+//!     auth: Authenticated,
+//!     id: Path<(Uuid,)>,
+//! ) -> Result<web::Json<OrderView>, ApiError> {
+//!     auth.require(Action::ViewOrders)?;
 //!     …
 //! }
 //! ```
@@ -33,9 +47,30 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod approval;
+pub mod audit;
+pub mod auth;
+pub mod kds;
+pub mod menu;
+pub mod orders;
+pub mod print_jobs;
+pub mod realtime;
+pub mod staff;
 pub mod system;
+pub mod tables;
+pub mod terminals;
 
 /// The routes under `/api`.
 pub(crate) fn api(cfg: &mut ServiceConfig) {
-    cfg.configure(system::routes);
+    cfg.configure(system::routes)
+        .configure(auth::routes)
+        .configure(staff::routes)
+        .configure(terminals::routes)
+        .configure(audit::routes)
+        .configure(realtime::routes)
+        .configure(menu::routes)
+        .configure(tables::routes)
+        .configure(orders::routes)
+        .configure(kds::routes)
+        .configure(print_jobs::routes);
 }

@@ -58,7 +58,8 @@ pub struct HealthReport {
     responses(
         (status = 200, description = "The database answers", body = HealthReport),
         (status = 503, description = "The database does not answer", body = HealthReport),
-    )
+    ),
+    extensions(("x-pos-action" = json!("public")))
 )]
 #[get("/health")]
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
@@ -107,7 +108,8 @@ pub(crate) struct OpenApiJson(pub web::Bytes);
     tag = "system",
     responses(
         (status = 200, description = "The OpenAPI document", content_type = "application/json", body = Object),
-    )
+    ),
+    extensions(("x-pos-action" = json!("public")))
 )]
 #[get("/openapi.json")]
 pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {

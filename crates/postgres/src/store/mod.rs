@@ -5,6 +5,8 @@ mod auth;
 mod event_feed;
 mod events;
 mod health;
+mod orders;
+mod print_jobs;
 mod seed;
 mod settings;
 mod staff;
