@@ -42,7 +42,11 @@ impl Graph {
             .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"))
             .output()
             .expect("cargo metadata runs");
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let meta: Value = serde_json::from_slice(&output.stdout).expect("metadata is JSON");
         let names: BTreeMap<&str, &str> = meta["packages"]
             .as_array()
@@ -57,7 +61,13 @@ impl Graph {
                 .as_array()
                 .unwrap()
                 .iter()
-                .filter(|d| d["dep_kinds"].as_array().unwrap().iter().any(|k| k["kind"].is_null()))
+                .filter(|d| {
+                    d["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|k| k["kind"].is_null())
+                })
                 .map(|d| names[d["pkg"].as_str().unwrap()].to_owned())
                 .collect();
             normal_deps.entry(name).or_insert_with(BTreeSet::new).extend(deps);
@@ -66,7 +76,9 @@ impl Graph {
     }
 
     fn direct(&self, package: &str) -> &BTreeSet<String> {
-        self.normal_deps.get(package).unwrap_or_else(|| panic!("{package} is not in the workspace"))
+        self.normal_deps
+            .get(package)
+            .unwrap_or_else(|| panic!("{package} is not in the workspace"))
     }
 
     fn transitive(&self, package: &str) -> BTreeSet<String> {
@@ -87,10 +99,17 @@ impl Graph {
 fn domain_depends_on_no_io_crate() {
     let graph = Graph::load();
     let reachable = graph.transitive("pos-domain");
-    let offending: Vec<&str> = IO_CRATES.iter().copied().filter(|c| reachable.contains(*c)).collect();
+    let offending: Vec<&str> = IO_CRATES
+        .iter()
+        .copied()
+        .filter(|c| reachable.contains(*c))
+        .collect();
     assert!(offending.is_empty(), "pos-domain reaches IO crates {offending:?}");
     let workspace: Vec<&String> = reachable.iter().filter(|d| d.starts_with("pos-")).collect();
-    assert!(workspace.is_empty(), "pos-domain must depend on no other pos crate, found {workspace:?}");
+    assert!(
+        workspace.is_empty(),
+        "pos-domain must depend on no other pos crate, found {workspace:?}"
+    );
 }
 
 #[test]
@@ -103,7 +122,10 @@ fn adapters_depend_only_on_the_domain() {
             .filter(|d| d.starts_with("pos-") && d != "pos-domain")
             .collect();
         assert!(forbidden.is_empty(), "{adapter} depends on {forbidden:?}");
-        assert!(graph.direct(adapter).contains("pos-domain"), "{adapter} should implement domain ports");
+        assert!(
+            graph.direct(adapter).contains("pos-domain"),
+            "{adapter} should implement domain ports"
+        );
     }
 }
 
@@ -113,7 +135,10 @@ fn api_knows_the_domain_but_no_adapter() {
     let reachable = graph.transitive("pos-api");
     assert!(reachable.contains("pos-domain"));
     for adapter in ADAPTERS.iter().chain(&["pos-server"]) {
-        assert!(!reachable.contains(*adapter), "pos-api must not depend on {adapter}");
+        assert!(
+            !reachable.contains(*adapter),
+            "pos-api must not depend on {adapter}"
+        );
     }
 }
 
@@ -126,7 +151,10 @@ fn only_the_server_wires_every_crate() {
     }
     for (package, deps) in &graph.normal_deps {
         if package != "pos-server" {
-            assert!(!deps.contains("pos-server"), "{package} depends on the binary crate");
+            assert!(
+                !deps.contains("pos-server"),
+                "{package} depends on the binary crate"
+            );
         }
     }
 }
@@ -135,7 +163,10 @@ fn only_the_server_wires_every_crate() {
 fn test_support_is_never_a_normal_dependency() {
     let graph = Graph::load();
     for (package, deps) in &graph.normal_deps {
-        assert!(!deps.contains("pos-testkit"), "{package} depends on pos-testkit outside [dev-dependencies]");
+        assert!(
+            !deps.contains("pos-testkit"),
+            "{package} depends on pos-testkit outside [dev-dependencies]"
+        );
     }
 }
 

@@ -4,12 +4,14 @@
 //! turns its outcome into an exit code: 0 success, 1 failure, 2 bad configuration or setup
 //! (a `ConfigError` or a `SetupError`), always with a single `error: …` line on stderr.
 
+mod bench;
 mod config;
 mod dev;
 mod http;
 mod migrate;
 mod openapi;
 mod pg_cluster;
+mod retention;
 mod seed;
 mod seed_file;
 mod serve;
@@ -42,6 +44,9 @@ enum Command {
     /// Run everything on this machine: a private PostgreSQL under ./var/postgres (unless
     /// DATABASE_URL is set), migrated and seeded, served on http://127.0.0.1:3000.
     Dev(DevArgs),
+    /// Measure a running server: order placement throughput and latency, send → KDS delay
+    /// over many event streams, and its peak memory (see docs/benchmarks.md).
+    Bench(Box<bench::BenchArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
         Command::Seed(args) => run_async(seed::run(args.file)),
         Command::Openapi(args) => openapi::run(&args.out, args.check),
         Command::Dev(args) => run_async(dev::run(args.seed_file)),
+        Command::Bench(args) => bench::run(*args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

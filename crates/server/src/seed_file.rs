@@ -761,7 +761,9 @@ mod tests {
             .unwrap();
         assert_eq!(from_file.settings.cafe_name, "From The File");
 
-        let plain = parse(EMBEDDED_HAVILAH).unwrap();
+        let mut nameless = havilah();
+        nameless.as_object_mut().unwrap().remove("venue");
+        let plain = parse(&nameless.to_string()).unwrap();
         let fallback = plain
             .into_venue_seed(Arc::new(TaggingHasher), None)
             .await

@@ -18,6 +18,10 @@ pub async fn run() -> anyhow::Result<()> {
     let prepare = async {
         let store = wiring::connect_store(&database_url, config.db_pool_size).await?;
         wiring::migrate(&database_url).await?;
+        crate::retention::spawn_key_purge(
+            std::sync::Arc::new(store.clone()),
+            std::sync::Arc::new(pos_domain::ports::SystemClock),
+        );
         let bus = wiring::event_bus(config.redis_url.as_ref()).await?;
         wiring::app_state(store, bus, &config)
     };
