@@ -58,29 +58,45 @@ impl MenuStore for PgStore {
                     .select(ProductRow::as_select())
                     .load(conn)?;
                 let ids: Vec<Uuid> = product_rows.iter().map(|p| p.id).collect();
-                let modifier_rows: Vec<ModifierRow> = modifiers::table
-                    .filter(modifiers::product_id.eq_any(ids))
-                    .filter(modifiers::active)
-                    .order((
-                        modifiers::product_id,
-                        modifiers::sort_order.asc(),
-                        modifiers::name.asc(),
-                    ))
-                    .select(ModifierRow::as_select())
-                    .load(conn)?;
+                let modifier_rows = load_active_modifiers(conn, &ids)?;
                 Ok((product_rows, modifier_rows))
             })
             .await?;
-        let mut by_product: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
-        for modifier in modifier_rows {
-            by_product.entry(modifier.product_id).or_default().push(modifier);
-        }
-        product_rows
-            .into_iter()
-            .map(|p| {
-                let mods = by_product.remove(&p.id).unwrap_or_default();
-                p.into_product(mods)
-            })
-            .collect()
+        attach_modifiers(product_rows, modifier_rows)
     }
+}
+
+/// The active modifiers of `product_ids`, grouped by product in menu order.
+pub(crate) fn load_active_modifiers(
+    conn: &mut PgConnection,
+    product_ids: &[Uuid],
+) -> QueryResult<Vec<ModifierRow>> {
+    modifiers::table
+        .filter(modifiers::product_id.eq_any(product_ids))
+        .filter(modifiers::active)
+        .order((
+            modifiers::product_id,
+            modifiers::sort_order.asc(),
+            modifiers::name.asc(),
+        ))
+        .select(ModifierRow::as_select())
+        .load(conn)
+}
+
+/// Products with their modifiers, keeping the products' order.
+pub(crate) fn attach_modifiers(
+    product_rows: Vec<ProductRow>,
+    modifier_rows: Vec<ModifierRow>,
+) -> Result<Vec<Product>, StoreError> {
+    let mut by_product: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
+    for modifier in modifier_rows {
+        by_product.entry(modifier.product_id).or_default().push(modifier);
+    }
+    product_rows
+        .into_iter()
+        .map(|p| {
+            let mods = by_product.remove(&p.id).unwrap_or_default();
+            p.into_product(mods)
+        })
+        .collect()
 }

@@ -1,7 +1,5 @@
 //! [`OrderCatalog`]: the menu reads order taking needs beyond `MenuStore`.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -15,8 +13,9 @@ use pos_domain::venue::Product;
 use uuid::Uuid;
 
 use super::super::PgStore;
-use crate::rows::{ModifierRow, ProductRow};
-use crate::schema::{modifiers, products};
+use crate::rows::ProductRow;
+use crate::schema::products;
+use crate::store::venue::{attach_modifiers, load_active_modifiers};
 
 #[derive(QueryableByName)]
 struct Counted {
@@ -53,30 +52,11 @@ impl OrderCatalog for PgStore {
                     .filter(products::id.eq_any(&wanted))
                     .select(ProductRow::as_select())
                     .load(conn)?;
-                let modifier_rows: Vec<ModifierRow> = modifiers::table
-                    .filter(modifiers::product_id.eq_any(&wanted))
-                    .filter(modifiers::active)
-                    .order((
-                        modifiers::product_id,
-                        modifiers::sort_order.asc(),
-                        modifiers::name.asc(),
-                    ))
-                    .select(ModifierRow::as_select())
-                    .load(conn)?;
+                let modifier_rows = load_active_modifiers(conn, &wanted)?;
                 Ok((product_rows, modifier_rows))
             })
             .await?;
-        let mut by_product: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
-        for modifier in modifier_rows {
-            by_product.entry(modifier.product_id).or_default().push(modifier);
-        }
-        product_rows
-            .into_iter()
-            .map(|p| {
-                let mods = by_product.remove(&p.id).unwrap_or_default();
-                p.into_product(mods)
-            })
-            .collect()
+        attach_modifiers(product_rows, modifier_rows)
     }
 
     async fn popular_products(
