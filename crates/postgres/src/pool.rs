@@ -1,10 +1,17 @@
 //! The deadpool-diesel pool. Its wait timeout is what turns an exhausted pool into
 //! `StoreError::Unavailable` (503 + Retry-After) instead of a request hanging forever.
+//!
+//! Checkout is fast: deadpool-diesel's default recycling (`Verified`) runs `SELECT 1` on every
+//! checkout, which was 11 of the ~55 round trips of a create + send (docs/benchmarks.md). A
+//! returned connection is only checked for a broken transaction state (deadpool-diesel always
+//! does that, without a round trip). A connection that died while idle fails its next query
+//! (`Unavailable`); libpq then reports its transaction status as unknown, diesel marks the
+//! connection broken, and that check drops it, so the next checkout connects afresh.
 
 use std::time::Duration;
 
-use deadpool_diesel::Runtime;
 use deadpool_diesel::postgres::{Manager, Pool};
+use deadpool_diesel::{ManagerConfig, RecyclingMethod, Runtime};
 use pos_domain::StoreError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,7 +22,8 @@ pub struct PoolConfig {
     pub wait_timeout: Duration,
     /// How long establishing a new connection may take.
     pub create_timeout: Duration,
-    /// How long the health check of a returned connection may take.
+    /// How long recycling a returned connection may take (a hop to a blocking thread, no
+    /// round trip to the database).
     pub recycle_timeout: Duration,
 }
 
@@ -32,7 +40,7 @@ impl PoolConfig {
 
 /// Builds the pool; no connection is made until the first request for one.
 pub fn build_pool(database_url: &str, config: PoolConfig) -> Result<Pool, StoreError> {
-    let manager = Manager::new(database_url, Runtime::Tokio1);
+    let manager = Manager::from_config(database_url, Runtime::Tokio1, fast_recycling());
     Pool::builder(manager)
         .max_size(config.max_size)
         .wait_timeout(Some(config.wait_timeout))
@@ -42,4 +50,12 @@ pub fn build_pool(database_url: &str, config: PoolConfig) -> Result<Pool, StoreE
         .runtime(Runtime::Tokio1)
         .build()
         .map_err(|e| StoreError::Internal(format!("building the database pool: {e}")))
+}
+
+/// deadpool-diesel 0.7 has no `RecyclingMethod::Fast`: a check that accepts the connection
+/// is the same thing, since the broken-transaction check runs before any method.
+fn fast_recycling() -> ManagerConfig<diesel::PgConnection> {
+    ManagerConfig {
+        recycling_method: RecyclingMethod::CustomFunction(Box::new(|_| Ok(()))),
+    }
 }

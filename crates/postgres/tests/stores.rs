@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveTime, TimeZone, Utc};
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Integer};
 use diesel::{QueryableByName, RunQueryDsl, sql_query};
 use pos_domain::event::NewEvent;
 use pos_domain::ids::{StaffId, TerminalId};
@@ -1013,6 +1013,48 @@ async fn an_exhausted_pool_is_unavailable_not_a_hang() {
 
     drop(held);
     store.ping().await.unwrap();
+}
+
+#[derive(QueryableByName)]
+struct BackendPid {
+    #[diesel(sql_type = Integer)]
+    pid: i32,
+}
+
+async fn backend_pid(store: &PgStore) -> Result<i32, StoreError> {
+    store
+        .interact(|c| {
+            Ok(sql_query("SELECT pg_backend_pid() AS pid")
+                .get_result::<BackendPid>(c)?
+                .pid)
+        })
+        .await
+}
+
+#[tokio::test]
+async fn a_connection_that_lost_its_server_is_unavailable_once_then_replaced() {
+    let db = TestDb::new();
+    let store = PgStore::with_config(db.url(), PoolConfig::new(1)).unwrap();
+    let first = backend_pid(&store).await.unwrap();
+    assert_eq!(
+        backend_pid(&store).await.unwrap(),
+        first,
+        "the one connection is reused"
+    );
+
+    // Checkout does not test the connection, so its death shows on first use...
+    let mut admin = db.connect();
+    sql_query(format!("SELECT pg_terminate_backend({first}, 5000)"))
+        .execute(&mut admin)
+        .unwrap();
+    let err = backend_pid(&store).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+
+    // ...and the dead connection is not handed out again (the pool's recycle check sees it
+    // broken).
+    let replaced = backend_pid(&store).await.unwrap();
+    assert_ne!(replaced, first);
+    assert_eq!(backend_pid(&store).await.unwrap(), replaced);
 }
 
 #[tokio::test]

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use pos_api::auth::credentials::hashing_permit;
 use pos_domain::money::{Currency, Money};
 use pos_domain::permissions::Role;
 use pos_domain::ports::PasswordHasher;
@@ -120,8 +121,9 @@ pub struct ParsedStaff {
 
 impl ParsedSeed {
     /// Hashes every staff member's password (each with its own salt, off the async
-    /// executor and in parallel) and assembles the venue. The café's name is `cafe_name`
-    /// (from `CAFE_NAME`) if given, else the file's `venue`, else [`FALLBACK_CAFE_NAME`].
+    /// executor, at most `pos_api::auth::credentials::HASHING_CONCURRENCY` at once since
+    /// each takes 19 MiB) and assembles the venue. The café's name is `cafe_name` (from
+    /// `CAFE_NAME`) if given, else the file's `venue`, else [`FALLBACK_CAFE_NAME`].
     pub async fn into_venue_seed(
         self,
         hasher: Arc<dyn PasswordHasher>,
@@ -133,13 +135,23 @@ impl ParsedSeed {
             .map(|_| {
                 let hasher = Arc::clone(&hasher);
                 let password = self.default_password.expose_secret().to_owned();
-                tokio::task::spawn_blocking(move || hasher.hash(&password))
+                tokio::spawn(async move {
+                    let permit = hashing_permit().await?;
+                    let hashed = tokio::task::spawn_blocking(move || {
+                        let _permit = permit;
+                        hasher.hash(&password)
+                    })
+                    .await?;
+                    anyhow::Ok(hashed)
+                })
             })
             .collect();
         let mut staff = Vec::with_capacity(self.staff.len());
         for (member, task) in self.staff.into_iter().zip(hashing) {
             let password_hash = task
                 .await
+                .map_err(anyhow::Error::from)
+                .and_then(|hashed| hashed)
                 .map_err(|e| anyhow::anyhow!("password hashing task failed: {e}"))?
                 .map_err(|e| anyhow::anyhow!("cannot hash the password of {}: {e}", member.username))?;
             staff.push(SeedStaff {
@@ -511,7 +523,11 @@ impl Uniques {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
     use super::*;
+    use pos_api::auth::credentials::HASHING_CONCURRENCY;
     use pos_domain::HashError;
     use serde_json::json;
 
@@ -728,6 +744,39 @@ mod tests {
         fn verify(&self, secret: &str, hash: &str) -> Result<bool, HashError> {
             Ok(hash == format!("hashed:{secret}"))
         }
+    }
+
+    /// Records how many hashes overlap; each lasts long enough for overlaps to show.
+    #[derive(Default)]
+    struct OverlapCounter {
+        running: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl PasswordHasher for OverlapCounter {
+        fn hash(&self, _: &str) -> Result<String, HashError> {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(20));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+            Ok("hashed".to_owned())
+        }
+        fn verify(&self, _: &str, _: &str) -> Result<bool, HashError> {
+            Ok(true)
+        }
+    }
+
+    #[tokio::test]
+    async fn venue_seed_hashes_no_more_than_the_limit_at_once() {
+        let counter = Arc::new(OverlapCounter::default());
+        let seed = parse(&havilah().to_string())
+            .unwrap()
+            .into_venue_seed(counter.clone(), None)
+            .await
+            .unwrap();
+        assert_eq!(seed.staff.len(), 14);
+        let most = counter.most.load(Ordering::SeqCst);
+        assert!((1..=HASHING_CONCURRENCY).contains(&most), "{most} at once");
     }
 
     #[tokio::test]

@@ -4,12 +4,17 @@
 //! would stall every request on that worker, so it goes through `web::block`. A login for
 //! an unknown username verifies against [`DUMMY_HASH`] so that it costs the same time as a
 //! wrong password and answers the same: the response cannot tell the two apart.
+//!
+//! At most [`HASHING_CONCURRENCY`] hashes or checks run at once in the process: each
+//! allocates its own 19 MiB block, and a burst of them (logins at shift change) drove the
+//! server's RSS past 100 MiB (docs/benchmarks.md, "Memory"). Callers beyond that wait.
 
 use std::sync::Arc;
 
 use actix_web::web;
 use pos_domain::HashError;
 use pos_domain::ports::PasswordHasher;
+use tokio::sync::{AcquireError, Semaphore, SemaphorePermit};
 
 use crate::error::ApiError;
 
@@ -17,6 +22,19 @@ use crate::error::ApiError;
 /// nobody knows. Verifying anything against it takes as long as a real check and fails.
 pub const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$9jBLCHZjvWj08EFxZVzS5g$QNh6zyVXp16nuxOpwZGmrYVRebfxSXxZkZ/Wl8ESDw0";
+
+/// argon2 operations running at once, process-wide: one per core of the 2-core target, so
+/// hashing can use the machine but never hold more than 2 × 19 MiB.
+pub const HASHING_CONCURRENCY: usize = 2;
+
+static HASHING: Semaphore = Semaphore::const_new(HASHING_CONCURRENCY);
+
+/// A turn to run one argon2 operation; hold it until the operation has finished (move it
+/// into the blocking closure, so a cancelled request does not free it early). Every caller
+/// of a [`PasswordHasher`] in the process should take one.
+pub async fn hashing_permit() -> Result<SemaphorePermit<'static>, AcquireError> {
+    HASHING.acquire().await
+}
 
 /// Whether `secret` matches `hash`; with no hash (unknown account) the same work is done
 /// against [`DUMMY_HASH`] and the answer is `false`. A malformed stored hash is logged and
@@ -26,9 +44,13 @@ pub async fn verify_secret(
     secret: String,
     hash: Option<String>,
 ) -> Result<bool, ApiError> {
-    let outcome = web::block(move || match hash {
-        Some(hash) => hasher.verify(&secret, &hash),
-        None => hasher.verify(&secret, DUMMY_HASH).map(|_| false),
+    let permit = hashing_permit().await.map_err(ApiError::internal)?;
+    let outcome = web::block(move || {
+        let _permit = permit;
+        match hash {
+            Some(hash) => hasher.verify(&secret, &hash),
+            None => hasher.verify(&secret, DUMMY_HASH).map(|_| false),
+        }
     })
     .await
     .map_err(ApiError::internal)?;
@@ -44,17 +66,75 @@ pub async fn verify_secret(
 
 /// A fresh argon2id hash of `secret`.
 pub async fn hash_secret(hasher: Arc<dyn PasswordHasher>, secret: String) -> Result<String, ApiError> {
-    web::block(move || hasher.hash(&secret))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)
+    let permit = hashing_permit().await.map_err(ApiError::internal)?;
+    web::block(move || {
+        let _permit = permit;
+        hasher.hash(&secret)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
     use super::*;
     use crate::auth::Argon2Hasher;
+
+    /// Records how many of its calls overlap; each lasts long enough for overlaps to show.
+    #[derive(Default)]
+    struct OverlapCounter {
+        running: AtomicUsize,
+        most: AtomicUsize,
+    }
+
+    impl OverlapCounter {
+        fn work(&self) {
+            let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(40));
+            self.running.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    impl PasswordHasher for OverlapCounter {
+        fn hash(&self, _: &str) -> Result<String, HashError> {
+            self.work();
+            Ok("hashed".to_owned())
+        }
+
+        fn verify(&self, _: &str, _: &str) -> Result<bool, HashError> {
+            self.work();
+            Ok(true)
+        }
+    }
+
+    #[actix_web::test]
+    async fn no_more_than_the_limit_of_hashes_and_checks_run_at_once() {
+        let counter = Arc::new(OverlapCounter::default());
+        let calls = (0..8).map(|i| {
+            let hasher: Arc<dyn PasswordHasher> = counter.clone();
+            async move {
+                if i % 2 == 0 {
+                    hash_secret(hasher, "secret".into()).await.map(|_| ())
+                } else {
+                    verify_secret(hasher, "secret".into(), Some("hashed".into()))
+                        .await
+                        .map(|_| ())
+                }
+            }
+        });
+        for outcome in futures_util::future::join_all(calls).await {
+            outcome.unwrap();
+        }
+        // Other tests of this binary may hold permits meanwhile, so fewer is possible.
+        let most = counter.most.load(Ordering::SeqCst);
+        assert!((1..=HASHING_CONCURRENCY).contains(&most), "{most} at once");
+    }
 
     #[test]
     fn the_dummy_hash_costs_what_a_real_hash_costs() {
