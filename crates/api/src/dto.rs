@@ -161,11 +161,13 @@ where
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use utoipa::PartialSchema;
 
-    fn enum_values<T: PartialSchema>() -> Vec<String> {
+    /// The values a schema's `enum` lists; the schema mirrors of domain enums are checked
+    /// against the domain with it (here, in `orders` and in `routes::print_jobs`).
+    pub(crate) fn enum_values<T: PartialSchema>() -> Vec<String> {
         let schema = serde_json::to_value(T::schema()).unwrap();
         schema["enum"]
             .as_array()

@@ -553,20 +553,10 @@ pub struct VersionInput {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use crate::dto::tests::enum_values;
     use actix_web::test::TestRequest;
     use pos_domain::approval::ApprovalError;
     use pos_domain::permissions::Action;
-    use utoipa::PartialSchema;
-
-    fn enum_values<T: PartialSchema>() -> Vec<String> {
-        let schema = serde_json::to_value(T::schema()).unwrap();
-        schema["enum"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect()
-    }
 
     #[test]
     fn schema_mirrors_list_exactly_the_domain_values() {

@@ -221,17 +221,7 @@ pub async fn fail_print_job(
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
-    use utoipa::PartialSchema;
-
-    fn enum_values<T: PartialSchema>() -> Vec<String> {
-        let schema = serde_json::to_value(T::schema()).unwrap();
-        schema["enum"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| v.as_str().unwrap().to_owned())
-            .collect()
-    }
+    use crate::dto::tests::enum_values;
 
     #[test]
     fn schema_mirrors_list_exactly_the_domain_values() {
