@@ -11,6 +11,10 @@ use pos_postgres::PgStore;
 use crate::config::{Config, SecretUrl};
 use crate::seed_file::ParsedSeed;
 
+/// How long the order use cases reuse settings, tables and staff names (not tokens, stock
+/// or availability): what another instance changes shows here after at most this long.
+const READ_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// A pool of `pool_size` connections, checked with one round trip so that a wrong URL or a
 /// database that is down fails start-up with a clear line rather than the first request.
 pub async fn connect_store(database_url: &SecretUrl, pool_size: usize) -> anyhow::Result<PgStore> {
@@ -100,7 +104,10 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
             store.clone(),
             bus.clone(),
             Arc::new(SystemClock),
-            pos_domain::orders::OrderServiceConfig::default(),
+            pos_domain::orders::OrderServiceConfig {
+                read_cache_ttl: READ_CACHE_TTL,
+                ..pos_domain::orders::OrderServiceConfig::default()
+            },
         ),
         print_jobs: store.clone(),
         realtime: pos_api::realtime::Realtime::new(

@@ -2,6 +2,7 @@
 //! events they append and the read models terminals and kitchen displays get.
 
 pub mod events;
+mod read_cache;
 pub mod service;
 pub mod views;
 

@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::num::NonZeroU8;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use thiserror::Error;
@@ -20,7 +21,9 @@ use crate::business_day::business_date;
 use crate::error::{BusError, StoreError};
 use crate::event::Event;
 use crate::idempotency::StoredResponse;
-use crate::ids::{ModifierId, OrderId, OrderItemId, PrintJobId, ProductId, ShiftId, TableId, TerminalId};
+use crate::ids::{
+    ModifierId, OrderId, OrderItemId, PrintJobId, ProductId, ShiftId, StaffId, TableId, TerminalId,
+};
 use crate::order::{
     ItemChanges, ItemChoice, ItemModifier, ItemStatus, NewOrder, NewOrderItem, Order, OrderError, OrderItem,
     OrderStatus, OrderType,
@@ -30,6 +33,7 @@ use crate::order_ports::{
     OrderStore, OrderTarget, OrderWork, StockChange, WorkOutput,
 };
 use crate::orders::events::{self, TableChange, UpdateKind};
+use crate::orders::read_cache::Expiring;
 use crate::orders::views::{self, KdsQueue, MenuView, StationCounts, TableView};
 use crate::permissions::{Action, Role};
 use crate::ports::{Clock, EventBus, MenuStore, SettingsStore, StaffStore, TableStore};
@@ -77,6 +81,9 @@ pub struct OrderServiceConfig {
     pub popular_window: TimeDelta,
     pub popular_limit: u32,
     pub recent_limit: u32,
+    /// How long settings, tables and staff names read for order taking are reused (see
+    /// `read_cache`); zero reads them on every request.
+    pub read_cache_ttl: Duration,
 }
 
 impl Default for OrderServiceConfig {
@@ -88,6 +95,7 @@ impl Default for OrderServiceConfig {
             popular_window: TimeDelta::days(30),
             popular_limit: 12,
             recent_limit: 12,
+            read_cache_ttl: Duration::ZERO,
         }
     }
 }
@@ -453,6 +461,25 @@ pub struct OrderService<S: ?Sized, C> {
     bus: Arc<dyn EventBus>,
     clock: C,
     config: OrderServiceConfig,
+    reads: Arc<CachedReads>,
+}
+
+/// What `read_cache` keeps for the service.
+#[derive(Debug)]
+struct CachedReads {
+    settings: Expiring<(), Settings>,
+    tables: Expiring<(), Vec<Table>>,
+    staff_names: Expiring<StaffId, String>,
+}
+
+impl CachedReads {
+    fn new(ttl: Duration) -> Self {
+        Self {
+            settings: Expiring::new(ttl),
+            tables: Expiring::new(ttl),
+            staff_names: Expiring::new(ttl),
+        }
+    }
 }
 
 impl<S: ?Sized, C: Clone> Clone for OrderService<S, C> {
@@ -462,6 +489,7 @@ impl<S: ?Sized, C: Clone> Clone for OrderService<S, C> {
             bus: Arc::clone(&self.bus),
             clock: self.clock.clone(),
             config: self.config.clone(),
+            reads: Arc::clone(&self.reads),
         }
     }
 }
@@ -472,12 +500,37 @@ where
     C: Clock,
 {
     pub fn new(store: Arc<S>, bus: Arc<dyn EventBus>, clock: C, config: OrderServiceConfig) -> Self {
+        let reads = Arc::new(CachedReads::new(config.read_cache_ttl));
         Self {
             store,
             bus,
             clock,
             config,
+            reads,
         }
+    }
+
+    async fn cached_settings(&self) -> Result<Arc<Settings>, StoreError> {
+        self.reads
+            .settings
+            .get_or_load((), || self.store.get_settings())
+            .await
+    }
+
+    async fn cached_tables(&self) -> Result<Arc<Vec<Table>>, StoreError> {
+        self.reads
+            .tables
+            .get_or_load((), || self.store.list_tables())
+            .await
+    }
+
+    async fn cached_staff_name(&self, id: StaffId) -> Result<Arc<String>, StoreError> {
+        self.reads
+            .staff_names
+            .get_or_load(id, || async move {
+                Ok(self.store.get_staff(id).await?.full_name.as_str().to_owned())
+            })
+            .await
     }
 
     pub fn config(&self) -> &OrderServiceConfig {
@@ -497,7 +550,7 @@ where
     pub async fn menu(&self, caller: Caller) -> ServiceResult<MenuView> {
         permit(caller.actor, Action::ViewMenu)?;
         let now = self.now();
-        let settings = self.store.get_settings().await?;
+        let settings = Settings::clone(&*self.cached_settings().await?);
         let categories = self.store.list_categories().await?;
         let products = self.store.list_products().await?;
         let since = now.checked_sub_signed(self.config.popular_window).unwrap_or(now);
@@ -517,7 +570,7 @@ where
     /// `GET /api/tables`: every table with its live state and unfinished orders.
     pub async fn tables(&self, caller: Caller) -> ServiceResult<Vec<TableView>> {
         permit(caller.actor, Action::ViewTables)?;
-        let tables = self.store.list_tables().await?;
+        let tables = Vec::clone(&*self.cached_tables().await?);
         let open = self
             .store
             .list_orders(&OrderFilter::unfinished(Self::FLOOR_LIMIT))
@@ -556,7 +609,7 @@ where
         station_permitted(caller.actor, Some(station), Action::ViewKdsTickets)
             .map_err(OrderServiceError::Forbidden)?;
         let orders = self.store.orders_at_station(station).await?;
-        let tables = self.store.list_tables().await?;
+        let tables = self.cached_tables().await?;
         Ok(views::kds_queue(station, &orders, &tables, self.now()))
     }
 
@@ -601,7 +654,7 @@ where
             (OrderType::Takeaway, None) => {}
         }
         let now = self.now();
-        let settings = self.store.get_settings().await?;
+        let settings = Settings::clone(&*self.cached_settings().await?);
         let items = self.prepare_items(&cmd.items, &settings, now).await?;
         let date = business_date(now, &settings);
         let new = NewOrder {
@@ -652,7 +705,7 @@ where
             return Err(ValidationError::new("items", "must not be empty").into());
         }
         let now = self.now();
-        let settings = self.store.get_settings().await?;
+        let settings = Settings::clone(&*self.cached_settings().await?);
         let items = self.prepare_items(&items, &settings, now).await?;
         let work: OrderWork = Box::new(move |order| {
             let mut ids = Vec::with_capacity(items.len());
@@ -788,21 +841,14 @@ where
     ) -> ServiceResult<Outcome> {
         permit(caller.actor, Action::SendOrder)?;
         let now = self.now();
-        let settings = self.store.get_settings().await?;
+        let settings = Settings::clone(&*self.cached_settings().await?);
         let table_codes = self
-            .store
-            .list_tables()
+            .cached_tables()
             .await?
-            .into_iter()
+            .iter()
             .map(|t| (t.id, t.code.as_str().to_owned()))
             .collect();
-        let staff_name = self
-            .store
-            .get_staff(caller.actor.id)
-            .await?
-            .full_name
-            .as_str()
-            .to_owned();
+        let staff_name = String::clone(&*self.cached_staff_name(caller.actor.id).await?);
         let ctx = TicketContext {
             settings,
             table_codes,
@@ -1247,11 +1293,11 @@ where
     // ----- plumbing ------------------------------------------------------------------------
 
     async fn active_table(&self, id: TableId) -> ServiceResult<Table> {
-        self.store
-            .list_tables()
+        self.cached_tables()
             .await?
-            .into_iter()
+            .iter()
             .find(|t| t.id == id && t.active)
+            .cloned()
             .ok_or_else(|| ValidationError::new("table_id", "no such table").into())
     }
 
