@@ -29,8 +29,9 @@
 //! 4. **Work**: `let mut next = loaded.clone(); next.version = loaded.version + 1;` then
 //!    `work(&mut next)`. The work sees the version the aggregate will be saved with, so the
 //!    payloads it builds carry it. `Err(e)` → refusal with `e`.
-//! 5. **Effect, inside a savepoint** (diesel: a nested `conn.transaction`), so that a refusal
-//!    found here undoes only the effect and the claim can still record the answer:
+//! 5. **Effect**. Every refusal is found before the unit writes anything besides the claim
+//!    (a create that took a number gives it back), so no savepoint is needed for the claim
+//!    to record a refusal:
 //!    1. stock ([`StockChange`]): sum the deltas per product, lock the products
 //!       `SELECT id, stock_qty … WHERE id = ANY(…) ORDER BY id FOR UPDATE`, and for each one
 //!       whose `stock_qty` is not NULL compute `stock_qty + delta`; below 0 → refusal
@@ -52,15 +53,14 @@
 //!    `UPDATE idempotency_records SET status_code, response_body, content_type, completed_at`.
 //!    A rendered response that is not [`StoredResponse::is_storable`] (5xx) → ROLLBACK of the
 //!    whole transaction and `StoreError::Internal`: an effect never commits without its record.
-//! 7. **Events**, the LAST statements (their append lock serialises committing
-//!    transactions): append the work's events in the order listed, then, when the unit
-//!    changed at least one *tracked* stock, one more event built by
+//! 7. **Events**, the LAST statement: append the work's events in the order listed, then,
+//!    when the unit changed at least one *tracked* stock, one more event built by
 //!    [`crate::orders::events::stock_changed`] from the new levels (ascending product id).
 //! 8. COMMIT, return [`Mutation::Committed`].
 //!
 //! **Refusal path** (steps 3–5 refused): without a claim, ROLLBACK and return
-//! [`Mutation::Refused`] with `response: None`. With a claim, roll back to the savepoint (if
-//! one was taken), call `render` with [`RenderInput::Refused`], store the response on the
+//! [`Mutation::Refused`] with `response: None`. With a claim, call `render` with
+//! [`RenderInput::Refused`], store the response on the
 //! claimed record (non-storable → ROLLBACK + `StoreError::Internal`), COMMIT (only the record
 //! is written) and return [`Mutation::Refused`] with the response. A retry with the same key
 //! replays that refusal.
@@ -70,6 +70,15 @@
 //! `CheckViolation`, `ForeignKeyViolation`), deadlock or serialisation failure
 //! (`SerializationFailure`), a missing order (`NotFound`) — rolls the whole transaction back,
 //! the claim included: a retry with the same key executes afresh.
+//!
+//! # Units committed together
+//!
+//! An adapter may commit several concurrent units in one transaction (PostgreSQL does, for
+//! creates and for changes by order id: see `pos-postgres`'s `orders::batch`), provided each
+//! unit's answer is exactly what it would be alone: units of one order are never in the same
+//! group, every refusal is the unit's own (its claim stores it, nothing else of it is
+//! written), numbers stay gap-free, and a key claimed twice in a group answers the second as
+//! a replay of the first (or a mismatch). A store error fails every unit of the group.
 
 use std::fmt;
 use std::time::Duration;
@@ -365,11 +374,11 @@ pub trait OrderStore: Send + Sync {
     ///
     /// The number comes from `INSERT INTO order_number_counters (business_date, last_number)
     /// VALUES ($1, 1) ON CONFLICT (business_date) DO UPDATE SET last_number =
-    /// order_number_counters.last_number + 1 RETURNING last_number`, taken inside the
-    /// savepoint of step 5 *after* the claim: the counter row stays locked until COMMIT, so
-    /// concurrent creates of one day get distinct numbers, and a refused or failed create
-    /// rolls its number back, so committed numbers have no gaps (200 concurrent creates →
-    /// 1..=200). Keep the time between allocation and COMMIT short.
+    /// order_number_counters.last_number + 1 RETURNING last_number` (a group takes `+ n`),
+    /// taken *after* the claim: the counter row stays locked until COMMIT, so
+    /// concurrent creates of one day get distinct numbers, and a refused create gives its
+    /// number back (a failed one rolls it back), so committed numbers have no gaps (200
+    /// concurrent creates → 1..=200). Keep the time between allocation and COMMIT short.
     ///
     /// The order returned by the work must have the allocated number, `business_date` and
     /// version 1, else `StoreError::Internal`. Refusals carry `current: None`.

@@ -78,7 +78,9 @@ pub fn classify(error: DieselError) -> StoreError {
 /// no `DatabaseErrorKind` are recognised by PostgreSQL's (English, `lc_messages=C`) text.
 fn classify_by_message(message: &str) -> StoreError {
     const RETRYABLE: [&str; 2] = ["deadlock detected", "could not serialize access"];
-    const UNAVAILABLE: [&str; 6] = [
+    // A lock awaited past the transaction's `lock_timeout`: busy, try again.
+    const UNAVAILABLE: [&str; 7] = [
+        "canceling statement due to lock timeout",
         "terminating connection",
         "the database system is starting up",
         "the database system is shutting down",

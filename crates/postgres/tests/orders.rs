@@ -18,7 +18,7 @@ use pos_domain::ids::{OrderId, ProductId, StaffId, TableId};
 use pos_domain::order::{ItemStatus, NewOrder, Order, OrderError, OrderStatus, OrderType};
 use pos_domain::order_ports::{
     CreateWork, Effects, IdempotencyClaim, IdempotencyPurge, Mutation, OrderChange, OrderStore, OrderTarget,
-    RenderInput, WorkOutput,
+    OrderWork, RenderInput, StockChange, WorkOutput,
 };
 use pos_domain::orders::service::{
     Caller, CreateOrderCmd, Edit, ItemRequest, OrderService, OrderServiceConfig, OrderServiceError, VoidCmd,
@@ -325,6 +325,240 @@ async fn two_hundred_concurrent_creates_get_numbers_1_to_200_without_gaps() {
             .await,
     );
     assert_eq!(first.order.number, 1);
+}
+
+/// Creates that arrive together are committed together (`orders::batch`); each keeps its
+/// own answer: refusals stored on their keys and numberless, a twin key replayed, a key on
+/// record with another request refused as a mismatch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn creates_committed_together_each_keep_their_own_answer() {
+    let db = TestDb::new();
+    let v = venue(&db, 4).await;
+    let date = v.fixture.business_date;
+    let staff = v.fixture.staff;
+    let on_record = committed(
+        v.store
+            .create_order(
+                date,
+                Some(claim(staff, "on-record", "a")),
+                takeaway(&v.fixture, date),
+            )
+            .await,
+    );
+    assert_eq!(on_record.order.number, 1);
+
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let store = v.store.clone();
+        let (key, body, work): (String, &str, CreateWork) = match i % 6 {
+            // refused by its work, with a key of its own
+            1 => (
+                format!("refused-{i}"),
+                "r",
+                Box::new(|_| Err(OrderError::EmptyOrder)),
+            ),
+            // the same key and request, twice
+            2 => (format!("twin-{i}"), "t", takeaway(&v.fixture, date)),
+            3 => (format!("twin-{}", i - 1), "t", takeaway(&v.fixture, date)),
+            // the key of a committed create, another request
+            4 => ("on-record".to_owned(), "other", takeaway(&v.fixture, date)),
+            _ => (format!("fresh-{i}"), "f", takeaway(&v.fixture, date)),
+        };
+        let claim = claim(staff, &key, body);
+        tasks.push(tokio::spawn(async move {
+            (i % 6, store.create_order(date, Some(claim), work).await)
+        }));
+    }
+    let mut numbers = vec![1];
+    let (mut refusals, mut twins_replayed, mut mismatches) = (0, 0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            (1, Ok(Mutation::Refused(r))) => {
+                assert!(r.response.is_some(), "a refusal with a key is stored");
+                refusals += 1;
+            }
+            (2 | 3, Ok(Mutation::Replayed(_))) => twins_replayed += 1,
+            (4, Ok(Mutation::KeyMismatch)) => mismatches += 1,
+            (0 | 2 | 3 | 5, Ok(Mutation::Committed(c))) => numbers.push(c.order.number),
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((refusals, twins_replayed, mismatches), (10, 10, 10));
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=31).collect::<Vec<i32>>(), "no gap, no duplicate");
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 31);
+    assert_eq!(
+        count(
+            &v.store,
+            "SELECT count(*) AS n FROM events WHERE event_type = 'order.created'"
+        )
+        .await,
+        31
+    );
+    assert_eq!(
+        count(
+            &v.store,
+            "SELECT count(*) AS n FROM idempotency_records WHERE status_code IS NOT NULL"
+        )
+        .await,
+        1 + 20 + 10 + 10,
+        "every key's answer is stored: on record, fresh, twins, refusals"
+    );
+    // They were grouped: fewer transactions wrote the orders than there are orders.
+    let transactions = count(&v.store, "SELECT count(DISTINCT xmin::text) AS n FROM orders").await;
+    assert!(transactions < 31, "{transactions} transactions for 31 orders");
+    // A retry of a refused create replays its refusal and still takes no number.
+    let replay = v
+        .store
+        .create_order(
+            date,
+            Some(claim(staff, "refused-1", "r")),
+            takeaway(&v.fixture, date),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(replay, Mutation::Replayed(ref r) if r.status == 409),
+        "{replay:?}"
+    );
+    let next = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await);
+    assert_eq!(next.order.number, 32);
+}
+
+/// Changes to different orders that arrive together are committed together
+/// (`orders::batch_mutate`); each keeps its own answer: stock taken in arrival order and
+/// refused alone once a tracked stock is out, a stale version refused with the order as it
+/// is, the refusals stored on their keys, nothing of a refused change written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn changes_committed_together_each_keep_their_own_answer() {
+    let db = TestDb::new();
+    let v = venue(&db, 4).await;
+    let date = v.fixture.business_date;
+    let mut orders = Vec::new();
+    for _ in 0..40 {
+        orders.push(committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await).order);
+    }
+    exec(
+        &v.store,
+        format!("UPDATE products SET stock_qty = 25 WHERE id = '{}'", v.stocked),
+    )
+    .await;
+    let stocked = v.stocked;
+    let mut tasks = Vec::new();
+    for (i, order) in orders.iter().enumerate() {
+        let store = v.store.clone();
+        let (id, version) = (order.id, order.version);
+        // Every 8th request edits with a version that is no longer current.
+        let expected = if i % 8 == 3 {
+            Some(version + 7)
+        } else {
+            Some(version)
+        };
+        let claim = claim(v.fixture.staff, &format!("change-{i}"), &format!("{i}"));
+        let work: OrderWork = Box::new(move |order| {
+            order.preparation_notes = Some(Note::parse("grouped").unwrap());
+            Ok(WorkOutput {
+                change: OrderChange::PreparationNotesSet,
+                effects: Effects {
+                    stock: vec![StockChange {
+                        product_id: stocked,
+                        delta: -1,
+                    }],
+                    events: vec![NewEvent::new(
+                        "order.updated",
+                        "orders",
+                        serde_json::json!({ "order_id": order.id, "version": order.version }),
+                    )],
+                    ..Effects::default()
+                },
+            })
+        });
+        tasks.push(tokio::spawn(async move {
+            (
+                i,
+                store
+                    .mutate_order(OrderTarget::Order(id), expected, Some(claim), work)
+                    .await,
+            )
+        }));
+    }
+    let (mut taken, mut out, mut stale) = (0, 0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            (i, Ok(Mutation::Refused(r))) if i % 8 == 3 => {
+                assert!(matches!(r.error, OrderError::StaleVersion { .. }), "{r:?}");
+                assert_eq!(r.current.as_ref().map(|o| o.version), Some(1));
+                assert!(r.response.is_some());
+                stale += 1;
+            }
+            (_, Ok(Mutation::Refused(r))) => {
+                assert_eq!(
+                    r.error,
+                    OrderError::OutOfStock {
+                        product: stocked,
+                        left: 0
+                    }
+                );
+                assert!(r.response.is_some());
+                out += 1;
+            }
+            (_, Ok(Mutation::Committed(c))) => {
+                assert_eq!(c.order.version, 2);
+                let menu = c.events.iter().find(|e| e.event_type == "menu.updated");
+                assert!(menu.is_some(), "each stock change announces its level");
+                taken += 1;
+            }
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!((taken, out, stale), (25, 10, 5));
+    assert_eq!(stock(&v.store, stocked).await, Some(0));
+    assert_eq!(
+        count(
+            &v.store,
+            "SELECT count(*) AS n FROM orders WHERE version = 2 AND preparation_notes = 'grouped'"
+        )
+        .await,
+        25,
+        "only the committed changes are saved"
+    );
+    assert_eq!(
+        count(
+            &v.store,
+            "SELECT count(*) AS n FROM events WHERE event_type = 'order.updated'"
+        )
+        .await,
+        25
+    );
+    assert_eq!(
+        count(&v.store, "SELECT count(*) AS n FROM idempotency_records WHERE key LIKE 'change-%' AND status_code IS NOT NULL").await,
+        40
+    );
+    let transactions = count(
+        &v.store,
+        "SELECT count(DISTINCT xmin::text) AS n FROM orders WHERE version = 2",
+    )
+    .await;
+    assert!(transactions < 25, "{transactions} transactions for 25 changes");
+    // The levels each change announced go down one by one, none twice.
+    let mut levels: Vec<i64> = Vec::new();
+    for n in 0..25 {
+        levels.push(count(&v.store, &format!(
+            "SELECT count(*) AS n FROM events WHERE event_type = 'menu.updated' AND (payload->'stock'->0->>'stock_qty')::int = {n}"
+        )).await);
+    }
+    assert!(levels.iter().all(|&l| l == 1), "{levels:?}");
+    // A missing order is answered alone.
+    let missing = v
+        .store
+        .mutate_order(
+            OrderTarget::Order(OrderId::new()),
+            None,
+            None,
+            Box::new(|_| Err(OrderError::NothingToSend)),
+        )
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

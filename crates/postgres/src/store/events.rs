@@ -47,6 +47,37 @@ pub fn append_event(conn: &mut PgConnection, event: &NewEvent) -> QueryResult<Ev
     })
 }
 
+/// Appends `new`, in order, in one statement, for a transaction that has written already
+/// (so its xid exists before the ids are drawn, as [`append_event`] ensures otherwise).
+pub(crate) fn append_events_after_write(
+    conn: &mut PgConnection,
+    new: &[NewEvent],
+) -> QueryResult<Vec<Event>> {
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<NewEventRow<'_>> = new.iter().map(NewEventRow::from_domain).collect();
+    let mut drawn: Vec<(i64, chrono::DateTime<chrono::Utc>)> = diesel::insert_into(events::table)
+        .values(&rows)
+        .returning((events::id, events::occurred_at))
+        .get_results(conn)?;
+    // One statement draws its ids in the order of its rows; RETURNING's order is not
+    // promised, the ids' is.
+    drawn.sort_unstable_by_key(|(id, _)| *id);
+    Ok(new
+        .iter()
+        .zip(drawn)
+        .map(|(event, (id, occurred_at))| Event {
+            id,
+            event_type: event.event_type.clone(),
+            topic: event.topic.clone(),
+            station: event.station,
+            payload: event.payload.clone(),
+            occurred_at,
+        })
+        .collect())
+}
+
 /// Up to `limit` committed events with an id above `after`, oldest first, as visible now.
 /// A raw read: an event still being committed may appear later with a smaller id than one
 /// returned here. To follow the log without gaps, use [`EventFollower`].

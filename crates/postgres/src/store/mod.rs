@@ -3,7 +3,7 @@
 mod audit;
 mod auth;
 mod event_feed;
-mod events;
+pub(crate) mod events;
 mod health;
 mod orders;
 mod print_jobs;
@@ -35,6 +35,10 @@ pub struct PgStore {
     pool: Pool,
     /// The PIN pepper once read (it never changes), shared by every clone.
     pin_pepper: Arc<OnceCell<Vec<u8>>>,
+    /// Creates waiting to be committed together (`orders::batch`), shared by every clone.
+    creates: Arc<orders::GroupQueue<orders::CreateRequest>>,
+    /// Changes to orders waiting to be committed together (`orders::batch_mutate`).
+    mutations: Arc<orders::GroupQueue<orders::MutateRequest>>,
 }
 
 impl fmt::Debug for PgStore {
@@ -53,6 +57,8 @@ impl PgStore {
         PgStore {
             pool,
             pin_pepper: Arc::new(OnceCell::new()),
+            creates: Arc::default(),
+            mutations: Arc::default(),
         }
     }
 

@@ -65,15 +65,17 @@ fn bounded<T>(result: QueryResult<T>) -> Result<T, Abort> {
 ///
 /// Both the INSERT and the SELECT that follows it wait at most [`IDEMPOTENCY_CLAIM_WAIT`]
 /// (the SELECT only waits when a concurrent request is taking over an expired record).
+///
+/// The timeout stays for the rest of the unit (one statement fewer than resetting it): a
+/// later lock awaited that long fails the unit as unavailable (503, retry), which is what a
+/// till should see rather than a request that hangs.
 pub(crate) fn claim_key(conn: &mut PgConnection, claim: &IdempotencyClaim) -> Result<(), Abort> {
     let wait_ms = IDEMPOTENCY_CLAIM_WAIT.as_millis();
     sql_query(format!("SET LOCAL lock_timeout = '{wait_ms}ms'")).execute(conn)?;
-    take_key(conn, claim)?;
-    sql_query("SET LOCAL lock_timeout TO DEFAULT").execute(conn)?;
-    Ok(())
+    take_key(conn, claim)
 }
 
-fn take_key(conn: &mut PgConnection, claim: &IdempotencyClaim) -> Result<(), Abort> {
+pub(crate) fn take_key(conn: &mut PgConnection, claim: &IdempotencyClaim) -> Result<(), Abort> {
     // The record may be purged between the INSERT and the SELECT: then claim once more.
     for _ in 0..2 {
         let inserted = bounded(

@@ -4,10 +4,15 @@
 //! Every unit of work is one `interact` closure running one transaction; reads load orders
 //! and then all of their items in one more query, never one query per order.
 
+mod batch;
+mod batch_mutate;
 mod catalog;
 mod idempotency;
 mod rows;
 mod unit;
+
+pub(crate) use batch::{CreateRequest, GroupQueue};
+pub(crate) use batch_mutate::MutateRequest;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -27,7 +32,7 @@ use uuid::Uuid;
 use super::PgStore;
 use crate::schema::{orders, print_jobs};
 use rows::{OrderRow, assemble};
-use unit::{Locked, Plan, load_items, lock_pair, lock_target};
+use unit::{Plan, load_items, lock_pair, lock_target};
 
 /// Orders with their items: the rows given, then all their items in one query.
 fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, crate::DbError> {
@@ -44,9 +49,12 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: CreateWork,
     ) -> Result<Mutation, StoreError> {
-        let plan = Plan::Create { business_date, work };
-        self.interact(move |conn| unit::run(conn, claim, |_| Ok(Locked::Nothing), plan))
-            .await
+        self.in_group(batch::CreateRequest {
+            business_date,
+            claim,
+            work,
+        })
+        .await
     }
 
     async fn mutate_order(
@@ -56,6 +64,16 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
+        if let OrderTarget::Order(order) = target {
+            return self
+                .in_group(MutateRequest {
+                    order,
+                    expected_version,
+                    claim,
+                    work,
+                })
+                .await;
+        }
         let plan = Plan::Mutate {
             expected_version,
             work,

@@ -1,6 +1,8 @@
 //! The unit of work of `pos_domain::order_ports`, step by step, on one connection inside one
-//! READ COMMITTED transaction: claim → lock and load → (savepoint: version check, work, stock,
-//! save, print jobs, audit) → response → events → COMMIT.
+//! READ COMMITTED transaction: claim → lock and load → version check, work, stock, save,
+//! print jobs, audit → response → events → COMMIT. Concurrent creates and changes by order id
+//! usually go through `batch` instead, which commits several at once; this is the path for
+//! the rest (KDS item targets, merges) and for a group that could not run.
 //!
 //! Row locks are `FOR NO KEY UPDATE` rather than `FOR UPDATE`: they serialise the writers of
 //! an order (or a product's stock) just the same, but do not conflict with the `KEY SHARE`
@@ -32,7 +34,8 @@ use super::idempotency::{claim_key, store_response};
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, assemble, order_to_rows};
 use crate::error::DbError;
 use crate::schema::{order_items, order_number_counters, orders, print_jobs, products};
-use crate::store::{append_audit, append_event};
+use crate::store::append_audit;
+use crate::store::events::append_events_after_write;
 
 /// How a unit stops short of committing what it set out to.
 pub(crate) enum Abort {
@@ -40,7 +43,7 @@ pub(crate) enum Abort {
     Db(DbError),
     /// Roll the whole transaction back (nothing of it is kept) and answer this.
     Answer(Mutation),
-    /// The domain refused the unit (steps 3–5); raised inside the effect's savepoint.
+    /// The domain refused the unit (steps 3–5), before it wrote anything but the claim.
     /// (`response` stays `None` until the refusal path stores one.)
     Refused(Box<Refusal>),
 }
@@ -72,7 +75,7 @@ impl From<DbError> for Abort {
     }
 }
 
-/// What the effect's savepoint committed to, before the response and the events.
+/// What the effect wrote, before the response and the events.
 struct Applied {
     order: Order,
     other: Option<Order>,
@@ -94,7 +97,7 @@ pub(crate) enum Locked {
     Two { target: Box<Order>, source: Box<Order> },
 }
 
-/// What a unit does once locked, inside the effect's savepoint.
+/// What a unit does once locked.
 pub(crate) enum Plan {
     Create {
         business_date: NaiveDate,
@@ -123,9 +126,10 @@ pub(crate) fn run(
             claim_key(conn, claim)?;
         }
         let locked = lock(conn)?;
-        // Step 5's savepoint (diesel: a nested transaction): a refusal found in here undoes
-        // only the effect, so the claim can still record the answer.
-        match conn.transaction(|conn| apply(conn, locked, plan)) {
+        // Every refusal is found before the unit writes anything but the claim (a create
+        // gives its number back itself), so no savepoint is needed to keep the claim while
+        // dropping the effect: two statements fewer per unit.
+        match apply(conn, locked, plan) {
             Ok(applied) => conclude(conn, claim, applied),
             Err(Abort::Refused(refused)) => refuse(conn, claim, *refused),
             Err(other) => Err(other),
@@ -135,7 +139,7 @@ pub(crate) fn run(
         Ok(mutation) | Err(Abort::Answer(mutation)) => Ok(mutation),
         Err(Abort::Db(e)) => Err(e),
         Err(Abort::Refused(_)) => Err(DbError::Store(StoreError::Internal(
-            "a refusal escaped the unit's savepoint".into(),
+            "a refusal escaped the unit".into(),
         ))),
     }
 }
@@ -170,14 +174,12 @@ fn conclude(
             Some(response)
         }
     };
-    let WorkOutput { change, effects } = output;
-    let mut events = Vec::with_capacity(effects.events.len() + 1);
-    for event in &effects.events {
-        events.push(append_event(conn, event)?);
-    }
+    let WorkOutput { change, mut effects } = output;
     if !levels.is_empty() {
-        events.push(append_event(conn, &stock_changed(&levels))?);
+        effects.events.push(stock_changed(&levels));
     }
+    // The unit has written (the claim or the order), so its transaction id exists already.
+    let events = append_events_after_write(conn, &effects.events)?;
     Ok(Mutation::Committed(Box::new(Committed {
         order,
         other,
@@ -223,12 +225,18 @@ fn stale(expected: Option<i32>, loaded: &Order) -> Option<OrderError> {
     }
 }
 
-/// Steps 3–5 inside the savepoint: version check, work, then the effect.
+/// Steps 3–5: version check, work, then the effect.
 fn apply(conn: &mut PgConnection, locked: Locked, plan: Plan) -> Result<Applied, Abort> {
     match (plan, locked) {
         (Plan::Create { business_date, work }, Locked::Nothing) => {
             let number = next_number(conn, business_date)?;
-            let (order, output) = work(number).map_err(|error| refusal(error, None))?;
+            let (order, output) = match work(number) {
+                Ok(built) => built,
+                Err(error) => {
+                    give_back_number(conn, business_date)?;
+                    return Err(refusal(error, None));
+                }
+            };
             if order.number != number || order.business_date != business_date || order.version != 1 {
                 return Err(StoreError::Internal(
                     "the created order does not carry its allocated number, date and version 1".into(),
@@ -323,6 +331,15 @@ fn next_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32,
         .set(order_number_counters::last_number.eq(order_number_counters::last_number + 1))
         .returning(order_number_counters::last_number)
         .get_result(conn)?)
+}
+
+/// A refused create returns its number: the counter row is still locked by this unit, so no
+/// other create has taken the next one.
+fn give_back_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<(), Abort> {
+    diesel::update(order_number_counters::table.find(business_date))
+        .set(order_number_counters::last_number.eq(order_number_counters::last_number - 1))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Step 5: stock, the aggregates, print jobs, audit.
@@ -435,9 +452,9 @@ fn apply_stock(
 /// the source's items, which may be older) and `updated_at` as the row holds it (the trigger
 /// sets it when a unit left it unchanged).
 fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>) -> Result<(), Abort> {
-    next.items.sort_by_key(|item| (item.created_at, item.id));
-    let (row, items) = order_to_rows(next)?;
     let Some(loaded) = loaded else {
+        next.items.sort_by_key(|item| (item.created_at, item.id));
+        let (row, items) = order_to_rows(next)?;
         diesel::insert_into(orders::table).values(&row).execute(conn)?;
         if !items.is_empty() {
             diesel::insert_into(order_items::table)
@@ -446,6 +463,27 @@ fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>)
         }
         return Ok(());
     };
+    let changes = update_order_row(conn, next, loaded)?;
+    write_item_changes(conn, vec![changes])
+}
+
+/// What saving an aggregate does to its items, once its row is updated.
+pub(crate) struct ItemChanges {
+    order: Uuid,
+    /// New or changed items.
+    upsert: Vec<OrderItemRow>,
+    /// The ids kept, when some loaded item went.
+    kept: Option<Vec<Uuid>>,
+}
+
+/// Updates `next`'s row under its loaded version and says what its items need.
+pub(crate) fn update_order_row(
+    conn: &mut PgConnection,
+    next: &mut Order,
+    loaded: &Order,
+) -> Result<ItemChanges, Abort> {
+    next.items.sort_by_key(|item| (item.created_at, item.id));
+    let (row, items) = order_to_rows(next)?;
     let updated_at = diesel::update(
         orders::table
             .filter(orders::id.eq(row.id))
@@ -466,23 +504,38 @@ fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>)
 
     let (_, loaded_items) = order_to_rows(loaded)?;
     let before: HashMap<Uuid, &OrderItemRow> = loaded_items.iter().map(|i| (i.id, i)).collect();
-    let changed: Vec<&OrderItemRow> = items
-        .iter()
-        .filter(|item| before.get(&item.id).is_none_or(|was| *was != *item))
-        .collect();
-    if !changed.is_empty() {
-        upsert_items(conn, &changed)?;
-    }
     let kept: HashSet<Uuid> = items.iter().map(|i| i.id).collect();
-    if loaded_items.iter().any(|i| !kept.contains(&i.id)) {
-        // Filtered by order: a merge's source loses nothing its target already took over.
-        let kept: Vec<Uuid> = kept.into_iter().collect();
-        diesel::delete(
-            order_items::table
-                .filter(order_items::order_id.eq(row.id))
-                .filter(diesel::dsl::not(order_items::id.eq_any(kept))),
-        )
-        .execute(conn)?;
+    let kept = loaded_items
+        .iter()
+        .any(|i| !kept.contains(&i.id))
+        .then(|| kept.into_iter().collect());
+    let upsert = items
+        .into_iter()
+        .filter(|item| before.get(&item.id).is_none_or(|was| *was != item))
+        .collect();
+    Ok(ItemChanges {
+        order: row.id,
+        upsert,
+        kept,
+    })
+}
+
+/// The items of several saved aggregates: one upsert for all, then each one's deletions.
+pub(crate) fn write_item_changes(conn: &mut PgConnection, changes: Vec<ItemChanges>) -> Result<(), Abort> {
+    let upsert: Vec<&OrderItemRow> = changes.iter().flat_map(|c| c.upsert.iter()).collect();
+    if !upsert.is_empty() {
+        upsert_items(conn, &upsert)?;
+    }
+    for change in &changes {
+        if let Some(kept) = &change.kept {
+            // Filtered by order: a merge's source loses nothing its target already took over.
+            diesel::delete(
+                order_items::table
+                    .filter(order_items::order_id.eq(change.order))
+                    .filter(diesel::dsl::not(order_items::id.eq_any(kept))),
+            )
+            .execute(conn)?;
+        }
     }
     Ok(())
 }
