@@ -22,7 +22,7 @@
 //!   answers one by one; a failure after that fails the whole group, each create getting
 //!   the error a lone create would have got (nothing of any of them is written).
 //!
-//! Spawned tasks (at most [`DRAINERS`] per kind) drain the queue while it is not empty;
+//! Spawned tasks (at most `GroupRequest::DRAINERS` per kind) drain the queue while it is not empty;
 //! concurrent groups, here or on other instances, take the counter lock in turn.
 
 use std::collections::{HashMap, VecDeque};
@@ -57,11 +57,6 @@ use crate::store::events::append_events_after_write;
 /// Most requests one transaction takes (the rest wait for the next group).
 const MAX_GROUP: usize = 64;
 
-/// Groups of one kind in flight at once per process: while one commits (its WAL flush, its
-/// round trips) the next one is already claiming and locking, so the connection time of a
-/// group is not the ceiling of the whole process.
-const DRAINERS: usize = 1;
-
 /// How long the group's claim may wait on a key another instance holds before the group
 /// falls back to one transaction per request (which then waits the full
 /// `IDEMPOTENCY_CLAIM_WAIT` for that key alone).
@@ -69,6 +64,10 @@ const GROUP_CLAIM_WAIT_MS: u32 = 200;
 
 /// A unit of work that can be committed in a group.
 pub(crate) trait GroupRequest: Send + Sized + 'static {
+    /// Groups of this kind in flight at once per process. More than one lets the next group
+    /// claim and lock while one commits; creates keep to one, as every create group waits
+    /// for the counter row anyway.
+    const DRAINERS: usize;
     fn claim(&self) -> Option<&IdempotencyClaim>;
     /// Requests with the same lock key never share a group (the later waits for the next).
     fn lock_key(&self) -> Option<Uuid>;
@@ -97,6 +96,8 @@ pub(crate) struct CreateRequest {
 }
 
 impl GroupRequest for CreateRequest {
+    const DRAINERS: usize = 1;
+
     fn claim(&self) -> Option<&IdempotencyClaim> {
         self.claim.as_ref()
     }
@@ -151,7 +152,7 @@ impl<R> Default for GroupQueue<R> {
 
 struct QueueState<R> {
     waiting: VecDeque<Waiting<R>>,
-    /// Tasks draining the queue (at most [`DRAINERS`]).
+    /// Tasks draining the queue (at most `GroupRequest::DRAINERS`).
     draining: usize,
 }
 
@@ -207,7 +208,7 @@ impl PgStore {
         let start = {
             let mut state = R::queue(self).lock();
             state.waiting.push_back(Waiting { request, reply });
-            let start = state.draining < DRAINERS;
+            let start = state.draining < R::DRAINERS;
             if start {
                 state.draining += 1;
             }
@@ -233,7 +234,21 @@ impl PgStore {
 
     async fn run_group<R: GroupRequest>(&self, group: Vec<Waiting<R>>) {
         let (requests, replies): (Vec<R>, Vec<_>) = group.into_iter().map(|w| (w.request, w.reply)).unzip();
-        match self.interact(move |conn| Ok(R::run_group(conn, requests))).await {
+        let (size, started) = (requests.len(), std::time::Instant::now());
+        let outcome = self
+            .interact(move |conn| {
+                let ran = std::time::Instant::now();
+                Ok((R::run_group(conn, requests), ran.elapsed()))
+            })
+            .await;
+        tracing::debug!(
+            kind = std::any::type_name::<R>(),
+            size,
+            transaction_us = outcome.as_ref().map_or(0, |(_, t)| t.as_micros()),
+            total_us = started.elapsed().as_micros(),
+            "group ran"
+        );
+        match outcome.map(|(outcome, _)| outcome) {
             Ok(GroupOutcome::Answered(answers)) => {
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     let _ = reply.send(answer);

@@ -37,7 +37,7 @@ use super::batch::{
     early, final_answers, run_in_transaction, store_responses,
 };
 use super::rows::{NewPrintJobRow, OrderRow, assemble};
-use super::unit::{self, Abort, Plan, load_items, lock_target, update_order_row, write_item_changes};
+use super::unit::{self, Abort, Plan, load_items, lock_target, update_order_rows, write_item_changes};
 use crate::error::DbError;
 use crate::schema::{orders, print_jobs, products};
 use crate::store::PgStore;
@@ -53,6 +53,8 @@ pub(crate) struct MutateRequest {
 }
 
 impl GroupRequest for MutateRequest {
+    const DRAINERS: usize = 1;
+
     fn claim(&self) -> Option<&IdempotencyClaim> {
         self.claim.as_ref()
     }
@@ -206,11 +208,9 @@ fn in_transaction(
 
     let changed = take_stock(conn, changed, &mut refused)?;
 
-    let mut item_changes = Vec::with_capacity(changed.len());
     let mut changed = changed;
-    for c in &mut changed {
-        item_changes.push(update_order_row(conn, &mut c.next, &c.loaded).map_err(from_abort)?);
-    }
+    let mut saves: Vec<(&mut Order, &Order)> = changed.iter_mut().map(|c| (&mut c.next, &c.loaded)).collect();
+    let item_changes = update_order_rows(conn, &mut saves).map_err(from_abort)?;
     write_item_changes(conn, item_changes).map_err(from_abort)?;
     let jobs: Vec<NewPrintJobRow<'_>> = changed
         .iter()

@@ -126,7 +126,8 @@ fn parse_modifiers(raw: &Value, currency: Currency) -> Result<Vec<ItemModifier>,
         .collect()
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable, AsChangeset)]
+/// Serialises with its column names, for the grouped update (`jsonb_populate_recordset`).
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable, AsChangeset, serde::Serialize)]
 #[diesel(table_name = orders, check_for_backend(diesel::pg::Pg), treat_none_as_null = true)]
 pub(crate) struct OrderRow {
     pub id: Uuid,
