@@ -6,7 +6,6 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::StatusCode;
@@ -160,32 +159,45 @@ async fn login_answers_token_staff_and_strict_http_only_cookies() {
     }
 }
 
+/// Records the cost parameters of every hash verified, around the real hasher.
+struct CountingHasher {
+    inner: pos_api::Argon2Hasher,
+    verified: std::sync::Mutex<Vec<String>>,
+}
+
+impl pos_domain::ports::PasswordHasher for CountingHasher {
+    fn hash(&self, secret: &str) -> Result<String, pos_domain::error::HashError> {
+        self.inner.hash(secret)
+    }
+
+    fn verify(&self, secret: &str, hash: &str) -> Result<bool, pos_domain::error::HashError> {
+        // `$argon2id$v=19$m=…,t=…,p=…$salt$hash`: everything but salt and hash is the cost.
+        let cost: Vec<&str> = hash.split('$').take(4).collect();
+        self.verified.lock().unwrap().push(cost.join("$"));
+        self.inner.verify(secret, hash)
+    }
+}
+
 #[actix_web::test]
-async fn unknown_usernames_answer_exactly_like_wrong_passwords_in_similar_time() {
+async fn unknown_usernames_answer_exactly_like_wrong_passwords_at_the_same_cost() {
     let (store, _) = store_with(&[]);
-    let app = app(store.clone(), auth_config()).await;
+    let hasher = Arc::new(CountingHasher {
+        inner: pos_api::Argon2Hasher::new(),
+        verified: std::sync::Mutex::new(Vec::new()),
+    });
+    let mut state = state_over(store.clone(), auth_config());
+    state.hasher = hasher.clone();
+    let app = test::init_service(build_app(state)).await;
     let mut wrong = Vec::new();
     let mut unknown = Vec::new();
-    // Interleaved, so that machine noise hits both alike; four rounds stay under the lockout.
+    // Four rounds stay under the lockout.
     for _ in 0..4 {
-        let started = Instant::now();
         let (status, headers, body) = login(&app, "able", "not the password").await;
-        wrong.push((
-            started.elapsed(),
-            status,
-            body,
-            headers.get("www-authenticate").cloned(),
-        ));
-        let started = Instant::now();
+        wrong.push((status, body, headers.get("www-authenticate").cloned()));
         let (status, headers, body) = login(&app, "nobody", "not the password").await;
-        unknown.push((
-            started.elapsed(),
-            status,
-            body,
-            headers.get("www-authenticate").cloned(),
-        ));
+        unknown.push((status, body, headers.get("www-authenticate").cloned()));
     }
-    for ((_, ws, wb, wh), (_, us, ub, uh)) in wrong.iter().zip(&unknown) {
+    for ((ws, wb, wh), (us, ub, uh)) in wrong.iter().zip(&unknown) {
         assert_eq!((*ws, *us), (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED));
         assert_eq!(wb["code"], "invalid_credentials");
         let strip = |b: &Value| {
@@ -196,28 +208,25 @@ async fn unknown_usernames_answer_exactly_like_wrong_passwords_in_similar_time()
         assert_eq!(strip(wb), strip(ub));
         assert_eq!(wh, uh);
     }
-    let median = |runs: &mut Vec<(
-        Duration,
-        StatusCode,
-        Value,
-        Option<actix_web::http::header::HeaderValue>,
-    )>| {
-        runs.sort_by_key(|r| r.0);
-        (runs[1].0 + runs[2].0) / 2
-    };
-    let (wrong, unknown) = (median(&mut wrong), median(&mut unknown));
-    // Both verify one argon2 hash of the same cost: the unknown user is no faster.
-    assert!(
-        unknown.as_secs_f64() > wrong.as_secs_f64() * 0.4
-            && unknown.as_secs_f64() < wrong.as_secs_f64() * 2.5,
-        "wrong password {wrong:?}, unknown user {unknown:?}"
-    );
+    // The unknown user costs what a wrong password costs: one verification of a hash with
+    // the same argon2 parameters (time is left to benchmarks; under a loaded test run it
+    // says nothing).
+    let verified = hasher.verified.lock().unwrap().clone();
+    assert_eq!(verified.len(), 8, "one verification per login: {verified:?}");
+    assert!(verified.iter().all(|cost| *cost == verified[0]), "{verified:?}");
+    assert!(verified[0].starts_with("$argon2id$"), "{verified:?}");
 }
 
 #[actix_web::test]
 async fn empty_oversized_and_malformed_credentials_are_422_naming_the_field_without_hashing() {
     let (store, _) = store_with(&[]);
-    let app = app(store.clone(), auth_config()).await;
+    let hasher = Arc::new(CountingHasher {
+        inner: pos_api::Argon2Hasher::new(),
+        verified: std::sync::Mutex::new(Vec::new()),
+    });
+    let mut state = state_over(store.clone(), auth_config());
+    state.hasher = hasher.clone();
+    let app = test::init_service(build_app(state)).await;
     let long = "p".repeat(10 * 1024);
     for (body, field) in [
         (json!({"username": "able", "password": ""}), "password"),
@@ -225,16 +234,11 @@ async fn empty_oversized_and_malformed_credentials_are_422_naming_the_field_with
         (json!({"username": "", "password": PASSWORD}), "username"),
         (json!({"username": "a b", "password": PASSWORD}), "username"),
     ] {
-        let started = Instant::now();
         let (status, _, problem) = send(&app, post_json("/api/auth/login", body)).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
         assert_eq!(problem["field"], field);
-        assert!(
-            started.elapsed() < Duration::from_millis(50),
-            "{:?}",
-            started.elapsed()
-        );
     }
+    assert!(hasher.verified.lock().unwrap().is_empty(), "nothing was hashed");
     let (status, _, problem) = send(&app, post_json("/api/auth/login", json!({"username": "able"}))).await;
     assert_eq!(
         (status, problem["field"].as_str()),
