@@ -178,16 +178,34 @@ impl pos_domain::ports::PasswordHasher for CountingHasher {
     }
 }
 
+impl CountingHasher {
+    fn new() -> Arc<Self> {
+        Arc::new(CountingHasher {
+            inner: pos_api::Argon2Hasher::new(),
+            verified: std::sync::Mutex::new(Vec::new()),
+        })
+    }
+}
+
+/// The app over `store` with `hasher` verifying passwords.
+async fn counting_app(
+    store: Arc<MemoryStore>,
+    hasher: &Arc<CountingHasher>,
+) -> impl Service<
+    actix_http::Request,
+    Response = ServiceResponse<impl actix_web::body::MessageBody>,
+    Error = actix_web::Error,
+> {
+    let mut state = state_over(store, auth_config());
+    state.hasher = hasher.clone();
+    test::init_service(build_app(state)).await
+}
+
 #[actix_web::test]
 async fn unknown_usernames_answer_exactly_like_wrong_passwords_at_the_same_cost() {
     let (store, _) = store_with(&[]);
-    let hasher = Arc::new(CountingHasher {
-        inner: pos_api::Argon2Hasher::new(),
-        verified: std::sync::Mutex::new(Vec::new()),
-    });
-    let mut state = state_over(store.clone(), auth_config());
-    state.hasher = hasher.clone();
-    let app = test::init_service(build_app(state)).await;
+    let hasher = CountingHasher::new();
+    let app = counting_app(store.clone(), &hasher).await;
     let mut wrong = Vec::new();
     let mut unknown = Vec::new();
     // Four rounds stay under the lockout.
@@ -220,13 +238,8 @@ async fn unknown_usernames_answer_exactly_like_wrong_passwords_at_the_same_cost(
 #[actix_web::test]
 async fn empty_oversized_and_malformed_credentials_are_422_naming_the_field_without_hashing() {
     let (store, _) = store_with(&[]);
-    let hasher = Arc::new(CountingHasher {
-        inner: pos_api::Argon2Hasher::new(),
-        verified: std::sync::Mutex::new(Vec::new()),
-    });
-    let mut state = state_over(store.clone(), auth_config());
-    state.hasher = hasher.clone();
-    let app = test::init_service(build_app(state)).await;
+    let hasher = CountingHasher::new();
+    let app = counting_app(store.clone(), &hasher).await;
     let long = "p".repeat(10 * 1024);
     for (body, field) in [
         (json!({"username": "able", "password": ""}), "password"),

@@ -381,7 +381,8 @@ pub trait OrderStore: Send + Sync {
     /// concurrent creates → 1..=200). Keep the time between allocation and COMMIT short.
     ///
     /// The order returned by the work must have the allocated number, `business_date` and
-    /// version 1, else `StoreError::Internal`. Refusals carry `current: None`.
+    /// version 1, and its effects must move no stock (stock moves when items are sent), else
+    /// `StoreError::Internal`. Refusals carry `current: None`.
     /// Errors: as the module docs; an unknown table, staff, terminal or shift id →
     /// `StoreError::ForeignKeyViolation` (the service checks tables before).
     async fn create_order(

@@ -37,14 +37,19 @@ pub fn append_event(conn: &mut PgConnection, event: &NewEvent) -> QueryResult<Ev
         .values(NewEventRow::from_domain(event))
         .returning((events::id, events::occurred_at))
         .get_result(conn)?;
-    Ok(Event {
+    Ok(appended(event, id, occurred_at))
+}
+
+/// `event` as the log holds it once appended.
+fn appended(event: &NewEvent, id: i64, occurred_at: chrono::DateTime<chrono::Utc>) -> Event {
+    Event {
         id,
         event_type: event.event_type.clone(),
         topic: event.topic.clone(),
         station: event.station,
         payload: event.payload.clone(),
         occurred_at,
-    })
+    }
 }
 
 /// Appends `new`, in order, in one statement, for a transaction that has written already
@@ -67,14 +72,7 @@ pub(crate) fn append_events_after_write(
     Ok(new
         .iter()
         .zip(drawn)
-        .map(|(event, (id, occurred_at))| Event {
-            id,
-            event_type: event.event_type.clone(),
-            topic: event.topic.clone(),
-            station: event.station,
-            payload: event.payload.clone(),
-            occurred_at,
-        })
+        .map(|(event, (id, occurred_at))| appended(event, id, occurred_at))
         .collect())
 }
 

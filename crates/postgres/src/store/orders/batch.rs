@@ -345,7 +345,7 @@ pub(crate) fn run_in_transaction<R: GroupRequest>(
 
 /// The answers of the group, the twins of fresh keys included (what a replay gives once
 /// the first commits); every request must have one.
-pub(crate) fn final_answers(
+fn final_answers(
     claimed: &[Claimed],
     responses: &HashMap<usize, StoredResponse>,
     mut answers: Vec<Option<Result<Mutation, StoreError>>>,
@@ -407,7 +407,7 @@ fn in_transaction(
 
     // From here on the works run: the group cannot hand its requests back any more.
     let mut taken: Vec<Option<CreateRequest>> = requests.iter_mut().map(Option::take).collect();
-    let mut answers = answered_early(&claimed);
+    let answers = answered_early(&claimed);
     let mut built: Vec<Built> = Vec::new();
     let mut refused: Vec<(usize, Refusal)> = Vec::new();
     let mut claims: HashMap<usize, IdempotencyClaim> = HashMap::new();
@@ -459,26 +459,55 @@ fn in_transaction(
     }
 
     insert_orders(conn, &built)?;
+    let committed = built.into_iter().map(|b| (b.index, b.order, b.output)).collect();
+    conclude(conn, &claimed, answers, claims, committed, refused)
+}
 
-    // Stored answers, rendered once each.
+/// The end every group shares, once its aggregates are saved: print jobs, audit rows, each
+/// claim's answer rendered once and all stored with one statement, the events (last, in
+/// request order, one statement), and every request's answer. `committed` holds each saved
+/// unit as `(request index, order as saved, what its work did)`.
+pub(crate) fn conclude(
+    conn: &mut PgConnection,
+    claimed: &[Claimed],
+    mut answers: Vec<Option<Result<Mutation, StoreError>>>,
+    mut claims: HashMap<usize, IdempotencyClaim>,
+    committed: Vec<(usize, Order, WorkOutput)>,
+    mut refused: Vec<(usize, Refusal)>,
+) -> Result<Vec<Result<Mutation, StoreError>>, GroupAbort> {
+    let jobs: Vec<NewPrintJobRow<'_>> = committed
+        .iter()
+        .flat_map(|(_, _, output)| output.effects.print_jobs.iter().map(NewPrintJobRow::from_domain))
+        .collect();
+    if !jobs.is_empty() {
+        diesel::insert_into(print_jobs::table)
+            .values(&jobs)
+            .execute(conn)?;
+    }
+    for (_, _, output) in &committed {
+        for entry in &output.effects.audit {
+            append_audit(conn, entry.clone(), chrono::Utc::now())?;
+        }
+    }
+
     let mut stored: Vec<(StaffId, IdempotencyKey, StoredResponse)> = Vec::new();
     let mut responses: HashMap<usize, StoredResponse> = HashMap::new();
-    for b in &built {
-        if let Some(claim) = claims.remove(&b.index) {
+    for (index, order, output) in &committed {
+        if let Some(claim) = claims.remove(index) {
             let response = (claim.render)(RenderInput::Committed {
-                order: &b.order,
+                order,
                 other: None,
-                change: &b.output.change,
+                change: &output.change,
             });
             stored.push((claim.staff_id, claim.key, response.clone()));
-            responses.insert(b.index, response);
+            responses.insert(*index, response);
         }
     }
     for (index, refusal) in &mut refused {
         if let Some(claim) = claims.remove(index) {
             let response = (claim.render)(RenderInput::Refused {
                 error: &refusal.error,
-                current: None,
+                current: refusal.current.as_ref(),
             });
             stored.push((claim.staff_id, claim.key, response.clone()));
             refusal.response = Some(response.clone());
@@ -487,15 +516,12 @@ fn in_transaction(
     }
     store_responses(conn, &stored)?;
 
-    // Events last, all in one statement, in request order.
-    let all: Vec<_> = built
+    let all: Vec<_> = committed
         .iter()
-        .flat_map(|b| b.output.effects.events.iter().cloned())
+        .flat_map(|(_, _, output)| output.effects.events.iter().cloned())
         .collect();
     let mut appended = append_events_after_write(conn, &all)?.into_iter();
-
-    for b in built {
-        let Built { index, order, output } = b;
+    for (index, order, output) in committed {
         let WorkOutput { change, effects } = output;
         let events = appended.by_ref().take(effects.events.len()).collect();
         answers[index] = Some(Ok(Mutation::Committed(Box::new(Committed {
@@ -510,7 +536,7 @@ fn in_transaction(
     for (index, refusal) in refused {
         answers[index] = Some(Ok(Mutation::Refused(Box::new(refusal))));
     }
-    final_answers(&claimed, &responses, answers)
+    final_answers(claimed, &responses, answers)
 }
 
 /// Step 1 for the group: one INSERT for every fresh key; the keys already on record are
@@ -637,26 +663,6 @@ fn insert_orders(conn: &mut PgConnection, built: &[Built]) -> Result<(), GroupAb
         diesel::insert_into(order_items::table)
             .values(&item_rows)
             .execute(conn)?;
-    }
-    let jobs: Vec<NewPrintJobRow<'_>> = built
-        .iter()
-        .flat_map(|b| {
-            b.output
-                .effects
-                .print_jobs
-                .iter()
-                .map(NewPrintJobRow::from_domain)
-        })
-        .collect();
-    if !jobs.is_empty() {
-        diesel::insert_into(print_jobs::table)
-            .values(&jobs)
-            .execute(conn)?;
-    }
-    for b in built {
-        for entry in &b.output.effects.audit {
-            append_audit(conn, entry.clone(), chrono::Utc::now())?;
-        }
     }
     Ok(())
 }

@@ -22,27 +22,27 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{Array, Integer, Uuid as SqlUuid};
 use pos_domain::StoreError;
-use pos_domain::idempotency::{IdempotencyKey, StoredResponse};
-use pos_domain::ids::{OrderId, ProductId, StaffId};
+use pos_domain::ids::{OrderId, ProductId};
 use pos_domain::order::{Order, OrderError};
 use pos_domain::order_ports::{
-    Committed, IDEMPOTENCY_CLAIM_WAIT, IdempotencyClaim, Mutation, OrderTarget, OrderWork, Refusal,
-    RenderInput, StockLevel, WorkOutput,
+    IDEMPOTENCY_CLAIM_WAIT, IdempotencyClaim, Mutation, OrderTarget, OrderWork, Refusal, StockLevel,
+    WorkOutput,
 };
 use pos_domain::orders::events::stock_changed;
 use uuid::Uuid;
 
 use super::batch::{
     AloneFuture, Claimed, GroupAbort, GroupOutcome, GroupQueue, GroupRequest, answered_early, claim_keys,
-    early, final_answers, run_in_transaction, store_responses,
+    conclude, early, run_in_transaction,
 };
-use super::rows::{NewPrintJobRow, OrderRow, assemble};
-use super::unit::{self, Abort, Plan, load_items, lock_target, update_order_rows, write_item_changes};
+use super::rows::{OrderRow, assemble};
+use super::unit::{
+    self, Abort, Plan, load_items, lock_stock, lock_target, net_stock_movements, update_order_rows,
+    write_item_changes,
+};
 use crate::error::DbError;
-use crate::schema::{orders, print_jobs, products};
+use crate::schema::orders;
 use crate::store::PgStore;
-use crate::store::append_audit;
-use crate::store::events::append_events_after_write;
 
 /// What `PgStore::mutate_order` hands over for an order target.
 pub(crate) struct MutateRequest {
@@ -159,7 +159,7 @@ fn in_transaction(
     };
 
     // From here on the works run: the group cannot hand its requests back any more.
-    let mut answers = answered_early(&claimed);
+    let answers = answered_early(&claimed);
     let mut changed: Vec<Changed> = Vec::new();
     let mut refused: Vec<(usize, Refusal)> = Vec::new();
     let mut claims: HashMap<usize, IdempotencyClaim> = HashMap::new();
@@ -212,84 +212,23 @@ fn in_transaction(
     let mut saves: Vec<(&mut Order, &Order)> = changed.iter_mut().map(|c| (&mut c.next, &c.loaded)).collect();
     let item_changes = update_order_rows(conn, &mut saves).map_err(from_abort)?;
     write_item_changes(conn, item_changes).map_err(from_abort)?;
-    let jobs: Vec<NewPrintJobRow<'_>> = changed
-        .iter()
-        .flat_map(|c| {
-            c.output
-                .effects
-                .print_jobs
-                .iter()
-                .map(NewPrintJobRow::from_domain)
+    let committed = changed
+        .into_iter()
+        .map(|c| {
+            let Changed {
+                index,
+                next,
+                mut output,
+                levels,
+                ..
+            } = c;
+            if !levels.is_empty() {
+                output.effects.events.push(stock_changed(&levels));
+            }
+            (index, next, output)
         })
         .collect();
-    if !jobs.is_empty() {
-        diesel::insert_into(print_jobs::table)
-            .values(&jobs)
-            .execute(conn)?;
-    }
-    for c in &changed {
-        for entry in &c.output.effects.audit {
-            append_audit(conn, entry.clone(), chrono::Utc::now())?;
-        }
-    }
-
-    // Stored answers, rendered once each.
-    let mut stored: Vec<(StaffId, IdempotencyKey, StoredResponse)> = Vec::new();
-    let mut responses: HashMap<usize, StoredResponse> = HashMap::new();
-    for c in &changed {
-        if let Some(claim) = claims.remove(&c.index) {
-            let response = (claim.render)(RenderInput::Committed {
-                order: &c.next,
-                other: None,
-                change: &c.output.change,
-            });
-            stored.push((claim.staff_id, claim.key, response.clone()));
-            responses.insert(c.index, response);
-        }
-    }
-    for (index, refusal) in &mut refused {
-        if let Some(claim) = claims.remove(index) {
-            let response = (claim.render)(RenderInput::Refused {
-                error: &refusal.error,
-                current: refusal.current.as_ref(),
-            });
-            stored.push((claim.staff_id, claim.key, response.clone()));
-            refusal.response = Some(response.clone());
-            responses.insert(*index, response);
-        }
-    }
-    store_responses(conn, &stored)?;
-
-    // Events last, in one statement, in request order (each request's stock event last).
-    for c in &mut changed {
-        if !c.levels.is_empty() {
-            c.output.effects.events.push(stock_changed(&c.levels));
-        }
-    }
-    let all: Vec<_> = changed
-        .iter()
-        .flat_map(|c| c.output.effects.events.iter().cloned())
-        .collect();
-    let mut appended = append_events_after_write(conn, &all)?.into_iter();
-    for c in changed {
-        let Changed {
-            index, next, output, ..
-        } = c;
-        let WorkOutput { change, effects } = output;
-        let events = appended.by_ref().take(effects.events.len()).collect();
-        answers[index] = Some(Ok(Mutation::Committed(Box::new(Committed {
-            order: next,
-            other: None,
-            change,
-            events,
-            print_jobs: effects.print_jobs.iter().map(|j| j.id).collect(),
-            response: responses.get(&index).cloned(),
-        }))));
-    }
-    for (index, refusal) in refused {
-        answers[index] = Some(Ok(Mutation::Refused(Box::new(refusal))));
-    }
-    final_answers(&claimed, &responses, answers)
+    conclude(conn, &claimed, answers, claims, committed, refused)
 }
 
 fn refusal(error: OrderError, current: Order) -> Refusal {
@@ -310,17 +249,7 @@ fn take_stock(
 ) -> Result<Vec<Changed>, GroupAbort> {
     let deltas: Vec<BTreeMap<ProductId, i32>> = changed
         .iter()
-        .map(|c| {
-            let mut deltas: BTreeMap<ProductId, i32> = BTreeMap::new();
-            for change in &c.output.effects.stock {
-                let delta = deltas.entry(change.product_id).or_default();
-                *delta = delta
-                    .checked_add(change.delta)
-                    .ok_or_else(|| StoreError::Internal("a stock movement overflows".into()))?;
-            }
-            deltas.retain(|_, delta| *delta != 0);
-            Ok(deltas)
-        })
+        .map(|c| net_stock_movements(&c.output.effects.stock))
         .collect::<Result<_, StoreError>>()?;
     let mut ids: Vec<Uuid> = deltas
         .iter()
@@ -331,12 +260,7 @@ fn take_stock(
     if ids.is_empty() {
         return Ok(changed);
     }
-    let current: Vec<(Uuid, Option<i32>)> = products::table
-        .filter(products::id.eq_any(&ids))
-        .order(products::id.asc())
-        .select((products::id, products::stock_qty))
-        .for_no_key_update()
-        .load(conn)?;
+    let current = lock_stock(conn, &ids)?;
     // Tracked stocks only; untracked ones (NULL) and unknown products are left alone.
     let mut levels: BTreeMap<ProductId, i32> = current
         .into_iter()

@@ -383,13 +383,8 @@ fn write_effects(
     })
 }
 
-/// Step 5.1. `Ok(Err(..))` is the domain's refusal: a tracked stock would go below 0 (then
-/// nothing is changed). Products whose stock is not tracked, or that do not exist, are left
-/// alone.
-fn apply_stock(
-    conn: &mut PgConnection,
-    changes: &[StockChange],
-) -> Result<Result<Vec<StockLevel>, OrderError>, Abort> {
+/// The net movement per product of `changes`, without the ones that cancel out.
+pub(crate) fn net_stock_movements(changes: &[StockChange]) -> Result<BTreeMap<ProductId, i32>, StoreError> {
     let mut deltas: BTreeMap<ProductId, i32> = BTreeMap::new();
     for change in changes {
         let delta = deltas.entry(change.product_id).or_default();
@@ -398,17 +393,33 @@ fn apply_stock(
             .ok_or_else(|| StoreError::Internal("a stock movement overflows".into()))?;
     }
     deltas.retain(|_, delta| *delta != 0);
+    Ok(deltas)
+}
+
+/// Locks the products `ids` (sorted) and reads their stock: in id order, like every unit
+/// does, so no two units wait on each other in a circle.
+pub(crate) fn lock_stock(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Option<i32>)>> {
+    products::table
+        .filter(products::id.eq_any(ids))
+        .order(products::id.asc())
+        .select((products::id, products::stock_qty))
+        .for_no_key_update()
+        .load(conn)
+}
+
+/// Step 5.1. `Ok(Err(..))` is the domain's refusal: a tracked stock would go below 0 (then
+/// nothing is changed). Products whose stock is not tracked, or that do not exist, are left
+/// alone.
+fn apply_stock(
+    conn: &mut PgConnection,
+    changes: &[StockChange],
+) -> Result<Result<Vec<StockLevel>, OrderError>, Abort> {
+    let deltas = net_stock_movements(changes)?;
     if deltas.is_empty() {
         return Ok(Ok(Vec::new()));
     }
     let ids: Vec<Uuid> = deltas.keys().map(ProductId::as_uuid).collect();
-    // Locked in id order, like every unit does: no two units wait on each other in a circle.
-    let current: Vec<(Uuid, Option<i32>)> = products::table
-        .filter(products::id.eq_any(&ids))
-        .order(products::id.asc())
-        .select((products::id, products::stock_qty))
-        .for_no_key_update()
-        .load(conn)?;
+    let current = lock_stock(conn, &ids)?;
     let mut levels = Vec::with_capacity(current.len());
     for (id, stock_qty) in current {
         let product_id = ProductId::from_uuid(id);
