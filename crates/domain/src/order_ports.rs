@@ -421,6 +421,18 @@ pub trait OrderStore: Send + Sync {
         work: MergeWork,
     ) -> Result<Mutation, StoreError>;
 
+    /// What the record of `key` (of `staff`) says to a request that was refused before it
+    /// could claim the key: `Replayed` with the stored answer when the record is live,
+    /// complete and has this `fingerprint`; `KeyMismatch` for another fingerprint;
+    /// `KeyInProgress` when its request is still running; `None` when there is no live
+    /// record. The decision is [`crate::idempotency::decide`]'s. Reads only, waits for nothing.
+    async fn recorded_answer(
+        &self,
+        staff: StaffId,
+        key: &IdempotencyKey,
+        fingerprint: &RequestFingerprint,
+    ) -> Result<Option<Mutation>, StoreError>;
+
     /// One order with its items (ordered by `created_at, id`). `NotFound { entity: "order" }`.
     async fn get_order(&self, id: OrderId) -> Result<Order, StoreError>;
 

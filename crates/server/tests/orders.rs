@@ -672,6 +672,45 @@ async fn retries_with_the_same_key_replay_the_first_answer_byte_for_byte() {
     );
     assert_eq!(count(&mut venue.db.connect(), "orders"), 1);
 
+    // The product is 86'd after the first attempt went through: a retry with its key still
+    // replays the order it made (it is checked before the key, and must not refuse anew);
+    // another request with that key is still a reuse; a new key is refused.
+    sql(
+        &venue.db,
+        &format!("UPDATE products SET available = false WHERE id = '{}'", id(&food)),
+    );
+    let retried = cashier
+        .call(Method::POST, "/api/orders")
+        .key("till-1-action-1")
+        .json(body.clone())
+        .await;
+    assert_eq!(retried.status, StatusCode::CREATED);
+    assert_eq!(retried.bytes, first.bytes, "the stored answer, not a refusal");
+    assert_eq!(retried.header("idempotent-replayed"), Some("true"));
+    let reused = cashier
+        .call(Method::POST, "/api/orders")
+        .key("till-1-action-1")
+        .json(json!({"type": "takeaway", "items": [{"product_id": id(&food), "quantity": 2}]}))
+        .await;
+    assert_eq!(
+        (reused.status, reused.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+    );
+    let fresh = cashier
+        .call(Method::POST, "/api/orders")
+        .key("till-1-action-2")
+        .json(body.clone())
+        .await;
+    assert_eq!(
+        (fresh.status, fresh.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "product_unavailable")
+    );
+    assert_eq!(count(&mut venue.db.connect(), "orders"), 1);
+    sql(
+        &venue.db,
+        &format!("UPDATE products SET available = true WHERE id = '{}'", id(&food)),
+    );
+
     // Keys belong to the staff member: another cashier's identical key is another action.
     let theirs = other
         .call(Method::POST, "/api/orders")

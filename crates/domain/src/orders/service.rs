@@ -20,7 +20,7 @@ use crate::audit::NewAuditEntry;
 use crate::business_day::business_date;
 use crate::error::{BusError, StoreError};
 use crate::event::Event;
-use crate::idempotency::StoredResponse;
+use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use crate::ids::{
     ModifierId, OrderId, OrderItemId, PrintJobId, ProductId, ShiftId, StaffId, TableId, TerminalId,
 };
@@ -455,6 +455,23 @@ fn send_work(order: &mut Order, ctx: &TicketContext, now: DateTime<Utc>) -> Resu
     })
 }
 
+/// What identifies a request's idempotency record, kept before its claim is handed on.
+struct KeyOnRecord {
+    staff: StaffId,
+    key: IdempotencyKey,
+    fingerprint: RequestFingerprint,
+}
+
+impl KeyOnRecord {
+    fn of(claim: Option<&IdempotencyClaim>) -> Option<Self> {
+        claim.map(|c| Self {
+            staff: c.staff_id,
+            key: c.key.clone(),
+            fingerprint: c.fingerprint.clone(),
+        })
+    }
+}
+
 /// The order use cases over the ports `S`, the event bus and a clock.
 pub struct OrderService<S: ?Sized, C> {
     store: Arc<S>,
@@ -642,6 +659,17 @@ where
         cmd: CreateOrderCmd,
         claim: Option<IdempotencyClaim>,
     ) -> ServiceResult<Outcome> {
+        let key = KeyOnRecord::of(claim.as_ref());
+        let result = self.create_order_claiming(caller, cmd, claim).await;
+        self.answer_on_record(key, result).await
+    }
+
+    async fn create_order_claiming(
+        &self,
+        caller: Caller,
+        cmd: CreateOrderCmd,
+        claim: Option<IdempotencyClaim>,
+    ) -> ServiceResult<Outcome> {
         permit(caller.actor, Action::CreateOrder)?;
         match (cmd.order_type, cmd.table_id) {
             (OrderType::DineIn, None) => return Err(OrderServiceError::refused(OrderError::TableRequired)),
@@ -700,6 +728,18 @@ where
         items: Vec<ItemRequest>,
         claim: Option<IdempotencyClaim>,
     ) -> ServiceResult<Outcome> {
+        let key = KeyOnRecord::of(claim.as_ref());
+        let result = self.add_items_claiming(caller, edit, items, claim).await;
+        self.answer_on_record(key, result).await
+    }
+
+    async fn add_items_claiming(
+        &self,
+        caller: Caller,
+        edit: Edit,
+        items: Vec<ItemRequest>,
+        claim: Option<IdempotencyClaim>,
+    ) -> ServiceResult<Outcome> {
         permit(caller.actor, Action::EditUnsentItems)?;
         if items.is_empty() {
             return Err(ValidationError::new("items", "must not be empty").into());
@@ -725,6 +765,21 @@ where
 
     /// `PATCH /api/orders/{id}/items/{item_id}`: changes a pending item.
     pub async fn update_item(
+        &self,
+        caller: Caller,
+        edit: Edit,
+        item_id: OrderItemId,
+        update: ItemUpdate,
+        claim: Option<IdempotencyClaim>,
+    ) -> ServiceResult<Outcome> {
+        let key = KeyOnRecord::of(claim.as_ref());
+        let result = self
+            .update_item_claiming(caller, edit, item_id, update, claim)
+            .await;
+        self.answer_on_record(key, result).await
+    }
+
+    async fn update_item_claiming(
         &self,
         caller: Caller,
         edit: Edit,
@@ -1184,6 +1239,18 @@ where
         table_id: TableId,
         claim: Option<IdempotencyClaim>,
     ) -> ServiceResult<Outcome> {
+        let key = KeyOnRecord::of(claim.as_ref());
+        let result = self.move_to_table_claiming(caller, edit, table_id, claim).await;
+        self.answer_on_record(key, result).await
+    }
+
+    async fn move_to_table_claiming(
+        &self,
+        caller: Caller,
+        edit: Edit,
+        table_id: TableId,
+        claim: Option<IdempotencyClaim>,
+    ) -> ServiceResult<Outcome> {
         permit(caller.actor, Action::MoveOrder)?;
         self.active_table(table_id).await?;
         let now = self.now();
@@ -1291,6 +1358,35 @@ where
     }
 
     // ----- plumbing ------------------------------------------------------------------------
+
+    /// A request refused before its key could be claimed (a product 86'd or a table closed
+    /// since the first attempt) still gets what its key has on record: the retry of a request
+    /// that went through replays its answer rather than being refused anew (spec §4). Only
+    /// the checks made before the claim are concerned; everything after it answers from the
+    /// record already.
+    async fn answer_on_record(
+        &self,
+        key: Option<KeyOnRecord>,
+        result: ServiceResult<Outcome>,
+    ) -> ServiceResult<Outcome> {
+        let (Err(error), Some(key)) = (&result, key) else {
+            return result;
+        };
+        if !matches!(
+            error,
+            OrderServiceError::Invalid(_) | OrderServiceError::Refused { response: None, .. }
+        ) {
+            return result;
+        }
+        match self
+            .store
+            .recorded_answer(key.staff, &key.key, &key.fingerprint)
+            .await?
+        {
+            Some(mutation) => self.finish(mutation).await,
+            None => result,
+        }
+    }
 
     async fn active_table(&self, id: TableId) -> ServiceResult<Table> {
         self.cached_tables()

@@ -472,6 +472,22 @@ impl InMemoryStore {
 
 #[async_trait]
 impl OrderStore for InMemoryStore {
+    async fn recorded_answer(
+        &self,
+        staff: StaffId,
+        key: &IdempotencyKey,
+        fingerprint: &RequestFingerprint,
+    ) -> Result<Option<Mutation>, StoreError> {
+        let state = self.state();
+        let existing = state.idempotency.get(&(staff, key.as_str().to_owned()));
+        Ok(match decide(existing, fingerprint, self.clock.now()) {
+            IdempotencyDecision::Execute => None,
+            IdempotencyDecision::Replay(response) => Some(Mutation::Replayed(response)),
+            IdempotencyDecision::Mismatch => Some(Mutation::KeyMismatch),
+            IdempotencyDecision::InProgress => Some(Mutation::KeyInProgress),
+        })
+    }
+
     async fn create_order(
         &self,
         business_date: NaiveDate,

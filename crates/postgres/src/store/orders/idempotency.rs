@@ -142,6 +142,42 @@ pub(crate) fn take_key(conn: &mut PgConnection, claim: &IdempotencyClaim) -> Res
     Err(Abort::Db(DbError::Store(StoreError::SerializationFailure)))
 }
 
+/// `OrderStore::recorded_answer`: the record as it is, decided as a claim would decide it.
+pub(crate) fn recorded_answer(
+    conn: &mut PgConnection,
+    staff: StaffId,
+    key: &IdempotencyKey,
+    fingerprint: &RequestFingerprint,
+) -> Result<Option<Mutation>, DbError> {
+    let stored: Option<StoredRecord> = sql_query(
+        "SELECT fingerprint, status_code, response_body, content_type, created_at, now() AS db_now \
+         FROM idempotency_records WHERE staff_id = $1 AND key = $2",
+    )
+    .bind::<SqlUuid, _>(staff.as_uuid())
+    .bind::<Text, _>(key.as_str())
+    .get_result(conn)
+    .optional()?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let now = stored.db_now;
+    let record = IdempotencyRecord {
+        staff_id: staff,
+        key: key.clone(),
+        fingerprint: RequestFingerprint::from_hex(&stored.fingerprint).map_err(|e| {
+            StoreError::Internal(format!("stored idempotency_records.fingerprint is invalid: {e}"))
+        })?,
+        response: stored_response(stored.status_code, stored.content_type, stored.response_body)?,
+        created_at: stored.created_at,
+    };
+    Ok(match decide(Some(&record), fingerprint, now) {
+        IdempotencyDecision::Execute => None,
+        IdempotencyDecision::Replay(response) => Some(Mutation::Replayed(response)),
+        IdempotencyDecision::Mismatch => Some(Mutation::KeyMismatch),
+        IdempotencyDecision::InProgress => Some(Mutation::KeyInProgress),
+    })
+}
+
 fn stored_response(
     status: Option<i32>,
     content_type: Option<String>,

@@ -20,7 +20,8 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{Array, Text};
 use pos_domain::StoreError;
-use pos_domain::ids::OrderId;
+use pos_domain::idempotency::{IdempotencyKey, RequestFingerprint};
+use pos_domain::ids::{OrderId, StaffId};
 use pos_domain::order::{ItemStatus, Order, OrderStatus};
 use pos_domain::order_ports::{
     CreateWork, IdempotencyClaim, MergeWork, Mutation, OrderFilter, OrderStore, OrderTarget, OrderWork,
@@ -43,6 +44,17 @@ fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>
 
 #[async_trait]
 impl OrderStore for PgStore {
+    async fn recorded_answer(
+        &self,
+        staff: StaffId,
+        key: &IdempotencyKey,
+        fingerprint: &RequestFingerprint,
+    ) -> Result<Option<Mutation>, StoreError> {
+        let (key, fingerprint) = (key.clone(), fingerprint.clone());
+        self.interact(move |conn| idempotency::recorded_answer(conn, staff, &key, &fingerprint))
+            .await
+    }
+
     async fn create_order(
         &self,
         business_date: NaiveDate,
