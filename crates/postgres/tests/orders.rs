@@ -736,6 +736,16 @@ async fn a_key_held_by_a_running_transaction_answers_in_progress() {
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let started = Instant::now();
+    // Creates with fresh keys arrive with it: whichever group meets the held key goes one
+    // by one, and they still commit, numbered without a gap.
+    let others: Vec<_> = (0..8)
+        .map(|i| {
+            let store = v.store.clone();
+            let work = takeaway(&v.fixture, date);
+            let claim = claim(staff, &format!("beside-held-{i}"), "fresh");
+            tokio::spawn(async move { store.create_order(date, Some(claim), work).await })
+        })
+        .collect();
     let answer = v
         .store
         .create_order(
@@ -746,12 +756,18 @@ async fn a_key_held_by_a_running_transaction_answers_in_progress() {
         .await;
     let waited = started.elapsed();
     assert_eq!(answer, Ok(Mutation::KeyInProgress));
+    let mut numbers = Vec::new();
+    for other in others {
+        numbers.push(committed(other.await.unwrap()).order.number);
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=8).collect::<Vec<i32>>());
     assert!(
         waited >= Duration::from_millis(4_500),
         "waited {waited:?} for the holder"
     );
     assert!(hold.await.unwrap().is_err());
-    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 0);
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 8);
     // Once the holder rolled back, the key is free.
     committed(
         v.store
