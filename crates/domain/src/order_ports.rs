@@ -325,6 +325,20 @@ pub enum Mutation {
     KeyInProgress,
 }
 
+impl Mutation {
+    /// What a key's record answers in place of running the request: `None` when it may run
+    /// (no live record), else the replay, the mismatch or the request still in progress.
+    pub fn from_record(decision: crate::idempotency::IdempotencyDecision) -> Option<Mutation> {
+        use crate::idempotency::IdempotencyDecision;
+        match decision {
+            IdempotencyDecision::Execute => None,
+            IdempotencyDecision::Replay(response) => Some(Mutation::Replayed(response)),
+            IdempotencyDecision::Mismatch => Some(Mutation::KeyMismatch),
+            IdempotencyDecision::InProgress => Some(Mutation::KeyInProgress),
+        }
+    }
+}
+
 /// Which orders a list shows. Empty `statuses` means every status.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderFilter {

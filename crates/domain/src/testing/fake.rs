@@ -12,9 +12,7 @@ use crate::approval::Actor;
 use crate::audit::NewAuditEntry;
 use crate::error::StoreError;
 use crate::event::{Event, NewEvent};
-use crate::idempotency::{
-    IdempotencyDecision, IdempotencyKey, IdempotencyRecord, RequestFingerprint, StoredResponse, decide,
-};
+use crate::idempotency::{IdempotencyKey, IdempotencyRecord, RequestFingerprint, StoredResponse, decide};
 use crate::ids::{CategoryId, ModifierId, OrderId, PrintJobId, ProductId, StaffId, TableId};
 use crate::money::Money;
 use crate::order::{ItemStatus, Order, OrderError};
@@ -269,11 +267,9 @@ impl InMemoryStore {
         let existing = state
             .idempotency
             .get(&(claim.staff_id, claim.key.as_str().to_owned()));
-        match decide(existing, &claim.fingerprint, now) {
-            IdempotencyDecision::Execute => Ok(()),
-            IdempotencyDecision::Replay(response) => Err(Mutation::Replayed(response)),
-            IdempotencyDecision::Mismatch => Err(Mutation::KeyMismatch),
-            IdempotencyDecision::InProgress => Err(Mutation::KeyInProgress),
+        match Mutation::from_record(decide(existing, &claim.fingerprint, now)) {
+            None => Ok(()),
+            Some(answer) => Err(answer),
         }
     }
 
@@ -480,12 +476,11 @@ impl OrderStore for InMemoryStore {
     ) -> Result<Option<Mutation>, StoreError> {
         let state = self.state();
         let existing = state.idempotency.get(&(staff, key.as_str().to_owned()));
-        Ok(match decide(existing, fingerprint, self.clock.now()) {
-            IdempotencyDecision::Execute => None,
-            IdempotencyDecision::Replay(response) => Some(Mutation::Replayed(response)),
-            IdempotencyDecision::Mismatch => Some(Mutation::KeyMismatch),
-            IdempotencyDecision::InProgress => Some(Mutation::KeyInProgress),
-        })
+        Ok(Mutation::from_record(decide(
+            existing,
+            fingerprint,
+            self.clock.now(),
+        )))
     }
 
     async fn create_order(

@@ -170,12 +170,7 @@ pub(crate) fn recorded_answer(
         response: stored_response(stored.status_code, stored.content_type, stored.response_body)?,
         created_at: stored.created_at,
     };
-    Ok(match decide(Some(&record), fingerprint, now) {
-        IdempotencyDecision::Execute => None,
-        IdempotencyDecision::Replay(response) => Some(Mutation::Replayed(response)),
-        IdempotencyDecision::Mismatch => Some(Mutation::KeyMismatch),
-        IdempotencyDecision::InProgress => Some(Mutation::KeyInProgress),
-    })
+    Ok(Mutation::from_record(decide(Some(&record), fingerprint, now)))
 }
 
 fn stored_response(
