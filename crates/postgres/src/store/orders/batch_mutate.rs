@@ -53,8 +53,6 @@ pub(crate) struct MutateRequest {
 }
 
 impl GroupRequest for MutateRequest {
-    const DRAINERS: usize = 1;
-
     fn claim(&self) -> Option<&IdempotencyClaim> {
         self.claim.as_ref()
     }

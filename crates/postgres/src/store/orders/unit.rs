@@ -474,8 +474,8 @@ fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>)
         }
         return Ok(());
     };
-    let changes = update_order_row(conn, next, loaded)?;
-    write_item_changes(conn, vec![changes])
+    let changes = update_order_rows(conn, &mut [(next, loaded)])?;
+    write_item_changes(conn, changes)
 }
 
 /// What saving an aggregate does to its items, once its row is updated.
@@ -497,12 +497,15 @@ pub(crate) fn update_order_rows(
         return Ok(Vec::new());
     }
     let mut rows = Vec::with_capacity(saves.len());
+    let mut items = Vec::with_capacity(saves.len());
     for (next, loaded) in saves.iter_mut() {
         next.items.sort_by_key(|item| (item.created_at, item.id));
         if next.version != loaded.version + 1 {
             return Err(StoreError::Internal("a saved order skips a version".into()).into());
         }
-        rows.push(order_to_rows(next)?.0);
+        let (row, next_items) = order_to_rows(next)?;
+        rows.push(row);
+        items.push(next_items);
     }
     let rows = serde_json::to_value(&rows)
         .map_err(|e| StoreError::Internal(format!("order rows do not serialise: {e}")))?;
@@ -538,18 +541,17 @@ pub(crate) fn update_order_rows(
     let updated_at: HashMap<Uuid, chrono::DateTime<Utc>> =
         updated.into_iter().map(|u| (u.id, u.updated_at)).collect();
     let mut changes = Vec::with_capacity(saves.len());
-    for (next, loaded) in saves.iter_mut() {
+    for ((next, loaded), next_items) in saves.iter_mut().zip(items) {
         if let Some(at) = updated_at.get(&next.id.as_uuid()) {
             next.updated_at = *at;
         }
-        changes.push(item_changes(next, loaded)?);
+        changes.push(item_changes(next.id.as_uuid(), next_items, loaded)?);
     }
     Ok(changes)
 }
 
-/// What `next`'s items need, against what was loaded.
-fn item_changes(next: &Order, loaded: &Order) -> Result<ItemChanges, Abort> {
-    let (row, items) = order_to_rows(next)?;
+/// What an order's items (`items`, as saved) need, against what was loaded.
+fn item_changes(order: Uuid, items: Vec<OrderItemRow>, loaded: &Order) -> Result<ItemChanges, Abort> {
     let (_, loaded_items) = order_to_rows(loaded)?;
     let before: HashMap<Uuid, &OrderItemRow> = loaded_items.iter().map(|i| (i.id, i)).collect();
     let kept: HashSet<Uuid> = items.iter().map(|i| i.id).collect();
@@ -561,40 +563,7 @@ fn item_changes(next: &Order, loaded: &Order) -> Result<ItemChanges, Abort> {
         .into_iter()
         .filter(|item| before.get(&item.id).is_none_or(|was| *was != item))
         .collect();
-    Ok(ItemChanges {
-        order: row.id,
-        upsert,
-        kept,
-    })
-}
-
-/// Updates `next`'s row under its loaded version and says what its items need.
-pub(crate) fn update_order_row(
-    conn: &mut PgConnection,
-    next: &mut Order,
-    loaded: &Order,
-) -> Result<ItemChanges, Abort> {
-    next.items.sort_by_key(|item| (item.created_at, item.id));
-    let (row, items) = order_to_rows(next)?;
-    let updated_at = diesel::update(
-        orders::table
-            .filter(orders::id.eq(row.id))
-            .filter(orders::version.eq(loaded.version)),
-    )
-    .set(&row)
-    .returning(orders::updated_at)
-    .get_result(conn)
-    .optional()?;
-    let Some(updated_at) = updated_at else {
-        return Err(StoreError::Internal(format!(
-            "order {} changed under its row lock (version {} expected)",
-            next.id, loaded.version
-        ))
-        .into());
-    };
-    next.updated_at = updated_at;
-    drop(items);
-    item_changes(next, loaded)
+    Ok(ItemChanges { order, upsert, kept })
 }
 
 /// The items of several saved aggregates: one upsert for all, then each one's deletions.
