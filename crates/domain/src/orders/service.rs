@@ -567,7 +567,7 @@ where
     pub async fn menu(&self, caller: Caller) -> ServiceResult<MenuView> {
         permit(caller.actor, Action::ViewMenu)?;
         let now = self.now();
-        let settings = Settings::clone(&*self.cached_settings().await?);
+        let settings = self.cached_settings().await?;
         let categories = self.store.list_categories().await?;
         let products = self.store.list_products().await?;
         let since = now.checked_sub_signed(self.config.popular_window).unwrap_or(now);
@@ -682,7 +682,7 @@ where
             (OrderType::Takeaway, None) => {}
         }
         let now = self.now();
-        let settings = Settings::clone(&*self.cached_settings().await?);
+        let settings = self.cached_settings().await?;
         let items = self.prepare_items(&cmd.items, &settings, now).await?;
         let date = business_date(now, &settings);
         let new = NewOrder {
@@ -745,7 +745,7 @@ where
             return Err(ValidationError::new("items", "must not be empty").into());
         }
         let now = self.now();
-        let settings = Settings::clone(&*self.cached_settings().await?);
+        let settings = self.cached_settings().await?;
         let items = self.prepare_items(&items, &settings, now).await?;
         let work: OrderWork = Box::new(move |order| {
             let mut ids = Vec::with_capacity(items.len());
@@ -1388,13 +1388,13 @@ where
         }
     }
 
-    async fn active_table(&self, id: TableId) -> ServiceResult<Table> {
-        self.cached_tables()
-            .await?
-            .iter()
-            .find(|t| t.id == id && t.active)
-            .cloned()
-            .ok_or_else(|| ValidationError::new("table_id", "no such table").into())
+    /// `Ok` when `id` is an active table, else a 422 naming `table_id`.
+    async fn active_table(&self, id: TableId) -> ServiceResult<()> {
+        if self.cached_tables().await?.iter().any(|t| t.id == id && t.active) {
+            Ok(())
+        } else {
+            Err(ValidationError::new("table_id", "no such table").into())
+        }
     }
 
     /// Snapshots the requested lines: unknown products name their field; unavailable,

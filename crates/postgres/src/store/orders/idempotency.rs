@@ -39,6 +39,21 @@ struct StoredRecord {
     db_now: DateTime<Utc>,
 }
 
+impl StoredRecord {
+    /// The record of `key` (of `staff`) this row holds.
+    fn into_record(self, staff: StaffId, key: &IdempotencyKey) -> Result<IdempotencyRecord, StoreError> {
+        Ok(IdempotencyRecord {
+            staff_id: staff,
+            key: key.clone(),
+            fingerprint: RequestFingerprint::from_hex(&self.fingerprint).map_err(|e| {
+                StoreError::Internal(format!("stored idempotency_records.fingerprint is invalid: {e}"))
+            })?,
+            response: stored_response(self.status_code, self.content_type, self.response_body)?,
+            created_at: self.created_at,
+        })
+    }
+}
+
 fn is_lock_timeout(error: &diesel::result::Error) -> bool {
     matches!(
         error,
@@ -105,15 +120,7 @@ pub(crate) fn take_key(conn: &mut PgConnection, claim: &IdempotencyClaim) -> Res
             continue;
         };
         let now = stored.db_now;
-        let record = IdempotencyRecord {
-            staff_id: claim.staff_id,
-            key: claim.key.clone(),
-            fingerprint: RequestFingerprint::from_hex(&stored.fingerprint).map_err(|e| {
-                StoreError::Internal(format!("stored idempotency_records.fingerprint is invalid: {e}"))
-            })?,
-            response: stored_response(stored.status_code, stored.content_type, stored.response_body)?,
-            created_at: stored.created_at,
-        };
+        let record = stored.into_record(claim.staff_id, &claim.key)?;
         return match decide(Some(&record), &claim.fingerprint, now) {
             IdempotencyDecision::Replay(response) => Err(Abort::Answer(Mutation::Replayed(response))),
             IdempotencyDecision::Mismatch => Err(Abort::Answer(Mutation::KeyMismatch)),
@@ -161,15 +168,7 @@ pub(crate) fn recorded_answer(
         return Ok(None);
     };
     let now = stored.db_now;
-    let record = IdempotencyRecord {
-        staff_id: staff,
-        key: key.clone(),
-        fingerprint: RequestFingerprint::from_hex(&stored.fingerprint).map_err(|e| {
-            StoreError::Internal(format!("stored idempotency_records.fingerprint is invalid: {e}"))
-        })?,
-        response: stored_response(stored.status_code, stored.content_type, stored.response_body)?,
-        created_at: stored.created_at,
-    };
+    let record = stored.into_record(staff, key)?;
     Ok(Mutation::from_record(decide(Some(&record), fingerprint, now)))
 }
 
