@@ -17,11 +17,8 @@ mod store;
 
 pub use error::DbError;
 pub use migrate::{MIGRATION_LOCK_KEY, MIGRATIONS, migrate, run_migrations};
-pub use pool::{PoolConfig, build_pool};
+pub use pool::{PgManager, Pool, PoolConfig, PooledConnection, build_pool};
 pub use store::{
     AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, EventFollower, LAST_ACTIVE_ADMIN, PgStore, append_audit, append_event,
     events_after,
 };
-
-/// The pool type, for callers that hold one directly.
-pub use deadpool_diesel::postgres::Pool;

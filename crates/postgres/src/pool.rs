@@ -1,18 +1,78 @@
 //! The deadpool-diesel pool. Its wait timeout is what turns an exhausted pool into
 //! `StoreError::Unavailable` (503 + Retry-After) instead of a request hanging forever.
 //!
-//! Checkout is fast: deadpool-diesel's default recycling (`Verified`) runs `SELECT 1` on every
-//! checkout, which was 11 of the ~55 round trips of a create + send (docs/benchmarks.md). A
-//! returned connection is only checked for a broken transaction state (deadpool-diesel always
-//! does that, without a round trip). A connection that died while idle fails its next query
-//! (`Unavailable`); libpq then reports its transaction status as unknown, diesel marks the
-//! connection broken, and that check drops it, so the next checkout connects afresh.
+//! Checkout is fast. deadpool-diesel's own manager checks a returned connection inside
+//! `interact`, so every checkout cost a hop to a blocking thread and back before the work's
+//! own hop, and its default (`Verified`) added a `SELECT 1` round trip (11 of the ~55 round
+//! trips of a create + send, docs/benchmarks.md). [`PgManager`] makes deadpool-diesel's
+//! connections the same way but checks them where they are, on the caller's thread: a
+//! returned connection is refused only when its transaction state is broken, which is a
+//! look at libpq's status, not a query. A connection that died while idle fails its next
+//! query (`Unavailable`); libpq then reports its transaction status as unknown, diesel marks
+//! the connection broken, and that check drops it, so the next checkout connects afresh.
 
 use std::time::Duration;
 
-use deadpool_diesel::postgres::{Manager, Pool};
-use deadpool_diesel::{ManagerConfig, RecyclingMethod, Runtime};
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use deadpool_diesel::Runtime;
+use diesel::PgConnection;
+use diesel::connection::TransactionManager;
 use pos_domain::StoreError;
+
+/// A pooled connection: deadpool-diesel's wrapper, whose `interact` runs on a blocking thread.
+pub type PooledConnection = deadpool_diesel::Connection<PgConnection>;
+
+/// The pool of [`PgManager`] connections.
+pub type Pool = deadpool_diesel::Pool<PgManager>;
+
+/// Makes connections as deadpool-diesel's manager does and checks returned ones without
+/// leaving the caller's thread (see the module docs).
+pub struct PgManager {
+    connect: deadpool_diesel::postgres::Manager,
+}
+
+impl PgManager {
+    pub fn new(database_url: &str) -> PgManager {
+        PgManager {
+            connect: deadpool_diesel::postgres::Manager::new(database_url, Runtime::Tokio1),
+        }
+    }
+}
+
+impl std::fmt::Debug for PgManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password: never print it.
+        f.debug_struct("PgManager").finish_non_exhaustive()
+    }
+}
+
+impl managed::Manager for PgManager {
+    type Type = PooledConnection;
+    type Error = deadpool_diesel::Error;
+
+    async fn create(&self) -> Result<PooledConnection, deadpool_diesel::Error> {
+        managed::Manager::create(&self.connect).await
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut PooledConnection,
+        _: &Metrics,
+    ) -> RecycleResult<deadpool_diesel::Error> {
+        // Back in the pool, nothing holds the connection's lock: a failed try means a
+        // poisoned lock (a panic mid-query), and such a connection is unusable anyway.
+        let mut guard = conn
+            .try_lock()
+            .map_err(|_| RecycleError::message("the connection's lock is poisoned"))?;
+        let conn: &mut PgConnection = &mut guard;
+        if <PgConnection as diesel::Connection>::TransactionManager::is_broken_transaction_manager(conn) {
+            return Err(RecycleError::Backend(
+                deadpool_diesel::Error::BrokenTransactionManger,
+            ));
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolConfig {
@@ -22,8 +82,8 @@ pub struct PoolConfig {
     pub wait_timeout: Duration,
     /// How long establishing a new connection may take.
     pub create_timeout: Duration,
-    /// How long recycling a returned connection may take (a hop to a blocking thread, no
-    /// round trip to the database).
+    /// How long recycling a returned connection may take (a look at its state: no round trip
+    /// to the database, no hop to another thread).
     pub recycle_timeout: Duration,
 }
 
@@ -40,8 +100,7 @@ impl PoolConfig {
 
 /// Builds the pool; no connection is made until the first request for one.
 pub fn build_pool(database_url: &str, config: PoolConfig) -> Result<Pool, StoreError> {
-    let manager = Manager::from_config(database_url, Runtime::Tokio1, fast_recycling());
-    Pool::builder(manager)
+    Pool::builder(PgManager::new(database_url))
         .max_size(config.max_size)
         .wait_timeout(Some(config.wait_timeout))
         .create_timeout(Some(config.create_timeout))
@@ -50,12 +109,4 @@ pub fn build_pool(database_url: &str, config: PoolConfig) -> Result<Pool, StoreE
         .runtime(Runtime::Tokio1)
         .build()
         .map_err(|e| StoreError::Internal(format!("building the database pool: {e}")))
-}
-
-/// deadpool-diesel 0.7 has no `RecyclingMethod::Fast`: a check that accepts the connection
-/// is the same thing, since the broken-transaction check runs before any method.
-fn fast_recycling() -> ManagerConfig<diesel::PgConnection> {
-    ManagerConfig {
-        recycling_method: RecyclingMethod::CustomFunction(Box::new(|_| Ok(()))),
-    }
 }

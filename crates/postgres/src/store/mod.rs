@@ -16,13 +16,12 @@ mod venue;
 use std::fmt;
 use std::sync::Arc;
 
-use deadpool_diesel::postgres::Pool;
 use diesel::{Connection, PgConnection};
 use pos_domain::StoreError;
 use tokio::sync::OnceCell;
 
 use crate::error::{DbError, classify_interact, classify_pool};
-use crate::pool::{PoolConfig, build_pool};
+use crate::pool::{Pool, PoolConfig, build_pool};
 
 pub use audit::{AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, append_audit};
 pub use auth::LAST_ACTIVE_ADMIN;
