@@ -11,6 +11,7 @@
 pub mod error;
 mod migrate;
 mod pool;
+mod prepared;
 mod rows;
 pub mod schema;
 mod store;

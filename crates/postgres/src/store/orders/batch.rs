@@ -33,7 +33,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::NaiveDate;
 use diesel::prelude::*;
-use diesel::sql_query;
 use diesel::sql_types::{Array, Bytea, Integer, Text, Uuid as SqlUuid};
 use pos_domain::StoreError;
 use pos_domain::idempotency::{IdempotencyKey, StoredResponse};
@@ -46,10 +45,11 @@ use pos_domain::order_ports::{
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-use super::idempotency::take_key;
+use super::idempotency::{set_lock_timeout, take_key};
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, order_to_rows};
 use super::unit::{self, Abort, Locked, Plan};
 use crate::error::DbError;
+use crate::prepared::{Prepared, statement};
 use crate::schema::{order_items, order_number_counters, orders, print_jobs};
 use crate::store::PgStore;
 use crate::store::append_audit;
@@ -61,7 +61,7 @@ const MAX_GROUP: usize = 64;
 /// How long the group's claim may wait on a key another instance holds before the group
 /// falls back to one transaction per request (which then waits the full
 /// `IDEMPOTENCY_CLAIM_WAIT` for that key alone).
-const GROUP_CLAIM_WAIT_MS: u32 = 200;
+const GROUP_CLAIM_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// A unit of work that can be committed in a group.
 pub(crate) trait GroupRequest: Send + Sized + 'static {
@@ -380,12 +380,7 @@ fn in_transaction(
         }
     }
     // Back to the wait a lone unit allows, for the counter and the rest of the group.
-    sql_query(format!(
-        "SET LOCAL lock_timeout = '{}ms'",
-        IDEMPOTENCY_CLAIM_WAIT.as_millis()
-    ))
-    .execute(conn)
-    .map_err(early)?;
+    set_lock_timeout(conn, IDEMPOTENCY_CLAIM_WAIT).map_err(early)?;
     let mut next: HashMap<NaiveDate, (i32, i32)> = HashMap::new();
     for (&date, &count) in &wanted {
         let last = take_numbers(conn, date, count).map_err(early)?;
@@ -557,9 +552,7 @@ pub(crate) fn claim_keys<R: GroupRequest>(
     if keys.is_empty() {
         return Ok(claimed);
     }
-    sql_query(format!("SET LOCAL lock_timeout = '{GROUP_CLAIM_WAIT_MS}ms'"))
-        .execute(conn)
-        .map_err(early)?;
+    set_lock_timeout(conn, GROUP_CLAIM_WAIT).map_err(early)?;
     #[derive(QueryableByName)]
     struct Fresh {
         #[diesel(sql_type = SqlUuid)]
@@ -567,16 +560,12 @@ pub(crate) fn claim_keys<R: GroupRequest>(
         #[diesel(sql_type = Text)]
         key: String,
     }
-    let fresh: Vec<Fresh> = sql_query(
-        "INSERT INTO idempotency_records (staff_id, key, fingerprint, created_at) \
-         SELECT s, k, f, now() FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(s, k, f) \
-         ON CONFLICT (staff_id, key) DO NOTHING RETURNING staff_id, key",
-    )
-    .bind::<Array<SqlUuid>, _>(&staff)
-    .bind::<Array<Text>, _>(&keys)
-    .bind::<Array<Text>, _>(&fingerprints)
-    .load(conn)
-    .map_err(early)?;
+    let fresh: Vec<Fresh> = Prepared::<ClaimKeys>::new()
+        .bind::<Array<SqlUuid>, _>(&staff)
+        .bind::<Array<Text>, _>(&keys)
+        .bind::<Array<Text>, _>(&fingerprints)
+        .load(conn)
+        .map_err(early)?;
     let fresh: std::collections::HashSet<(Uuid, String)> =
         fresh.into_iter().map(|f| (f.staff_id, f.key)).collect();
     for (index, request) in requests.iter().enumerate() {
@@ -607,18 +596,30 @@ pub(crate) fn claim_keys<R: GroupRequest>(
     Ok(claimed)
 }
 
+statement!(
+    ClaimKeys = "INSERT INTO idempotency_records (staff_id, key, fingerprint, created_at) \
+         SELECT s, k, f, now() FROM unnest($1::uuid[], $2::text[], $3::text[]) AS c(s, k, f) \
+         ON CONFLICT (staff_id, key) DO NOTHING RETURNING staff_id, key"
+);
+
+statement!(
+    TakeNumbers = "INSERT INTO order_number_counters (business_date, last_number) VALUES ($1, $2) \
+         ON CONFLICT (business_date) DO UPDATE \
+         SET last_number = order_number_counters.last_number + $2 RETURNING last_number"
+);
+
 /// Takes `count` numbers of `business_date`; returns the last of them.
 fn take_numbers(conn: &mut PgConnection, business_date: NaiveDate, count: i32) -> QueryResult<i32> {
-    diesel::insert_into(order_number_counters::table)
-        .values((
-            order_number_counters::business_date.eq(business_date),
-            order_number_counters::last_number.eq(count),
-        ))
-        .on_conflict(order_number_counters::business_date)
-        .do_update()
-        .set(order_number_counters::last_number.eq(order_number_counters::last_number + count))
-        .returning(order_number_counters::last_number)
-        .get_result(conn)
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = Integer)]
+        last_number: i32,
+    }
+    Prepared::<TakeNumbers>::new()
+        .bind::<diesel::sql_types::Date, _>(&business_date)
+        .bind::<Integer, _>(&count)
+        .get_result::<Last>(conn)
+        .map(|last| last.last_number)
 }
 
 /// Refused creates took no number: the counter ends at the last one used (still locked).
@@ -654,6 +655,14 @@ fn insert_orders(conn: &mut PgConnection, built: &mut [Built]) -> Result<(), Gro
     Ok(())
 }
 
+statement!(
+    StoreAnswers = "UPDATE idempotency_records AS r SET status_code = v.status, response_body = v.body, \
+         content_type = v.content_type, completed_at = now() \
+         FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::bytea[], $5::text[]) \
+         AS v(staff_id, key, status, body, content_type) \
+         WHERE r.staff_id = v.staff_id AND r.key = v.key"
+);
+
 /// Every stored answer in one statement. A server error is never stored: the group fails.
 pub(crate) fn store_responses(
     conn: &mut PgConnection,
@@ -674,19 +683,13 @@ pub(crate) fn store_responses(
     let statuses: Vec<i32> = stored.iter().map(|(_, _, r)| i32::from(r.status)).collect();
     let bodies: Vec<&[u8]> = stored.iter().map(|(_, _, r)| r.body.as_slice()).collect();
     let types: Vec<&str> = stored.iter().map(|(_, _, r)| r.content_type.as_str()).collect();
-    let updated = sql_query(
-        "UPDATE idempotency_records AS r SET status_code = v.status, response_body = v.body, \
-         content_type = v.content_type, completed_at = now() \
-         FROM unnest($1::uuid[], $2::text[], $3::int4[], $4::bytea[], $5::text[]) \
-         AS v(staff_id, key, status, body, content_type) \
-         WHERE r.staff_id = v.staff_id AND r.key = v.key",
-    )
-    .bind::<Array<SqlUuid>, _>(&staff)
-    .bind::<Array<Text>, _>(&keys)
-    .bind::<Array<Integer>, _>(&statuses)
-    .bind::<Array<Bytea>, _>(&bodies)
-    .bind::<Array<Text>, _>(&types)
-    .execute(conn)?;
+    let updated = Prepared::<StoreAnswers>::new()
+        .bind::<Array<SqlUuid>, _>(&staff)
+        .bind::<Array<Text>, _>(&keys)
+        .bind::<Array<Integer>, _>(&statuses)
+        .bind::<Array<Bytea>, _>(&bodies)
+        .bind::<Array<Text>, _>(&types)
+        .execute(conn)?;
     if updated == stored.len() {
         Ok(())
     } else {

@@ -35,6 +35,7 @@ use super::batch::{
     AloneFuture, Claimed, GroupAbort, GroupOutcome, GroupQueue, GroupRequest, answered_early, claim_keys,
     conclude, early, run_in_transaction,
 };
+use super::idempotency::set_lock_timeout;
 use super::rows::{OrderRow, assemble};
 use super::unit::{
     self, Abort, Plan, load_items, lock_stock, lock_target, net_stock_movements, update_order_rows,
@@ -118,12 +119,7 @@ fn in_transaction(
     requests: &mut [Option<MutateRequest>],
 ) -> Result<Vec<Result<Mutation, StoreError>>, GroupAbort> {
     let claimed = claim_keys(conn, requests)?;
-    sql_query(format!(
-        "SET LOCAL lock_timeout = '{}ms'",
-        IDEMPOTENCY_CLAIM_WAIT.as_millis()
-    ))
-    .execute(conn)
-    .map_err(early)?;
+    set_lock_timeout(conn, IDEMPOTENCY_CLAIM_WAIT).map_err(early)?;
 
     // Lock every order that runs, in id order, in one statement; then all their items.
     let mut ids: Vec<Uuid> = requests

@@ -17,6 +17,7 @@ use pos_domain::order_ports::{IDEMPOTENCY_CLAIM_WAIT, IdempotencyClaim, Idempote
 use super::super::PgStore;
 use super::unit::Abort;
 use crate::error::DbError;
+use crate::prepared::{Prepared, statement};
 use crate::schema::idempotency_records;
 
 /// PostgreSQL's text for SQLSTATE 55P03 (`lock_not_available`) raised by `lock_timeout`;
@@ -85,9 +86,19 @@ fn bounded<T>(result: QueryResult<T>) -> Result<T, Abort> {
 /// later lock awaited that long fails the unit as unavailable (503, retry), which is what a
 /// till should see rather than a request that hangs.
 pub(crate) fn claim_key(conn: &mut PgConnection, claim: &IdempotencyClaim) -> Result<(), Abort> {
-    let wait_ms = IDEMPOTENCY_CLAIM_WAIT.as_millis();
-    sql_query(format!("SET LOCAL lock_timeout = '{wait_ms}ms'")).execute(conn)?;
+    set_lock_timeout(conn, IDEMPOTENCY_CLAIM_WAIT)?;
     take_key(conn, claim)
+}
+
+statement!(SetLockTimeout = "SELECT set_config('lock_timeout', $1, true)");
+
+/// `SET LOCAL lock_timeout`, as a statement the connection keeps prepared.
+pub(crate) fn set_lock_timeout(conn: &mut PgConnection, wait: std::time::Duration) -> QueryResult<()> {
+    let value = format!("{}ms", wait.as_millis());
+    Prepared::<SetLockTimeout>::new()
+        .bind::<Text, _>(value.as_str())
+        .execute(conn)
+        .map(|_| ())
 }
 
 pub(crate) fn take_key(conn: &mut PgConnection, claim: &IdempotencyClaim) -> Result<(), Abort> {

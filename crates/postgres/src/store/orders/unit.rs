@@ -33,6 +33,7 @@ use uuid::Uuid;
 use super::idempotency::{claim_key, store_response};
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, assemble, order_to_rows};
 use crate::error::DbError;
+use crate::prepared::{Prepared, statement};
 use crate::schema::{order_items, order_number_counters, orders, print_jobs, products};
 use crate::store::append_audit;
 use crate::store::events::append_events_after_write;
@@ -487,6 +488,24 @@ pub(crate) struct ItemChanges {
     kept: Option<Vec<Uuid>>,
 }
 
+statement!(
+    /// Every column but the id, from the serialised rows; `version - 1` is the loaded one.
+    UpdateOrderRows = "UPDATE orders AS o SET business_date = v.business_date, number = v.number, \
+          order_type = v.order_type, table_id = v.table_id, staff_id = v.staff_id, \
+          terminal_id = v.terminal_id, shift_id = v.shift_id, status = v.status, \
+          preparation_notes = v.preparation_notes, currency = v.currency, pricing = v.pricing, \
+          applied_discount = v.applied_discount, subtotal = v.subtotal, discount = v.discount, \
+          service_charge = v.service_charge, tax = v.tax, total = v.total, paid = v.paid, \
+          version = v.version, merged_into_id = v.merged_into_id, created_at = v.created_at, \
+          updated_at = v.updated_at, sent_to_kitchen_at = v.sent_to_kitchen_at, \
+          sent_to_bar_at = v.sent_to_bar_at, ready_at = v.ready_at, served_at = v.served_at, \
+          closed_at = v.closed_at, voided_at = v.voided_at, void_reason = v.void_reason, \
+          voided_by = v.voided_by, void_approved_by = v.void_approved_by \
+          FROM jsonb_populate_recordset(NULL::orders, $1) AS v \
+          WHERE o.id = v.id AND o.version = v.version - 1 \
+          RETURNING o.id, o.updated_at"
+);
+
 /// Updates the rows of several aggregates at once, each under its loaded version (one
 /// statement), and says what their items need. `saves` pairs `next` with `loaded`.
 pub(crate) fn update_order_rows(
@@ -516,25 +535,9 @@ pub(crate) fn update_order_rows(
         #[diesel(sql_type = diesel::sql_types::Timestamptz)]
         updated_at: chrono::DateTime<Utc>,
     }
-    // Every column but the id, from the serialised rows; `version - 1` is the loaded one.
-    let updated: Vec<Updated> = sql_query(
-        "UPDATE orders AS o SET business_date = v.business_date, number = v.number, \
-         order_type = v.order_type, table_id = v.table_id, staff_id = v.staff_id, \
-         terminal_id = v.terminal_id, shift_id = v.shift_id, status = v.status, \
-         preparation_notes = v.preparation_notes, currency = v.currency, pricing = v.pricing, \
-         applied_discount = v.applied_discount, subtotal = v.subtotal, discount = v.discount, \
-         service_charge = v.service_charge, tax = v.tax, total = v.total, paid = v.paid, \
-         version = v.version, merged_into_id = v.merged_into_id, created_at = v.created_at, \
-         updated_at = v.updated_at, sent_to_kitchen_at = v.sent_to_kitchen_at, \
-         sent_to_bar_at = v.sent_to_bar_at, ready_at = v.ready_at, served_at = v.served_at, \
-         closed_at = v.closed_at, voided_at = v.voided_at, void_reason = v.void_reason, \
-         voided_by = v.voided_by, void_approved_by = v.void_approved_by \
-         FROM jsonb_populate_recordset(NULL::orders, $1) AS v \
-         WHERE o.id = v.id AND o.version = v.version - 1 \
-         RETURNING o.id, o.updated_at",
-    )
-    .bind::<diesel::sql_types::Jsonb, _>(rows)
-    .load(conn)?;
+    let updated: Vec<Updated> = Prepared::<UpdateOrderRows>::new()
+        .bind::<diesel::sql_types::Jsonb, _>(&rows)
+        .load(conn)?;
     if updated.len() != saves.len() {
         return Err(StoreError::Internal("an order changed under its row lock".into()).into());
     }
