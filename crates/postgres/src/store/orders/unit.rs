@@ -397,11 +397,16 @@ pub(crate) fn net_stock_movements(changes: &[StockChange]) -> Result<BTreeMap<Pr
     Ok(deltas)
 }
 
-/// Locks the products `ids` (sorted) and reads their stock: in id order, like every unit
-/// does, so no two units wait on each other in a circle.
+/// Locks those of the products `ids` (sorted) whose stock is tracked and reads it: in id
+/// order, like every unit does, so no two units wait on each other in a circle.
+///
+/// A product whose stock is not tracked has nothing to move, so it is neither returned nor
+/// locked: locking it would write its row (the lock is kept in the tuple, and WAL-logged) and
+/// wait on every other send of the same product for nothing.
 pub(crate) fn lock_stock(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Option<i32>)>> {
     products::table
         .filter(products::id.eq_any(ids))
+        .filter(products::stock_qty.is_not_null())
         .order(products::id.asc())
         .select((products::id, products::stock_qty))
         .for_no_key_update()
@@ -490,6 +495,9 @@ pub(crate) struct ItemChanges {
 
 statement!(
     /// Every column but the id, from the serialised rows; `version - 1` is the loaded one.
+    /// The ids again as an array (`$2`) so that the orders are found by their key: the
+    /// planner cannot see how many rows the JSON holds, and otherwise joined it against a
+    /// scan of the whole table.
     UpdateOrderRows = "UPDATE orders AS o SET business_date = v.business_date, number = v.number, \
           order_type = v.order_type, table_id = v.table_id, staff_id = v.staff_id, \
           terminal_id = v.terminal_id, shift_id = v.shift_id, status = v.status, \
@@ -502,7 +510,7 @@ statement!(
           closed_at = v.closed_at, voided_at = v.voided_at, void_reason = v.void_reason, \
           voided_by = v.voided_by, void_approved_by = v.void_approved_by \
           FROM jsonb_populate_recordset(NULL::orders, $1) AS v \
-          WHERE o.id = v.id AND o.version = v.version - 1 \
+          WHERE o.id = ANY($2) AND o.id = v.id AND o.version = v.version - 1 \
           RETURNING o.id, o.updated_at"
 );
 
@@ -535,8 +543,10 @@ pub(crate) fn update_order_rows(
         #[diesel(sql_type = diesel::sql_types::Timestamptz)]
         updated_at: chrono::DateTime<Utc>,
     }
+    let ids: Vec<Uuid> = saves.iter().map(|(next, _)| next.id.as_uuid()).collect();
     let updated: Vec<Updated> = Prepared::<UpdateOrderRows>::new()
         .bind::<diesel::sql_types::Jsonb, _>(&rows)
+        .bind::<Array<SqlUuid>, _>(&ids)
         .load(conn)?;
     if updated.len() != saves.len() {
         return Err(StoreError::Internal("an order changed under its row lock".into()).into());
@@ -717,4 +727,69 @@ pub(crate) fn lock_pair(conn: &mut PgConnection, target: OrderId, source: OrderI
         target: Box::new(target),
         source: Box::new(source),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use diesel::sql_types::Text;
+
+    use super::*;
+    use crate::prepared::StatementText;
+
+    #[derive(QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = Text)]
+        #[diesel(column_name = "QUERY PLAN")]
+        line: String,
+    }
+
+    /// The plans PostgreSQL may pick for `sql` (prepared with `types`), custom and generic.
+    fn plans(conn: &mut PgConnection, sql: &str, types: &str, args: &str) -> Vec<String> {
+        sql_query(format!("PREPARE probe ({types}) AS {sql}"))
+            .execute(conn)
+            .unwrap();
+        let mut lines = Vec::new();
+        for mode in ["force_custom_plan", "force_generic_plan"] {
+            sql_query(format!("SET plan_cache_mode = {mode}"))
+                .execute(conn)
+                .unwrap();
+            let plan: Vec<PlanLine> = sql_query(format!("EXPLAIN EXECUTE probe ({args})"))
+                .load(conn)
+                .unwrap();
+            lines.extend(plan.into_iter().map(|p| p.line));
+        }
+        sql_query("DEALLOCATE probe").execute(conn).unwrap();
+        lines
+    }
+
+    /// 8,000 orders (a few busy weeks) is where the planner, blind to the JSON's row count,
+    /// preferred a hash join over a scan of the whole table to 100 key lookups.
+    #[test]
+    fn saving_order_rows_finds_them_by_key_however_many_orders_there_are() {
+        let db = pos_testkit::TestDb::new();
+        let mut conn = PgConnection::establish(db.url()).unwrap();
+        sql_query(
+            "WITH s AS (INSERT INTO staff (username, full_name, role, password_hash) \
+             VALUES ('plan', 'Plan Probe', 'cashier', 'x') RETURNING id) \
+             INSERT INTO orders (business_date, number, order_type, staff_id, currency, pricing) \
+             SELECT DATE '2026-01-01' + g / 500, 1 + g % 500, 'takeaway', s.id, 'UGX', \
+             '{\"vat_rate_bp\": 1600, \"prices_include_tax\": true, \"service_charge_bp\": 0}' \
+             FROM s, generate_series(0, 7999) g",
+        )
+        .execute(&mut conn)
+        .unwrap();
+        sql_query("ANALYZE orders").execute(&mut conn).unwrap();
+        let plan = plans(&mut conn, UpdateOrderRows::SQL, "jsonb, uuid[]", "'[]', '{}'");
+        assert!(
+            plan.iter().any(|l| l.contains("orders_pkey")),
+            "orders are found by their key:\n{}",
+            plan.join("\n")
+        );
+        assert!(
+            !plan.iter().any(|l| l.contains("Seq Scan on orders")),
+            "a group's update never scans the whole table:\n{}",
+            plan.join("\n")
+        );
+    }
 }
