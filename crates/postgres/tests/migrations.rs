@@ -17,13 +17,14 @@ struct Line {
     line: String,
 }
 
-/// Everything the migrations can create in `public`, one line per object, diesel's own
-/// bookkeeping table left out.
+/// Everything the migrations can create in `public`, one line per object (storage options
+/// included), diesel's own bookkeeping table left out.
 fn snapshot(conn: &mut PgConnection) -> Vec<String> {
     sql_query(
         r#"
         SELECT line FROM (
-            SELECT format('relation %s %s', relname, relkind) AS line
+            SELECT format('relation %s %s %s', relname, relkind, coalesce(array_to_string(reloptions, ','), ''))
+                     AS line
               FROM pg_class WHERE relnamespace = 'public'::regnamespace
             UNION ALL
             SELECT format('column %s.%s %s nullable=%s default=%s', table_name, column_name, data_type,

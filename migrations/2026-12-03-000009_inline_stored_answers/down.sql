@@ -1,0 +1,1 @@
+ALTER TABLE idempotency_records RESET (toast_tuple_target);
