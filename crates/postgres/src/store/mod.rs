@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod coalesce;
 mod event_feed;
 pub(crate) mod events;
 mod health;
@@ -38,6 +39,10 @@ pub struct PgStore {
     creates: Arc<orders::GroupQueue<orders::CreateRequest>>,
     /// Changes to orders waiting to be committed together (`orders::batch_mutate`).
     mutations: Arc<orders::GroupQueue<orders::MutateRequest>>,
+    /// Staff rows behind tokens, read together (`coalesce`).
+    staff_reads: Arc<coalesce::ReadQueue<uuid::Uuid, crate::rows::StaffRow>>,
+    /// Products to order with their active modifiers, read together (`coalesce`).
+    product_reads: Arc<coalesce::ReadQueue<uuid::Uuid, orders::ProductWithModifiers>>,
 }
 
 impl fmt::Debug for PgStore {
@@ -58,6 +63,8 @@ impl PgStore {
             pin_pepper: Arc::new(OnceCell::new()),
             creates: Arc::default(),
             mutations: Arc::default(),
+            staff_reads: Arc::default(),
+            product_reads: Arc::default(),
         }
     }
 

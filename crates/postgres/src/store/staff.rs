@@ -5,10 +5,20 @@ use pos_domain::ids::StaffId;
 use pos_domain::ports::StaffStore;
 use pos_domain::staff::{NewStaff, Staff, StaffCredentials};
 use pos_domain::validate::Username;
+use uuid::Uuid;
 
 use super::PgStore;
+use crate::error::DbError;
 use crate::rows::{NewStaffRow, StaffRow};
 use crate::schema::staff;
+
+fn staff_by_ids(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<(Uuid, StaffRow)>, DbError> {
+    let rows: Vec<StaffRow> = staff::table
+        .filter(staff::id.eq_any(ids))
+        .select(StaffRow::as_select())
+        .load(conn)?;
+    Ok(rows.into_iter().map(|row| (row.id, row)).collect())
+}
 
 #[async_trait]
 impl StaffStore for PgStore {
@@ -24,17 +34,16 @@ impl StaffStore for PgStore {
         row.into_staff()
     }
 
+    /// Read on every authenticated request: coalesced with the reads arriving meanwhile.
     async fn get_staff(&self, id: StaffId) -> Result<Staff, StoreError> {
-        let row = self
-            .interact(move |conn| {
-                Ok(staff::table
-                    .find(id.as_uuid())
-                    .select(StaffRow::as_select())
-                    .first(conn)
-                    .optional()?)
-            })
+        let found = self
+            .read_coalesced(&self.staff_reads, vec![id.as_uuid()], staff_by_ids)
             .await?;
-        row.ok_or_else(|| StoreError::not_found("staff"))?.into_staff()
+        found
+            .get(&id.as_uuid())
+            .cloned()
+            .ok_or_else(|| StoreError::not_found("staff"))?
+            .into_staff()
     }
 
     async fn find_credentials(&self, username: &Username) -> Result<Option<StaffCredentials>, StoreError> {

@@ -1,5 +1,7 @@
 //! [`OrderCatalog`]: the menu reads order taking needs beyond `MenuStore`.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -13,9 +15,10 @@ use pos_domain::venue::Product;
 use uuid::Uuid;
 
 use super::super::PgStore;
-use crate::rows::ProductRow;
+use crate::error::DbError;
+use crate::rows::{ModifierRow, ProductRow};
 use crate::schema::products;
-use crate::store::venue::{attach_modifiers, load_active_modifiers};
+use crate::store::venue::load_active_modifiers;
 
 #[derive(QueryableByName)]
 struct Counted {
@@ -29,6 +32,31 @@ struct Counted {
 struct Recent {
     #[diesel(sql_type = SqlUuid)]
     product_id: Uuid,
+}
+
+/// A product row with its active modifiers (sorted as a menu shows them).
+pub(crate) type ProductWithModifiers = (ProductRow, Vec<ModifierRow>);
+
+/// Two queries whatever the count: the products, then their active modifiers.
+fn products_with_modifiers(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+) -> Result<Vec<(Uuid, ProductWithModifiers)>, DbError> {
+    let product_rows: Vec<ProductRow> = products::table
+        .filter(products::id.eq_any(ids))
+        .select(ProductRow::as_select())
+        .load(conn)?;
+    let mut modifiers: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
+    for modifier in load_active_modifiers(conn, ids)? {
+        modifiers.entry(modifier.product_id).or_default().push(modifier);
+    }
+    Ok(product_rows
+        .into_iter()
+        .map(|row| {
+            let own = modifiers.remove(&row.id).unwrap_or_default();
+            (row.id, (row, own))
+        })
+        .collect())
 }
 
 /// A caller's limit as SQL wants it.
@@ -45,18 +73,16 @@ impl OrderCatalog for PgStore {
         let mut wanted: Vec<Uuid> = ids.iter().map(ProductId::as_uuid).collect();
         wanted.sort_unstable();
         wanted.dedup();
-        // Two queries whatever the count: the products, then their active modifiers.
-        let (product_rows, modifier_rows) = self
-            .interact(move |conn| {
-                let product_rows: Vec<ProductRow> = products::table
-                    .filter(products::id.eq_any(&wanted))
-                    .select(ProductRow::as_select())
-                    .load(conn)?;
-                let modifier_rows = load_active_modifiers(conn, &wanted)?;
-                Ok((product_rows, modifier_rows))
-            })
+        // Read before every create and every line added: coalesced with the reads arriving
+        // meanwhile (availability and stock as of a query started after this call).
+        let found = self
+            .read_coalesced(&self.product_reads, wanted.clone(), products_with_modifiers)
             .await?;
-        attach_modifiers(product_rows, modifier_rows)
+        wanted
+            .iter()
+            .filter_map(|id| found.get(id))
+            .map(|(product, modifiers)| product.clone().into_product(modifiers.clone()))
+            .collect()
     }
 
     async fn popular_products(

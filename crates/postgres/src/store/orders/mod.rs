@@ -13,6 +13,7 @@ mod unit;
 
 pub(crate) use batch::{CreateRequest, GroupQueue};
 pub(crate) use batch_mutate::MutateRequest;
+pub(crate) use catalog::ProductWithModifiers;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
