@@ -275,13 +275,15 @@ async fn measure_orders(
     let finished = procfs::CpuSnapshot::take(pid);
     let cpu = measuring.await.ok().map(|started| {
         let used = finished.since(&started);
-        let server_ms_per_order = used
-            .server_seconds
-            .filter(|_| result.orders > 0)
-            .map(|s| (s * 1000.0 / result.orders as f64 * 100.0).round() / 100.0);
+        let per_order = |seconds: Option<f64>| {
+            seconds
+                .filter(|_| result.orders > 0)
+                .map(|s| (s * 1000.0 / result.orders as f64 * 100.0).round() / 100.0)
+        };
         report::OrdersCpu {
+            server_ms_per_order: per_order(used.server_seconds),
+            database_ms_per_order: per_order(used.database_seconds),
             used,
-            server_ms_per_order,
         }
     });
     let peak = match sampler {

@@ -88,6 +88,10 @@ pub fn cpu_seconds(pid: u32) -> Option<f64> {
 fn parse_cpu_seconds(stat: &str) -> Option<f64> {
     // The command name is in parentheses and may contain spaces: count fields after it.
     let (_, after_name) = stat.rsplit_once(')')?;
+    cpu_seconds_after_name(after_name)
+}
+
+fn cpu_seconds_after_name(after_name: &str) -> Option<f64> {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // Fields 14 and 15 of the line (utime, stime) are the 12th and 13th after the name.
     let utime: u64 = fields.get(11)?.parse().ok()?;
@@ -95,12 +99,52 @@ fn parse_cpu_seconds(stat: &str) -> Option<f64> {
     Some((utime + stime) as f64 / TICKS_PER_SECOND)
 }
 
-/// The machine's CPU time so far: (busy, total) seconds over all CPUs.
-pub fn machine_cpu_seconds() -> Option<(f64, f64)> {
+/// CPU time (user + system) of this machine's PostgreSQL processes so far, in seconds: the
+/// processes named `postgres` alive now (the server's pooled connections among them).
+/// `None` when there are none, or none of them is ours to look into.
+pub fn database_cpu_seconds() -> Option<f64> {
+    let mut total = None;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        if entry
+            .file_name()
+            .to_str()
+            .is_none_or(|name| name.parse::<u32>().is_err())
+        {
+            continue;
+        }
+        if let Some(seconds) = std::fs::read_to_string(entry.path().join("stat"))
+            .ok()
+            .as_deref()
+            .and_then(postgres_cpu_seconds)
+        {
+            *total.get_or_insert(0.0) += seconds;
+        }
+    }
+    total
+}
+
+/// A /proc/<pid>/stat line's CPU seconds if its process is a `postgres`.
+fn postgres_cpu_seconds(stat: &str) -> Option<f64> {
+    let (head, after_name) = stat.rsplit_once(')')?;
+    let (_, name) = head.split_once('(')?;
+    (name == "postgres").then(|| cpu_seconds_after_name(after_name))?
+}
+
+/// The machine's CPU time so far, in seconds over all CPUs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MachineCpu {
+    /// Running anything: user, system, interrupts (not idle, iowait or steal).
+    pub busy: f64,
+    /// Taken by the hypervisor for other guests while this one wanted to run.
+    pub steal: f64,
+    pub total: f64,
+}
+
+pub fn machine_cpu_seconds() -> Option<MachineCpu> {
     parse_machine_cpu(&std::fs::read_to_string("/proc/stat").ok()?)
 }
 
-fn parse_machine_cpu(stat: &str) -> Option<(f64, f64)> {
+fn parse_machine_cpu(stat: &str) -> Option<MachineCpu> {
     let line = stat.lines().find(|l| l.starts_with("cpu "))?;
     let ticks: Vec<u64> = line
         .split_whitespace()
@@ -108,36 +152,48 @@ fn parse_machine_cpu(stat: &str) -> Option<(f64, f64)> {
         .map(str::parse)
         .collect::<Result<_, _>>()
         .ok()?;
-    let total: u64 = ticks.iter().sum();
-    // idle and iowait
+    // user nice system idle iowait irq softirq steal guest guest_nice; guest time is
+    // already inside user and nice.
+    let total: u64 = ticks.iter().take(8).sum();
     let idle = ticks.get(3)? + ticks.get(4).copied().unwrap_or(0);
-    Some((
-        (total - idle) as f64 / TICKS_PER_SECOND,
-        total as f64 / TICKS_PER_SECOND,
-    ))
+    let steal = ticks.get(7).copied().unwrap_or(0);
+    Some(MachineCpu {
+        busy: (total - idle - steal) as f64 / TICKS_PER_SECOND,
+        steal: steal as f64 / TICKS_PER_SECOND,
+        total: total as f64 / TICKS_PER_SECOND,
+    })
 }
 
-/// CPU counters at one moment: the server's, this process's and the machine's.
+/// CPU counters at one moment: the server's, the local PostgreSQL's, this process's and
+/// the machine's.
 #[derive(Debug, Clone, Copy)]
 pub struct CpuSnapshot {
     server: Option<f64>,
+    database: Option<f64>,
     bench: Option<f64>,
-    machine: Option<(f64, f64)>,
+    machine: Option<MachineCpu>,
 }
 
 /// CPU used between two snapshots.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct CpuUse {
     pub server_seconds: Option<f64>,
+    /// This machine's PostgreSQL processes (see [`database_cpu_seconds`]); `None` when the
+    /// database runs elsewhere.
+    pub database_seconds: Option<f64>,
     pub bench_seconds: Option<f64>,
     /// Busy share of all CPUs of the machine, whoever used them.
     pub machine_busy_percent: Option<f64>,
+    /// Share of all CPUs the hypervisor gave to other guests: on a shared host, the reason
+    /// the same build measures faster one minute than the next.
+    pub machine_steal_percent: Option<f64>,
 }
 
 impl CpuSnapshot {
     pub fn take(server: Option<u32>) -> CpuSnapshot {
         CpuSnapshot {
             server: server.and_then(cpu_seconds),
+            database: database_cpu_seconds(),
             bench: cpu_seconds(std::process::id()),
             machine: machine_cpu_seconds(),
         }
@@ -145,16 +201,18 @@ impl CpuSnapshot {
 
     pub fn since(&self, earlier: &CpuSnapshot) -> CpuUse {
         let diff = |now: Option<f64>, then: Option<f64>| Some(round2(now? - then?));
-        let busy = match (self.machine, earlier.machine) {
-            (Some((busy, total)), Some((busy0, total0))) if total > total0 => {
-                Some(round2((busy - busy0) / (total - total0) * 100.0))
-            }
+        let share = |part: fn(&MachineCpu) -> f64| match (self.machine, earlier.machine) {
+            (Some(now), Some(then)) if now.total > then.total => Some(round2(
+                (part(&now) - part(&then)) / (now.total - then.total) * 100.0,
+            )),
             _ => None,
         };
         CpuUse {
             server_seconds: diff(self.server, earlier.server),
+            database_seconds: diff(self.database, earlier.database).filter(|s| *s >= 0.0),
             bench_seconds: diff(self.bench, earlier.bench),
-            machine_busy_percent: busy,
+            machine_busy_percent: share(|m| m.busy),
+            machine_steal_percent: share(|m| m.steal),
         }
     }
 }
@@ -291,15 +349,22 @@ mod tests {
         let stat = "4242 (pos serve) S 1 4242 4242 0 -1 4194560 1200 0 0 0 1234 566 0 0 20 0 7 0 100 0 0\n";
         assert_eq!(parse_cpu_seconds(stat), Some(18.0));
         assert_eq!(parse_cpu_seconds("4242 (pos) S 1"), None);
-        let machine = "cpu  100 0 100 700 100 0 0 0 0 0\ncpu0 50 0 50 350 50 0 0 0 0 0\n";
+        let machine = "cpu  100 0 100 700 100 0 0 50 30 0\ncpu0 50 0 50 350 50 0 0 0 0 0\n";
         assert_eq!(
             parse_machine_cpu(machine),
-            Some((2.0, 10.0)),
-            "idle and iowait are not busy"
+            Some(MachineCpu {
+                busy: 2.0,
+                steal: 0.5,
+                total: 10.5
+            }),
+            "idle, iowait and steal are not busy; guest time is inside user"
         );
         assert!(cpu_seconds(std::process::id()).is_some());
-        let (busy, total) = machine_cpu_seconds().unwrap();
-        assert!(busy > 0.0 && total >= busy);
+        let now = machine_cpu_seconds().unwrap();
+        assert!(now.busy > 0.0 && now.total >= now.busy + now.steal);
+        let backend = "977 (postgres) S 1 977 977 0 -1 4194560 1 0 0 0 250 50 0 0 20 0 1 0 9 0 0\n";
+        assert_eq!(postgres_cpu_seconds(backend), Some(3.0));
+        assert_eq!(postgres_cpu_seconds(stat), None, "not a postgres process");
     }
 
     #[test]

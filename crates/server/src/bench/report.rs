@@ -35,6 +35,8 @@ pub struct OrdersCpu {
     pub used: CpuUse,
     /// Server CPU time per completed order (create + send).
     pub server_ms_per_order: Option<f64>,
+    /// The local PostgreSQL's CPU time per completed order.
+    pub database_ms_per_order: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -173,18 +175,20 @@ impl Report {
             errors(out, &o.errors)?;
             if let Some(cpu) = &self.orders_cpu {
                 let seconds = |s: Option<f64>| s.map_or_else(|| "?".to_owned(), |s| format!("{s} s"));
-                let per_order = cpu
-                    .server_ms_per_order
-                    .map_or_else(String::new, |ms| format!(" ({ms} ms per order)"));
-                let busy = cpu
-                    .used
-                    .machine_busy_percent
-                    .map_or_else(|| "?".to_owned(), |b| format!("{b}%"));
+                let per_order =
+                    |ms: Option<f64>| ms.map_or_else(String::new, |ms| format!(" ({ms} ms per order)"));
+                let percent = |p: Option<f64>| p.map_or_else(|| "?".to_owned(), |p| format!("{p}%"));
+                let database = cpu.used.database_seconds.map_or_else(String::new, |s| {
+                    format!(", PostgreSQL here {s} s{}", per_order(cpu.database_ms_per_order))
+                });
                 writeln!(
                     out,
-                    "  CPU            server {}{per_order}, this bench {}; machine {busy} busy",
+                    "  CPU            server {}{}{database}, this bench {}; machine {} busy, {} stolen",
                     seconds(cpu.used.server_seconds),
-                    seconds(cpu.used.bench_seconds)
+                    per_order(cpu.server_ms_per_order),
+                    seconds(cpu.used.bench_seconds),
+                    percent(cpu.used.machine_busy_percent),
+                    percent(cpu.used.machine_steal_percent)
                 )?;
             }
         }
@@ -334,10 +338,13 @@ mod tests {
             orders_cpu: Some(OrdersCpu {
                 used: CpuUse {
                     server_seconds: Some(30.0),
+                    database_seconds: Some(45.0),
                     bench_seconds: Some(2.5),
-                    machine_busy_percent: Some(97.5),
+                    machine_busy_percent: Some(90.5),
+                    machine_steal_percent: Some(7.0),
                 },
                 server_ms_per_order: Some(1.5),
+                database_ms_per_order: Some(2.25),
             }),
             kds: None,
             memory: Some(Memory {
@@ -372,7 +379,8 @@ mod tests {
             "send             no samples",
             "error          send: 409 stale_version: 3",
             "VmHWM          99.9 MiB",
-            "CPU            server 30 s (1.5 ms per order), this bench 2.5 s; machine 97.5% busy",
+            "CPU            server 30 s (1.5 ms per order), PostgreSQL here 45 s (2.25 ms per order), \
+             this bench 2.5 s; machine 90.5% busy, 7% stolen",
             "NOT met",
             "not measured",
         ] {
@@ -382,6 +390,7 @@ mod tests {
         assert_eq!(json["orders"]["orders_per_second"], 1000.0);
         assert_eq!(json["aims"][2]["met"], true);
         assert_eq!(json["orders_cpu"]["server_seconds"], 30.0);
+        assert_eq!(json["orders_cpu"]["database_ms_per_order"], 2.25);
     }
 
     #[test]
