@@ -1077,6 +1077,10 @@ async fn sending_takes_stock_queues_tickets_and_voiding_gives_it_back() {
         Some(50),
         "creating takes no stock"
     );
+    // A row lock leaves its transaction in the row's xmax.
+    let xmax =
+        |product: ProductId| format!("SELECT xmax::text::bigint AS n FROM products WHERE id = '{product}'");
+    let untracked_xmax = count(&v.store, &xmax(v.untracked)).await;
     let sent = service
         .send(
             caller,
@@ -1091,6 +1095,11 @@ async fn sending_takes_stock_queues_tickets_and_voiding_gives_it_back() {
     assert!(sent.order.sent_to_kitchen_at.is_some() && sent.order.sent_to_bar_at.is_some());
     assert_eq!(stock(&v.store, v.stocked).await, Some(47));
     assert_eq!(stock(&v.store, v.untracked).await, None);
+    assert_eq!(
+        count(&v.store, &xmax(v.untracked)).await,
+        untracked_xmax,
+        "a stock that is not tracked is neither locked nor written by a send"
+    );
     assert_eq!(v.store.get_order(order.id).await.unwrap(), sent.order);
 
     // One ticket per station, queued for its printer, in the same transaction.
