@@ -46,11 +46,12 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use super::idempotency::{set_lock_timeout, take_key};
+use super::item_rows::insert_items;
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, order_to_rows};
 use super::unit::{self, Abort, Locked, Plan};
 use crate::error::DbError;
 use crate::prepared::{Prepared, statement};
-use crate::schema::{order_items, order_number_counters, orders, print_jobs};
+use crate::schema::{order_number_counters, orders, print_jobs};
 use crate::store::PgStore;
 use crate::store::append_audit;
 use crate::store::events::append_events_after_write;
@@ -648,9 +649,7 @@ fn insert_orders(conn: &mut PgConnection, built: &mut [Built]) -> Result<(), Gro
         .values(&order_rows)
         .execute(conn)?;
     if !item_rows.is_empty() {
-        diesel::insert_into(order_items::table)
-            .values(&item_rows)
-            .execute(conn)?;
+        insert_items(conn, &item_rows)?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ mod batch;
 mod batch_mutate;
 mod catalog;
 mod idempotency;
+mod item_rows;
 mod rows;
 mod unit;
 

@@ -19,7 +19,6 @@ use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{Array, Integer, Uuid as SqlUuid};
-use diesel::upsert::excluded;
 use pos_domain::StoreError;
 use pos_domain::ids::{OrderId, OrderItemId, PrintJobId, ProductId};
 use pos_domain::order::{Order, OrderError};
@@ -31,6 +30,7 @@ use pos_domain::orders::events::stock_changed;
 use uuid::Uuid;
 
 use super::idempotency::{claim_key, store_response};
+use super::item_rows::{insert_items, upsert_items};
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, assemble, order_to_rows};
 use crate::error::DbError;
 use crate::prepared::{Prepared, statement};
@@ -474,9 +474,7 @@ fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>)
         let (row, items) = order_to_rows(next)?;
         diesel::insert_into(orders::table).values(&row).execute(conn)?;
         if !items.is_empty() {
-            diesel::insert_into(order_items::table)
-                .values(&items)
-                .execute(conn)?;
+            insert_items(conn, &items)?;
         }
         return Ok(());
     };
@@ -583,7 +581,10 @@ fn item_changes(order: Uuid, items: Vec<OrderItemRow>, loaded: &Order) -> Result
 pub(crate) fn write_item_changes(conn: &mut PgConnection, changes: Vec<ItemChanges>) -> Result<(), Abort> {
     let upsert: Vec<&OrderItemRow> = changes.iter().flat_map(|c| c.upsert.iter()).collect();
     if !upsert.is_empty() {
-        upsert_items(conn, &upsert)?;
+        // (Sent as one JSON parameter, as `update_order_rows` does, the rows measured slower
+        // here: the conflict path over `jsonb_populate_recordset` cost more than the
+        // parsing it saved. One array per column costs neither.)
+        upsert_items(conn, upsert)?;
     }
     for change in &changes {
         if let Some(kept) = &change.kept {
@@ -596,47 +597,6 @@ pub(crate) fn write_item_changes(conn: &mut PgConnection, changes: Vec<ItemChang
             .execute(conn)?;
         }
     }
-    Ok(())
-}
-
-/// `INSERT … ON CONFLICT (id) DO UPDATE SET <every column>`: new items go in, changed ones
-/// are rewritten, and an item of another order (a merge) moves to this one.
-///
-/// (Sending the rows as one JSON parameter, as `update_order_rows` does, measured slower
-/// here: the conflict path over `jsonb_populate_recordset` cost more than the parsing it
-/// saves.)
-fn upsert_items(conn: &mut PgConnection, items: &[&OrderItemRow]) -> Result<(), Abort> {
-    use crate::schema::order_items::dsl as i;
-    diesel::insert_into(order_items::table)
-        .values(items.iter().map(|item| (*item).clone()).collect::<Vec<_>>())
-        .on_conflict(i::id)
-        .do_update()
-        .set((
-            i::order_id.eq(excluded(i::order_id)),
-            i::product_id.eq(excluded(i::product_id)),
-            i::name.eq(excluded(i::name)),
-            i::unit_price.eq(excluded(i::unit_price)),
-            i::quantity.eq(excluded(i::quantity)),
-            i::modifiers.eq(excluded(i::modifiers)),
-            i::modifiers_total.eq(excluded(i::modifiers_total)),
-            i::applied_discount.eq(excluded(i::applied_discount)),
-            i::line_total.eq(excluded(i::line_total)),
-            i::notes.eq(excluded(i::notes)),
-            i::station.eq(excluded(i::station)),
-            i::status.eq(excluded(i::status)),
-            i::seat.eq(excluded(i::seat)),
-            i::course.eq(excluded(i::course)),
-            i::created_at.eq(excluded(i::created_at)),
-            i::sent_at.eq(excluded(i::sent_at)),
-            i::preparing_at.eq(excluded(i::preparing_at)),
-            i::ready_at.eq(excluded(i::ready_at)),
-            i::served_at.eq(excluded(i::served_at)),
-            i::voided_at.eq(excluded(i::voided_at)),
-            i::void_reason.eq(excluded(i::void_reason)),
-            i::voided_by.eq(excluded(i::voided_by)),
-            i::void_approved_by.eq(excluded(i::void_approved_by)),
-        ))
-        .execute(conn)?;
     Ok(())
 }
 
