@@ -18,12 +18,14 @@
 
 use diesel::prelude::*;
 use diesel::sql_query;
-use diesel::sql_types::{Integer, Text};
+use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 use pos_domain::StoreError;
 use pos_domain::event::{Event, NewEvent};
+use pos_domain::staff::Station;
 
 use super::PgStore;
 use crate::error::DbError;
+use crate::prepared::{Prepared, statement};
 use crate::rows::{EventRow, NewEventRow};
 use crate::schema::events;
 
@@ -61,20 +63,39 @@ pub(crate) fn append_events_after_write(
     if new.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<NewEventRow<'_>> = new.iter().map(NewEventRow::from_domain).collect();
-    let mut drawn: Vec<(i64, chrono::DateTime<chrono::Utc>)> = diesel::insert_into(events::table)
-        .values(&rows)
-        .returning((events::id, events::occurred_at))
-        .get_results(conn)?;
+    #[derive(QueryableByName)]
+    struct Drawn {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Timestamptz)]
+        occurred_at: chrono::DateTime<chrono::Utc>,
+    }
+    let types: Vec<&str> = new.iter().map(|e| e.event_type.as_str()).collect();
+    let topics: Vec<&str> = new.iter().map(|e| e.topic.as_str()).collect();
+    let stations: Vec<Option<&str>> = new.iter().map(|e| e.station.map(Station::as_str)).collect();
+    let payloads: Vec<&serde_json::Value> = new.iter().map(|e| &e.payload).collect();
+    let mut drawn: Vec<Drawn> = Prepared::<AppendEvents>::new()
+        .bind::<Array<Text>, _>(&types)
+        .bind::<Array<Text>, _>(&topics)
+        .bind::<Array<Nullable<Text>>, _>(&stations)
+        .bind::<Array<Jsonb>, _>(&payloads)
+        .load(conn)?;
     // One statement draws its ids in the order of its rows; RETURNING's order is not
     // promised, the ids' is.
-    drawn.sort_unstable_by_key(|(id, _)| *id);
+    drawn.sort_unstable_by_key(|d| d.id);
     Ok(new
         .iter()
         .zip(drawn)
-        .map(|(event, (id, occurred_at))| appended(event, id, occurred_at))
+        .map(|(event, d)| appended(event, d.id, d.occurred_at))
         .collect())
 }
+
+statement!(
+    /// A group's events, one array per column: the same text (prepared once) for any count.
+    AppendEvents = "INSERT INTO events (event_type, topic, station, payload) \
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::jsonb[]) \
+         RETURNING id, occurred_at"
+);
 
 /// Up to `limit` committed events with an id above `after`, oldest first, as visible now.
 /// A raw read: an event still being committed may appear later with a smaller id than one
