@@ -83,15 +83,21 @@ pub(crate) fn load_active_modifiers(
         .load(conn)
 }
 
+/// Modifier rows by their product, each product's in the order given.
+pub(crate) fn modifiers_by_product(modifier_rows: Vec<ModifierRow>) -> HashMap<Uuid, Vec<ModifierRow>> {
+    let mut by_product: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
+    for modifier in modifier_rows {
+        by_product.entry(modifier.product_id).or_default().push(modifier);
+    }
+    by_product
+}
+
 /// Products with their modifiers, keeping the products' order.
 pub(crate) fn attach_modifiers(
     product_rows: Vec<ProductRow>,
     modifier_rows: Vec<ModifierRow>,
 ) -> Result<Vec<Product>, StoreError> {
-    let mut by_product: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
-    for modifier in modifier_rows {
-        by_product.entry(modifier.product_id).or_default().push(modifier);
-    }
+    let mut by_product = modifiers_by_product(modifier_rows);
     product_rows
         .into_iter()
         .map(|p| {

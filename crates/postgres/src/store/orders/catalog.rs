@@ -1,7 +1,5 @@
 //! [`OrderCatalog`]: the menu reads order taking needs beyond `MenuStore`.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -18,7 +16,7 @@ use super::super::PgStore;
 use crate::error::DbError;
 use crate::rows::{ModifierRow, ProductRow};
 use crate::schema::products;
-use crate::store::venue::load_active_modifiers;
+use crate::store::venue::{load_active_modifiers, modifiers_by_product};
 
 #[derive(QueryableByName)]
 struct Counted {
@@ -46,10 +44,7 @@ fn products_with_modifiers(
         .filter(products::id.eq_any(ids))
         .select(ProductRow::as_select())
         .load(conn)?;
-    let mut modifiers: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
-    for modifier in load_active_modifiers(conn, ids)? {
-        modifiers.entry(modifier.product_id).or_default().push(modifier);
-    }
+    let mut modifiers = modifiers_by_product(load_active_modifiers(conn, ids)?);
     Ok(product_rows
         .into_iter()
         .map(|row| {
