@@ -36,7 +36,7 @@ macro_rules! statement {
 }
 pub(crate) use statement;
 
-trait Bind<'a>: Send {
+trait Bind<'a> {
     fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>
     where
         'a: 'b;
@@ -46,7 +46,7 @@ struct Value<'a, ST, T: ?Sized>(&'a T, PhantomData<fn() -> ST>);
 
 impl<'a, ST, T> Bind<'a> for Value<'a, ST, T>
 where
-    T: ToSql<ST, Pg> + Sync + ?Sized,
+    T: ToSql<ST, Pg> + ?Sized,
     Pg: HasSqlType<ST>,
 {
     fn push<'b>(&'b self, out: &mut AstPass<'_, 'b, Pg>) -> QueryResult<()>
@@ -75,7 +75,7 @@ impl<'a, S: StatementText> Prepared<'a, S> {
     /// The next `$n`, as SQL type `ST`.
     pub(crate) fn bind<ST: 'static, T>(mut self, value: &'a T) -> Self
     where
-        T: ToSql<ST, Pg> + Sync + ?Sized,
+        T: ToSql<ST, Pg> + ?Sized,
         Pg: HasSqlType<ST>,
     {
         self.binds.push(Box::new(Value::<ST, T>(value, PhantomData)));

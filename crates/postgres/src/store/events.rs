@@ -21,7 +21,6 @@ use diesel::sql_query;
 use diesel::sql_types::{Array, BigInt, Integer, Jsonb, Nullable, Text, Timestamptz};
 use pos_domain::StoreError;
 use pos_domain::event::{Event, NewEvent};
-use pos_domain::staff::Station;
 
 use super::PgStore;
 use crate::error::DbError;
@@ -70,10 +69,11 @@ pub(crate) fn append_events_after_write(
         #[diesel(sql_type = Timestamptz)]
         occurred_at: chrono::DateTime<chrono::Utc>,
     }
-    let types: Vec<&str> = new.iter().map(|e| e.event_type.as_str()).collect();
-    let topics: Vec<&str> = new.iter().map(|e| e.topic.as_str()).collect();
-    let stations: Vec<Option<&str>> = new.iter().map(|e| e.station.map(Station::as_str)).collect();
-    let payloads: Vec<&serde_json::Value> = new.iter().map(|e| &e.payload).collect();
+    let rows: Vec<NewEventRow<'_>> = new.iter().map(NewEventRow::from_domain).collect();
+    let types: Vec<&str> = rows.iter().map(|r| r.event_type).collect();
+    let topics: Vec<&str> = rows.iter().map(|r| r.topic).collect();
+    let stations: Vec<Option<&str>> = rows.iter().map(|r| r.station).collect();
+    let payloads: Vec<&serde_json::Value> = rows.iter().map(|r| r.payload).collect();
     let mut drawn: Vec<Drawn> = Prepared::<AppendEvents>::new()
         .bind::<Array<Text>, _>(&types)
         .bind::<Array<Text>, _>(&topics)

@@ -164,7 +164,7 @@ pub(crate) struct OrderRow {
     pub void_approved_by: Option<Uuid>,
 }
 
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
 #[diesel(table_name = order_items, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct OrderItemRow {
     pub id: Uuid,
