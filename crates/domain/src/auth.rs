@@ -11,7 +11,7 @@ use crate::audit::NewAuditEntry;
 use crate::error::StoreError;
 use crate::ids::{StaffId, TerminalId};
 use crate::permissions::Role;
-use crate::staff::{Staff, StaffCredentials};
+use crate::staff::{Staff, StaffChangeError, StaffCredentials};
 
 /// What a verified session token asserts. Identity and role come only from here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +76,88 @@ impl LockoutPolicy {
     pub fn lock_after(&self, failures_in_window: u32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         (failures_in_window >= self.max_failures).then(|| now + self.lock_for)
     }
+
+    /// Which failures a new failure at `now` is counted with, given the scope's stored lock
+    /// (`stored_lock`: its `locked_until`, in force or expired).
+    ///
+    /// - a lock still in force: [`FailureCount::AlreadyLocked`] (the failure is recorded but
+    ///   locks nothing more: only the failure that made the lock reports it);
+    /// - otherwise the failures strictly after [`FailureCount::Since`]: the window's start,
+    ///   or the end of an expired lock if later (failures before it were paid for by it).
+    ///
+    /// Every store counts with this, then asks [`LockoutPolicy::outcome`]; neither restates it.
+    pub fn counting(&self, stored_lock: Option<DateTime<Utc>>, now: DateTime<Utc>) -> FailureCount {
+        match stored_lock {
+            Some(until) if lock_in_force(until, now) => FailureCount::AlreadyLocked,
+            expired => {
+                let window_start = now - self.window;
+                FailureCount::Since(expired.map_or(window_start, |until| until.max(window_start)))
+            }
+        }
+    }
+
+    /// What a failure means once counted: `failures` is the count from
+    /// [`LockoutPolicy::counting`] including the one just recorded.
+    pub fn outcome(&self, failures: u32, now: DateTime<Utc>) -> FailureOutcome {
+        match self.lock_after(failures, now) {
+            Some(until) => FailureOutcome::LockedNow { until },
+            None => FailureOutcome::Counted {
+                remaining: self.max_failures.saturating_sub(failures),
+            },
+        }
+    }
+}
+
+/// Whether a lock ending at `until` still holds at `now` (a lock ends at its instant).
+pub fn lock_in_force(until: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    until > now
+}
+
+/// How a store counts a new failure (see [`LockoutPolicy::counting`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureCount {
+    /// The scope is locked already: record the failure, answer `Counted { remaining: 0 }`.
+    AlreadyLocked,
+    /// Count the failures recorded strictly after this instant (the new one included).
+    Since(DateTime<Utc>),
+}
+
+/// Whole seconds a client should wait before retrying a locked scope (at least 1).
+pub fn retry_after_secs(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
+    millis.div_ceil(1000).max(1)
+}
+
+/// Why a staff member's sessions end: each of these moves `token_version` on, so every
+/// token issued before is refused by [`Session::check`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionsEnd {
+    LogoutEverywhere,
+    PasswordChanged,
+    Deactivated,
+    Reactivated,
+    RoleChanged,
+}
+
+/// The sessions-ending part of a change from `before` to the given role and active flag,
+/// if any: a role change or (de)activation ends every session issued before it.
+pub fn sessions_end_on_change(before: &Staff, role: Role, active: bool) -> Option<SessionsEnd> {
+    if active != before.active {
+        Some(if active {
+            SessionsEnd::Reactivated
+        } else {
+            SessionsEnd::Deactivated
+        })
+    } else if role != before.role {
+        Some(SessionsEnd::RoleChanged)
+    } else {
+        None
+    }
+}
+
+/// The token version after a change: one more when sessions end, else the same.
+pub fn next_token_version(current: i32, end: Option<SessionsEnd>) -> i32 {
+    current + i32::from(end.is_some())
 }
 
 /// What a lockout counts failures against: a username, or PINs tried on one terminal.
@@ -205,10 +287,11 @@ pub trait AuthStore: Send + Sync {
     /// The credentials of one staff member. `StoreError::NotFound` for an unknown id.
     async fn credentials(&self, id: StaffId) -> Result<StaffCredentials, StoreError>;
 
-    /// Bumps `token_version` (logout everywhere). `NotFound` for an unknown id.
+    /// Bumps `token_version` ([`SessionsEnd::LogoutEverywhere`]). `NotFound` for an unknown id.
     async fn bump_token_version(&self, id: StaffId, audit: NewAuditEntry) -> Result<Staff, StoreError>;
 
-    /// Sets a new password hash and `must_change_password`, bumping `token_version`.
+    /// Sets a new password hash and `must_change_password`, bumping `token_version`
+    /// ([`SessionsEnd::PasswordChanged`]). `NotFound` for an unknown id.
     async fn set_password(
         &self,
         id: StaffId,
@@ -226,15 +309,18 @@ pub trait AuthStore: Send + Sync {
         audit: NewAuditEntry,
     ) -> Result<Staff, StoreError>;
 
-    /// Applies changes; a role or active change bumps `token_version`. Refuses with
-    /// `StoreError::CheckViolation { constraint: "last_active_admin" }` when the change would
-    /// leave no active admin (checked under a lock, so two concurrent demotions cannot both win).
+    /// Applies changes as [`crate::staff::plan_staff_change`] decides (a role or active
+    /// change bumps `token_version`), counting the other active admins under a lock so two
+    /// concurrent demotions cannot both win. Refuses with
+    /// `StaffChangeError::Rule(StaffRuleError::LastActiveAdmin)` when the change would leave
+    /// no active admin; `Store(NotFound)` for an unknown id; `Store(Conflict { constraint:
+    /// "staff_pin_lookup_key" })` when reactivating a member whose PIN another active member has.
     async fn update_staff(
         &self,
         id: StaffId,
         changes: StaffChanges,
         audit: NewAuditEntry,
-    ) -> Result<Staff, StoreError>;
+    ) -> Result<Staff, StaffChangeError>;
 
     /// Creates a staff member with the audit row. `Conflict { constraint: "staff_username_key" }`
     /// for a taken username, `Conflict { constraint: "staff_pin_lookup_key" }` for a taken PIN.

@@ -4,6 +4,7 @@
 //! traits adapters implement. No IO crate is allowed here (enforced by
 //! `tests/architecture.rs`): everything is deterministic and unit-tested.
 
+pub mod access;
 pub mod approval;
 pub mod audit;
 pub mod auth;

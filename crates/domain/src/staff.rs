@@ -161,3 +161,202 @@ pub fn parse_terminal_code(raw: &str) -> Result<String, ValidationError> {
     }
     Ok(value)
 }
+
+/// A staff rule a change would break. Each has a stable code for problem bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum StaffRuleError {
+    /// The venue must keep at least one active admin, or nobody could manage staff again.
+    #[error("the last active admin cannot be deactivated, demoted or deleted")]
+    LastActiveAdmin,
+}
+
+impl StaffRuleError {
+    pub fn code(self) -> &'static str {
+        match self {
+            StaffRuleError::LastActiveAdmin => "last_active_admin",
+        }
+    }
+}
+
+/// What a staff-changing port method may refuse with: a domain rule, or the store.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StaffChangeError {
+    #[error(transparent)]
+    Rule(#[from] StaffRuleError),
+    #[error(transparent)]
+    Store(#[from] crate::error::StoreError),
+}
+
+/// The last-active-admin rule: `staff` may stop being an active admin (demotion,
+/// deactivation, deletion) only while `other_active_admins` (active admins other than
+/// `staff`) is not zero. Stores count the others under a lock that makes concurrent
+/// demotions wait for each other, then ask this.
+pub fn keeps_an_active_admin(
+    staff: &Staff,
+    stays_active_admin: bool,
+    other_active_admins: usize,
+) -> Result<(), StaffRuleError> {
+    let is_active_admin = staff.role == Role::Admin && staff.active;
+    if is_active_admin && !stays_active_admin && other_active_admins == 0 {
+        Err(StaffRuleError::LastActiveAdmin)
+    } else {
+        Ok(())
+    }
+}
+
+/// The row a change writes, decided by the domain: the values after the change and the
+/// token version (moved on when the change ends the member's sessions).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaffUpdate {
+    pub full_name: PersonName,
+    pub role: Role,
+    pub active: bool,
+    pub sessions_end: Option<crate::auth::SessionsEnd>,
+    pub token_version: i32,
+}
+
+/// Applies `changes` to `current` under the staff rules; `other_active_admins` as for
+/// [`keeps_an_active_admin`]. Every store calls this under its lock and writes the result.
+pub fn plan_staff_change(
+    current: &Staff,
+    changes: &crate::auth::StaffChanges,
+    other_active_admins: usize,
+) -> Result<StaffUpdate, StaffRuleError> {
+    let role = changes.role.unwrap_or(current.role);
+    let active = changes.active.unwrap_or(current.active);
+    keeps_an_active_admin(current, role == Role::Admin && active, other_active_admins)?;
+    let sessions_end = crate::auth::sessions_end_on_change(current, role, active);
+    Ok(StaffUpdate {
+        full_name: changes
+            .full_name
+            .clone()
+            .unwrap_or_else(|| current.full_name.clone()),
+        role,
+        active,
+        sessions_end,
+        token_version: crate::auth::next_token_version(current.token_version, sessions_end),
+    })
+}
+
+/// The audit verb of an update: the most consequential part of it.
+pub fn update_action(before: &Staff, changes: &crate::auth::StaffChanges) -> &'static str {
+    match (changes.active, changes.role) {
+        (Some(false), _) if before.active => "staff.deactivated",
+        (Some(true), _) if !before.active => "staff.activated",
+        (_, Some(role)) if role != before.role => "staff.role_changed",
+        _ => "staff.updated",
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod rule_tests {
+    use super::*;
+    use crate::auth::{SessionsEnd, StaffChanges};
+
+    fn staff(role: Role, active: bool) -> Staff {
+        let now = Utc::now();
+        Staff {
+            id: StaffId::new(),
+            username: Username::parse("grace").unwrap(),
+            full_name: PersonName::parse("Grace").unwrap(),
+            role,
+            active,
+            must_change_password: false,
+            token_version: 4,
+            has_pin: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn the_last_active_admin_is_neither_demoted_nor_deactivated_nor_deleted() {
+        let admin = staff(Role::Admin, true);
+        let demote = StaffChanges {
+            role: Some(Role::Manager),
+            ..StaffChanges::default()
+        };
+        let deactivate = StaffChanges {
+            active: Some(false),
+            ..StaffChanges::default()
+        };
+        for changes in [&demote, &deactivate] {
+            assert_eq!(
+                plan_staff_change(&admin, changes, 0),
+                Err(StaffRuleError::LastActiveAdmin)
+            );
+            assert!(plan_staff_change(&admin, changes, 1).is_ok());
+        }
+        assert_eq!(
+            keeps_an_active_admin(&admin, false, 0).map_err(StaffRuleError::code),
+            Err("last_active_admin")
+        );
+        // Renaming the last admin, or changing someone who is not an active admin, is fine.
+        let rename = StaffChanges {
+            full_name: Some(PersonName::parse("Grace N.").unwrap()),
+            ..StaffChanges::default()
+        };
+        assert_eq!(plan_staff_change(&admin, &rename, 0).unwrap().token_version, 4);
+        assert!(plan_staff_change(&staff(Role::Admin, false), &demote, 0).is_ok());
+        assert!(plan_staff_change(&staff(Role::Manager, true), &deactivate, 0).is_ok());
+    }
+
+    #[test]
+    fn role_and_active_changes_move_the_token_version_a_rename_does_not() {
+        let cashier = staff(Role::Cashier, true);
+        let promote = StaffChanges {
+            role: Some(Role::Manager),
+            ..StaffChanges::default()
+        };
+        let update = plan_staff_change(&cashier, &promote, 0).unwrap();
+        assert_eq!(update.sessions_end, Some(SessionsEnd::RoleChanged));
+        assert_eq!(update.token_version, 5);
+        let deactivate = StaffChanges {
+            active: Some(false),
+            ..StaffChanges::default()
+        };
+        let update = plan_staff_change(&cashier, &deactivate, 0).unwrap();
+        assert_eq!(update.sessions_end, Some(SessionsEnd::Deactivated));
+        assert_eq!(update.token_version, 5);
+        // The same role again is no change.
+        let same = StaffChanges {
+            role: Some(Role::Cashier),
+            active: Some(true),
+            ..StaffChanges::default()
+        };
+        assert_eq!(plan_staff_change(&cashier, &same, 0).unwrap().sessions_end, None);
+        assert_eq!(update_action(&cashier, &deactivate), "staff.deactivated");
+        assert_eq!(update_action(&cashier, &promote), "staff.role_changed");
+    }
+}
+
+impl Staff {
+    /// What the audit log keeps of a staff member in `before`/`after` (never a secret).
+    pub fn audit_picture(&self) -> serde_json::Value {
+        serde_json::json!({
+            "username": self.username.as_str(),
+            "full_name": self.full_name.as_str(),
+            "role": self.role,
+            "active": self.active,
+            "must_change_password": self.must_change_password,
+            "has_pin": self.has_pin,
+        })
+    }
+}
+
+impl Terminal {
+    /// What the audit log keeps of a terminal in `before`/`after`.
+    pub fn audit_picture(&self) -> serde_json::Value {
+        serde_json::json!({
+            "code": self.code,
+            "name": self.name.as_str(),
+            "kind": self.kind,
+            "station": self.station,
+            "location": self.location,
+            "has_printer": self.has_printer,
+            "has_cash_drawer": self.has_cash_drawer,
+            "active": self.active,
+        })
+    }
+}

@@ -4,8 +4,10 @@
 //! ([`contract`]), so the PostgreSQL adapter can run the same checks as the fake.
 
 mod fake;
+mod fake_auth;
 
 pub mod contract;
+pub mod contract_auth;
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,6 +24,7 @@ use crate::event::Event;
 use crate::ports::{BusMessage, Clock, EventBus};
 
 pub use fake::InMemoryStore;
+pub use fake_auth::{FAKE_PIN_PEPPER, InMemoryAuthStore, PlainSecrets};
 
 /// A clock that stands still until told to move. Clones share the same time.
 #[derive(Debug, Clone)]
