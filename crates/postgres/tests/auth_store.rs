@@ -14,7 +14,7 @@ use pos_domain::auth::{
 };
 use pos_domain::ids::StaffId;
 use pos_domain::ports::StaffStore;
-use pos_domain::staff::{NewStaff, Staff};
+use pos_domain::staff::{NewStaff, Staff, StaffChangeError, StaffRuleError};
 use pos_domain::validate::{PersonName, Pin, Username};
 use pos_domain::{Role, StoreError};
 use pos_postgres::{AUDIT_PAGE_MAX, PgStore};
@@ -63,6 +63,14 @@ fn pin(digits: &str) -> PinSecret {
     PinSecret {
         hash: format!("$argon2id$pin-{digits}"),
         lookup: pin_lookup_digest(b"test pepper", &Pin::parse(digits).unwrap()),
+    }
+}
+
+/// The store side of a staff change's refusal (these tests expect no rule to refuse).
+fn store_error(error: StaffChangeError) -> StoreError {
+    match error {
+        StaffChangeError::Store(store) => store,
+        StaffChangeError::Rule(rule) => panic!("unexpected refusal: {rule}"),
     }
 }
 
@@ -639,7 +647,7 @@ async fn pins_are_unique_among_active_staff_only() {
             )
             .await
             .map(|s| s.id),
-        taken
+        taken.map_err(StaffChangeError::Store)
     );
 
     let cleared = store
@@ -710,6 +718,7 @@ async fn token_version_bumps_on_every_change_that_must_end_sessions_and_only_the
             store
                 .update_staff(amos.id, to_manager(), audit("staff.role_changed"))
                 .await
+                .map_err(store_error)
         ),
         4
     );
@@ -718,6 +727,7 @@ async fn token_version_bumps_on_every_change_that_must_end_sessions_and_only_the
             store
                 .update_staff(amos.id, to_manager(), audit("staff.role_changed"))
                 .await
+                .map_err(store_error)
         ),
         4,
         "the same role again is no change"
@@ -749,6 +759,7 @@ async fn token_version_bumps_on_every_change_that_must_end_sessions_and_only_the
                     audit("staff.deactivated")
                 )
                 .await
+                .map_err(store_error)
         ),
         5
     );
@@ -761,6 +772,7 @@ async fn token_version_bumps_on_every_change_that_must_end_sessions_and_only_the
                     audit("staff.activated")
                 )
                 .await
+                .map_err(store_error)
         ),
         6
     );
@@ -786,7 +798,7 @@ async fn token_version_bumps_on_every_change_that_must_end_sessions_and_only_the
     );
     assert_eq!(
         store.update_staff(unknown, to_manager(), audit("x.y")).await,
-        Err(StoreError::not_found("staff"))
+        Err(StaffChangeError::Store(StoreError::not_found("staff")))
     );
     assert_eq!(
         store.credentials(unknown).await,
@@ -799,9 +811,7 @@ async fn token_version_bumps_on_every_change_that_must_end_sessions_and_only_the
 async fn the_last_active_admin_can_be_neither_demoted_nor_deactivated() {
     let db = TestDb::new();
     let store = store(&db, 4).await;
-    let last = Err(StoreError::CheckViolation {
-        constraint: "last_active_admin".to_owned(),
-    });
+    let last = Err(StaffChangeError::Rule(StaffRuleError::LastActiveAdmin));
     let ada = create(&store, "ada", Role::Admin).await;
     let demote = StaffChanges {
         role: Some(Role::Manager),
@@ -953,10 +963,11 @@ async fn two_concurrent_demotions_of_the_last_two_admins_let_exactly_one_win() {
         }
         let won = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(won, 1, "round {round}: {results:?}");
-        assert!(results.iter().any(|r| *r
-            == Err(StoreError::CheckViolation {
-                constraint: "last_active_admin".to_owned()
-            })));
+        assert!(
+            results
+                .iter()
+                .any(|r| *r == Err(StaffChangeError::Rule(StaffRuleError::LastActiveAdmin)))
+        );
         assert_eq!(
             count(
                 &stores[0],
@@ -1010,7 +1021,7 @@ async fn a_change_whose_audit_entry_is_refused_is_rolled_back_with_it() {
                 refused_audit(),
             )
             .await,
-        Err(refused())
+        Err(StaffChangeError::Store(refused()))
     );
     let creds = store.credentials(amos.id).await.unwrap();
     assert_eq!(creds.staff, amos, "nothing changed");

@@ -10,10 +10,12 @@ use diesel::sql_query;
 use diesel::sql_types::{Integer, Text};
 use pos_domain::audit::NewAuditEntry;
 use pos_domain::auth::{
-    ActiveLock, AuthStore, FailureOutcome, LockoutPolicy, LoginScope, PinSecret, StaffChanges,
+    ActiveLock, AuthStore, FailureCount, FailureOutcome, LockoutPolicy, LoginScope, PinSecret, StaffChanges,
 };
 use pos_domain::ids::StaffId;
-use pos_domain::staff::{NewStaff, Staff, StaffCredentials};
+use pos_domain::staff::{
+    NewStaff, Staff, StaffChangeError, StaffCredentials, StaffRuleError, plan_staff_change,
+};
 use pos_domain::{Role, StoreError};
 use serde_json::json;
 use uuid::Uuid;
@@ -31,9 +33,6 @@ const SCOPE_LOCK_NAMESPACE: i32 = 0x706f_736c;
 
 /// The `app_secrets` row holding the PIN pepper.
 const PIN_PEPPER: &str = "pin_pepper";
-
-/// What `update_staff` answers when the change would leave no active admin.
-pub const LAST_ACTIVE_ADMIN: &str = "last_active_admin";
 
 /// Serialises, until the transaction ends, everything that counts or clears one scope's
 /// failures, on every instance.
@@ -66,15 +65,11 @@ fn record_failure(
         ))
         .execute(conn)?;
 
+    // The domain says which failures count and what the count means; this only counts.
     let mut locked = None;
-    let outcome = match lock {
-        // Already locked (a request that passed its lock check before the lock was made):
-        // counted, but only the failure that made the lock reports it.
-        Some(until) if until > now => FailureOutcome::Counted { remaining: 0 },
-        expired => {
-            // Failures before an expired lock were paid for by that lock.
-            let window_start = now - policy.window;
-            let since = expired.map_or(window_start, |until| until.max(window_start));
+    let outcome = match policy.counting(lock, now) {
+        FailureCount::AlreadyLocked => FailureOutcome::Counted { remaining: 0 },
+        FailureCount::Since(since) => {
             let failures: i64 = login_attempts::table
                 .filter(login_attempts::scope.eq(key))
                 .filter(login_attempts::succeeded.eq(false))
@@ -82,8 +77,9 @@ fn record_failure(
                 .count()
                 .get_result(conn)?;
             let failures = u32::try_from(failures).unwrap_or(u32::MAX);
-            match policy.lock_after(failures, now) {
-                Some(until) => {
+            match policy.outcome(failures, now) {
+                FailureOutcome::LockedNow { until } => {
+                    // Answered as stored (microseconds), so a later read agrees with it.
                     let until: DateTime<Utc> = diesel::insert_into(account_locks::table)
                         .values((
                             account_locks::scope.eq(key),
@@ -101,9 +97,7 @@ fn record_failure(
                     locked = Some((until, failures));
                     FailureOutcome::LockedNow { until }
                 }
-                None => FailureOutcome::Counted {
-                    remaining: policy.max_failures.saturating_sub(failures),
-                },
+                counted => counted,
             }
         }
     };
@@ -139,12 +133,14 @@ struct StaffChangeset<'a> {
     active: Option<bool>,
 }
 
+/// `Ok(Err(rule))` when the domain refuses the change: nothing was written by then (only
+/// rows read and locked), so the transaction may end either way.
 fn update_staff(
     conn: &mut PgConnection,
     id: StaffId,
     changes: &StaffChanges,
     audit: NewAuditEntry,
-) -> Result<StaffRow, DbError> {
+) -> Result<Result<StaffRow, StaffRuleError>, DbError> {
     let changes_access = changes.role.is_some() || changes.active.is_some();
     // The active admins are locked BEFORE counting (and in id order, so two of these never
     // deadlock): a concurrent demotion waits here, then re-reads, and sees this one's result.
@@ -160,32 +156,24 @@ fn update_staff(
         Vec::new()
     };
     let current = lock_staff(conn, id)?;
-    let current_role = Role::parse(&current.role)
-        .map_err(|e| StoreError::Internal(format!("stored staff.role is invalid: {e}")))?;
-    let role = changes.role.unwrap_or(current_role);
-    let active = changes.active.unwrap_or(current.active);
-    let was_active_admin = current_role == Role::Admin && current.active;
-    let stays_active_admin = role == Role::Admin && active;
-    if was_active_admin && !stays_active_admin && !admins.iter().any(|admin| *admin != current.id) {
-        return Err(StoreError::CheckViolation {
-            constraint: LAST_ACTIVE_ADMIN.to_owned(),
-        }
-        .into());
-    }
-
-    // A new role or (de)activation ends every session issued before it.
-    let bump = i32::from(role != current_role || active != current.active);
+    let current_id = current.id;
+    let current = current.into_staff()?;
+    let other_admins = admins.iter().filter(|admin| **admin != current_id).count();
+    let update = match plan_staff_change(&current, changes, other_admins) {
+        Ok(update) => update,
+        Err(rule) => return Ok(Err(rule)),
+    };
     let changeset = StaffChangeset {
-        full_name: changes.full_name.as_ref().map(|n| n.as_str()),
-        role: changes.role.map(Role::as_str),
-        active: changes.active,
+        full_name: Some(update.full_name.as_str()),
+        role: Some(update.role.as_str()),
+        active: Some(update.active),
     };
     let row = diesel::update(staff::table.find(id.as_uuid()))
-        .set((changeset, staff::token_version.eq(staff::token_version + bump)))
+        .set((changeset, staff::token_version.eq(update.token_version)))
         .returning(StaffRow::as_returning())
         .get_result(conn)?;
     append_audit(conn, audit, Utc::now())?;
-    Ok(row)
+    Ok(Ok(row))
 }
 
 fn stored_pin_pepper(conn: &mut PgConnection) -> QueryResult<Option<Vec<u8>>> {
@@ -433,10 +421,11 @@ impl AuthStore for PgStore {
         id: StaffId,
         changes: StaffChanges,
         audit: NewAuditEntry,
-    ) -> Result<Staff, StoreError> {
-        self.transaction(move |conn| update_staff(conn, id, &changes, audit))
-            .await?
-            .into_staff()
+    ) -> Result<Staff, StaffChangeError> {
+        let row = self
+            .transaction(move |conn| update_staff(conn, id, &changes, audit))
+            .await??;
+        Ok(row.into_staff()?)
     }
 
     /// The audit entry's `entity_id` is filled with the new staff id when left empty (the

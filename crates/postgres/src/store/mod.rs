@@ -25,7 +25,6 @@ use crate::error::{DbError, classify_interact, classify_pool};
 use crate::pool::{Pool, PoolConfig, build_pool};
 
 pub use audit::{AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, append_audit};
-pub use auth::LAST_ACTIVE_ADMIN;
 pub use events::{EventFollower, append_event, events_after};
 
 /// The PostgreSQL store: cheap to clone (the pool is reference-counted), shared by every
