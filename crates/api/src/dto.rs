@@ -84,14 +84,7 @@ impl From<&Staff> for StaffView {
 impl StaffView {
     /// The audit log's picture of a staff member: what an admin can change.
     pub fn audit_json(staff: &Staff) -> serde_json::Value {
-        serde_json::json!({
-            "username": staff.username.as_str(),
-            "full_name": staff.full_name.as_str(),
-            "role": staff.role,
-            "active": staff.active,
-            "must_change_password": staff.must_change_password,
-            "has_pin": staff.has_pin,
-        })
+        staff.audit_picture()
     }
 }
 
@@ -136,16 +129,7 @@ impl From<&Terminal> for TerminalView {
 
 impl TerminalView {
     pub fn audit_json(t: &Terminal) -> serde_json::Value {
-        serde_json::json!({
-            "code": t.code,
-            "name": t.name.as_str(),
-            "kind": t.kind,
-            "station": t.station,
-            "location": t.location,
-            "has_printer": t.has_printer,
-            "has_cash_drawer": t.has_cash_drawer,
-            "active": t.active,
-        })
+        t.audit_picture()
     }
 }
 

@@ -225,7 +225,10 @@ mod tests {
             rule.authorise(cashier, None, kes(1_001)).map_err(|e| e.code()),
             Err("approval_required")
         );
-        assert_eq!(rule.authorise(cashier, Some(manager), kes(1_001)), Ok(Some(manager.id)));
+        assert_eq!(
+            rule.authorise(cashier, Some(manager), kes(1_001)),
+            Ok(Some(manager.id))
+        );
         assert_eq!(
             rule.authorise(cashier, Some(actor(Role::Waiter)), kes(5_000))
                 .map_err(|e| e.code()),

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use actix_web::web;
 use pos_domain::HashError;
+use pos_domain::access::Secrets;
 use pos_domain::ports::PasswordHasher;
 use tokio::sync::{AcquireError, Semaphore, SemaphorePermit};
 
@@ -74,6 +75,38 @@ pub async fn hash_secret(hasher: Arc<dyn PasswordHasher>, secret: String) -> Res
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)
+}
+
+/// The domain's [`Secrets`] port over a [`PasswordHasher`]: every hash and check runs off
+/// the executor under the process-wide [`HASHING_CONCURRENCY`] bound.
+#[derive(Clone)]
+pub struct BoundedSecrets {
+    hasher: Arc<dyn PasswordHasher>,
+}
+
+impl BoundedSecrets {
+    pub fn new(hasher: Arc<dyn PasswordHasher>) -> Self {
+        Self { hasher }
+    }
+}
+
+fn hash_failed(error: ApiError) -> HashError {
+    HashError::Failed(error.to_string())
+}
+
+#[async_trait::async_trait]
+impl Secrets for BoundedSecrets {
+    async fn hash(&self, secret: String) -> Result<String, HashError> {
+        hash_secret(self.hasher.clone(), secret)
+            .await
+            .map_err(hash_failed)
+    }
+
+    async fn verify(&self, secret: String, hash: Option<String>) -> Result<bool, HashError> {
+        verify_secret(self.hasher.clone(), secret, hash)
+            .await
+            .map_err(hash_failed)
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! - [`credentials`]: argon2 checks off the async executor, with equal work for unknown users.
 //! - [`hasher`]: argon2id behind the domain's `PasswordHasher` port.
 
+pub mod access;
 pub mod cookies;
 pub mod credentials;
 pub mod extractor;

@@ -1,11 +1,11 @@
-//! `/api/admin/audit`: reading the tamper-evident audit log and verifying its hash chain.
+//! `/api/admin/audit`: reading the tamper-evident audit log and verifying its hash chain,
+//! through the domain's [`pos_domain::access::AuditService`] (permission, paging, the walk).
 
 use actix_web::{get, web};
 use chrono::{DateTime, Utc};
-use pos_domain::audit::{AuditEntry, AuditQuery, ChainBreak, GENESIS_HASH, verify_chain};
+use pos_domain::access::DEFAULT_AUDIT_LIMIT;
+use pos_domain::audit::{AuditEntry, AuditQuery, ChainBreak};
 use pos_domain::ids::{StaffId, TerminalId};
-use pos_domain::permissions::Action;
-use pos_domain::validate::ValidationError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -20,10 +20,7 @@ pub(crate) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_audit).service(verify_audit);
 }
 
-pub const DEFAULT_AUDIT_LIMIT: i64 = 100;
-pub const MAX_AUDIT_LIMIT: i64 = 500;
-/// Rows read per round trip while verifying the chain.
-const VERIFY_PAGE: i64 = 1000;
+pub use pos_domain::access::MAX_AUDIT_LIMIT;
 
 /// Filters for the audit log; newest entries first.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
@@ -123,26 +120,16 @@ pub async fn list_audit(
     auth: Authenticated,
     filter: Query<AuditFilter>,
 ) -> Result<web::Json<AuditPage>, ApiError> {
-    auth.require(Action::ViewAuditLog)?;
     let filter = filter.into_inner();
-    let limit = filter.limit.unwrap_or(DEFAULT_AUDIT_LIMIT);
-    if !(1..=MAX_AUDIT_LIMIT).contains(&limit) {
-        return Err(ValidationError::new("limit", format!("must be between 1 and {MAX_AUDIT_LIMIT}")).into());
-    }
-    if filter.before_id.is_some_and(|id| id < 1) {
-        return Err(ValidationError::new("before_id", "must be positive").into());
-    }
     let query = AuditQuery {
         actor_id: filter.actor_id.map(StaffId::from_uuid),
         action_prefix: filter.action.filter(|a| !a.is_empty()),
         entity: filter.entity.filter(|e| !e.is_empty()),
         entity_id: filter.entity_id.filter(|e| !e.is_empty()),
         before_id: filter.before_id,
-        limit,
+        limit: filter.limit.unwrap_or(DEFAULT_AUDIT_LIMIT),
     };
-    let rows = state.audit.list_audit(&query).await?;
-    let full_page = i64::try_from(rows.len()).unwrap_or(i64::MAX) == limit;
-    let next_before_id = rows.last().filter(|_| full_page).map(|row| row.id);
+    let (rows, next_before_id) = state.audit_service().list(auth.requester(), query).await?;
     Ok(web::Json(AuditPage {
         entries: rows.into_iter().map(AuditEntryView::from).collect(),
         next_before_id,
@@ -164,47 +151,18 @@ pub async fn verify_audit(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<AuditVerification>, ApiError> {
-    auth.require(Action::ViewAuditLog)?;
-    let mut last_hash = GENESIS_HASH.to_owned();
-    let mut after_id = 0;
-    let mut rows_checked = 0;
-    loop {
-        let rows = state.audit.audit_page(after_id, VERIFY_PAGE).await?;
-        let Some(last) = rows.last() else { break };
-        after_id = last.id;
-        match verify_chain(&last_hash, &rows) {
-            Ok(hash) => {
-                last_hash = hash;
-                rows_checked += i64::try_from(rows.len()).unwrap_or(i64::MAX);
-            }
-            Err(broken) => {
-                let id = match broken {
-                    ChainBreak::Unlinked { id } | ChainBreak::Altered { id } => id,
-                };
-                let intact: Vec<&AuditEntry> = rows.iter().take_while(|r| r.id != id).collect();
-                if let Some(row) = intact.last() {
-                    last_hash = row.hash.clone();
-                }
-                rows_checked += i64::try_from(intact.len()).unwrap_or(0);
-                tracing::error!(row = id, problem = %broken, "the audit chain is broken");
-                return Ok(web::Json(AuditVerification {
-                    valid: false,
-                    rows_checked,
-                    last_hash,
-                    broken_at: Some(id),
-                    problem: Some(broken.to_string()),
-                }));
-            }
-        }
-        if i64::try_from(rows.len()).unwrap_or(i64::MAX) < VERIFY_PAGE {
-            break;
-        }
+    let verdict = state.audit_service().verify(auth.requester()).await?;
+    let broken_at = verdict.broken.as_ref().map(|broken| match broken {
+        ChainBreak::Unlinked { id } | ChainBreak::Altered { id } => *id,
+    });
+    if let (Some(row), Some(problem)) = (broken_at, &verdict.broken) {
+        tracing::error!(row, %problem, "the audit chain is broken");
     }
     Ok(web::Json(AuditVerification {
-        valid: true,
-        rows_checked,
-        last_hash,
-        broken_at: None,
-        problem: None,
+        valid: verdict.valid,
+        rows_checked: verdict.rows_checked,
+        last_hash: verdict.last_hash,
+        broken_at,
+        problem: verdict.broken.map(|broken| broken.to_string()),
     }))
 }

@@ -2,24 +2,19 @@
 //! logout everywhere and changing one's password.
 //!
 //! Both logins answer the same way: `{token, expires_at, csrf_token, staff}` in the body
-//! (for bearer use) plus the `pos_session` (HttpOnly) and `pos_csrf` cookies. Failures are
-//! counted per scope (a username, or PINs on one terminal) in the shared store: the fifth
-//! within the window locks the scope on every instance, answered 429 with `Retry-After`.
+//! (for bearer use) plus the `pos_session` (HttpOnly) and `pos_csrf` cookies. The rules
+//! (which failures count, when a scope locks, what ends sessions) are the domain's
+//! [`pos_domain::access::AuthService`]; each handler extracts, calls it, and answers.
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use pos_domain::audit::NewAuditEntry;
-use pos_domain::auth::{FailureOutcome, LoginScope, pin_lookup_digest};
-use pos_domain::ids::TerminalId;
-use pos_domain::staff::{Staff, StaffCredentials, Terminal, parse_terminal_code};
-use pos_domain::validate::{MAX_PASSWORD_LEN, NewPassword, Pin, Username, ValidationError};
+use pos_domain::access::PinLogin;
+use pos_domain::staff::{Staff, Terminal};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::cookies::{clear_session_cookies, set_session_cookies};
-use crate::auth::credentials::{hash_secret, verify_secret};
 use crate::auth::{Authenticated, AuthenticatedAllowingPasswordChange, StartedSession};
 use crate::dto::{StaffView, TerminalView};
 use crate::error::{ApiError, ProblemDetails};
@@ -107,26 +102,8 @@ pub struct ChangePasswordRequest {
 #[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, body: Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
     let LoginRequest { username, password } = body.into_inner();
-    let username = Username::parse(&username)?;
-    check_presented_password("password", &password)?;
-    let scope = LoginScope::Username(username.as_str().to_owned());
-    let now = state.clock.now();
-    refuse_if_locked(&state, &scope, now).await?;
-
-    let credentials = state.staff.find_credentials(&username).await?;
-    let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-    let matches = verify_secret(state.hasher.clone(), password, hash).await?;
-    match accepted(credentials, matches) {
-        Ok(staff) => {
-            let audit = NewAuditEntry::new("auth.login", "staff")
-                .actor(Some(staff.id))
-                .entity_id(staff.id)
-                .after(json!({"method": "password"}));
-            state.auth.record_success(&scope, now, audit).await?;
-            signed_in(&state, &staff, None, now)
-        }
-        Err((staff, reason)) => Err(login_failed(&state, &scope, staff.as_ref(), None, reason, now).await),
-    }
+    let staff = state.auth_service().login(&username, password).await?;
+    signed_in(&state, &staff, None, state.clock.now())
 }
 
 /// Sign in on a registered terminal with a staff PIN.
@@ -149,49 +126,17 @@ pub async fn pin_login(
     body: Json<PinLoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let PinLoginRequest { terminal, pin } = body.into_inner();
-    let code = parse_terminal_code(&terminal)?;
-    let pin = Pin::parse(&pin)?;
-    let terminal = state
-        .terminals
-        .find_terminal(&code)
-        .await?
-        .filter(|t| t.active)
-        .ok_or_else(|| {
-            ApiError::forbidden(
-                "terminal_not_registered",
-                "PIN login works only on a registered, active terminal",
-            )
-        })?;
-    let scope = LoginScope::TerminalPin(code);
+    let PinLogin { staff, terminal } = state.auth_service().pin_login(&terminal, &pin).await?;
     let now = state.clock.now();
-    refuse_if_locked(&state, &scope, now).await?;
-
-    let pepper = state.sessions.pin_pepper(state.auth.as_ref()).await?;
-    let lookup = pin_lookup_digest(pepper, &pin);
-    let credentials = state.auth.find_by_pin_lookup(&lookup).await?;
-    let hash = credentials.as_ref().and_then(|c| c.pin_hash.clone());
-    let matches = verify_secret(state.hasher.clone(), pin.expose().to_owned(), hash).await?;
-    match accepted(credentials, matches) {
-        Ok(staff) => {
-            let audit = NewAuditEntry::new("auth.login", "staff")
-                .actor(Some(staff.id))
-                .terminal(Some(terminal.id))
-                .entity_id(staff.id)
-                .after(json!({"method": "pin", "terminal": terminal.code}));
-            state.auth.record_success(&scope, now, audit).await?;
-            if state
-                .sessions
-                .should_touch(terminal.id, std::time::Instant::now())
-                && let Err(error) = state.terminals.touch_terminal(terminal.id, now).await
-            {
-                tracing::warn!(%error, terminal = %terminal.id, "could not record terminal traffic");
-            }
-            signed_in(&state, &staff, Some(&terminal), now)
-        }
-        Err((staff, reason)) => {
-            Err(login_failed(&state, &scope, staff.as_ref(), Some(terminal.id), reason, now).await)
-        }
+    // Throttled per process, and never a reason to refuse a login.
+    if state
+        .sessions
+        .should_touch(terminal.id, std::time::Instant::now())
+        && let Err(error) = state.terminals.touch_terminal(terminal.id, now).await
+    {
+        tracing::warn!(%error, terminal = %terminal.id, "could not record terminal traffic");
     }
+    signed_in(&state, &staff, Some(&terminal), now)
 }
 
 /// End this session: the cookies are cleared. The token itself stays valid until it
@@ -207,11 +152,7 @@ pub async fn logout(
     state: web::Data<AppState>,
     auth: AuthenticatedAllowingPasswordChange,
 ) -> Result<HttpResponse, ApiError> {
-    let audit = NewAuditEntry::new("auth.logout", "staff")
-        .actor(Some(auth.actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(auth.actor.id);
-    if let Err(error) = state.audit.append_audit(audit).await {
+    if let Err(error) = state.auth_service().logout(auth.requester()).await {
         // The browser must still be able to sign out when the log cannot be written.
         tracing::error!(%error, "could not write the logout audit entry");
     }
@@ -230,12 +171,10 @@ pub async fn logout(
 )]
 #[post("/auth/logout-all")]
 pub async fn logout_all(state: web::Data<AppState>, auth: Authenticated) -> Result<HttpResponse, ApiError> {
-    let audit = NewAuditEntry::new("auth.logout_all", "staff")
-        .actor(Some(auth.actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(auth.actor.id)
-        .before(json!({"token_version": auth.staff.token_version}));
-    state.auth.bump_token_version(auth.actor.id, audit).await?;
+    state
+        .auth_service()
+        .logout_all(auth.requester(), &auth.staff)
+        .await?;
     let mut response = HttpResponse::NoContent();
     clear_session_cookies(&mut response, state.sessions.config());
     Ok(response.finish())
@@ -293,130 +232,15 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
-    check_presented_password("current_password", &current_password)?;
-    let new_password = NewPassword::parse("new_password", &new_password)?;
-    if new_password.expose() == current_password {
-        return Err(ValidationError::new("new_password", "must differ from the current password").into());
-    }
-    let scope = LoginScope::Username(auth.staff.username.as_str().to_owned());
-    let now = state.clock.now();
-    refuse_if_locked(&state, &scope, now).await?;
-
-    let credentials = state.auth.credentials(auth.actor.id).await?;
-    let matches = verify_secret(
-        state.hasher.clone(),
-        current_password,
-        Some(credentials.password_hash),
-    )
-    .await?;
-    if !matches {
-        let error = login_failed(
-            &state,
-            &scope,
-            Some(&auth.staff),
-            auth.terminal_id(),
-            "wrong_current_password",
-            now,
-        )
-        .await;
-        return Err(error);
-    }
-    let hash = hash_secret(state.hasher.clone(), new_password.expose().to_owned()).await?;
-    let audit = NewAuditEntry::new("staff.password_changed", "staff")
-        .actor(Some(auth.actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(auth.actor.id)
-        .before(json!({"must_change_password": auth.staff.must_change_password}))
-        .after(json!({"must_change_password": false}));
-    let staff = state.auth.set_password(auth.actor.id, hash, false, audit).await?;
+    let staff = state
+        .auth_service()
+        .change_password(auth.requester(), &auth.staff, current_password, &new_password)
+        .await?;
     let terminal = match auth.terminal_id() {
         Some(id) => state.terminals.get_terminal(id).await.ok(),
         None => None,
     };
     signed_in(&state, &staff, terminal.as_ref(), state.clock.now())
-}
-
-/// A presented (not new) password: non-empty and at most [`MAX_PASSWORD_LEN`] characters,
-/// checked before any hashing so the work per request stays bounded.
-fn check_presented_password(field: &str, password: &str) -> Result<(), ValidationError> {
-    if password.is_empty() {
-        return Err(ValidationError::new(field, "must not be empty"));
-    }
-    if password.chars().count() > MAX_PASSWORD_LEN {
-        return Err(ValidationError::new(
-            field,
-            format!("must be at most {MAX_PASSWORD_LEN} characters"),
-        ));
-    }
-    Ok(())
-}
-
-/// The staff member whose secret matched and who may sign in, or why not.
-fn accepted(
-    credentials: Option<StaffCredentials>,
-    matches: bool,
-) -> Result<Staff, (Option<Staff>, &'static str)> {
-    match credentials {
-        None => Err((None, "unknown_account")),
-        Some(c) if !matches => Err((Some(c.staff), "wrong_secret")),
-        // Answered like a wrong secret: a deactivated account's existence is not confirmed.
-        Some(c) if !c.staff.active => Err((Some(c.staff), "inactive_account")),
-        Some(c) => Ok(c.staff),
-    }
-}
-
-pub(crate) async fn refuse_if_locked(
-    state: &AppState,
-    scope: &LoginScope,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    match state.auth.active_lock(scope, now).await? {
-        Some(lock) => Err(locked(lock.locked_until, now)),
-        None => Ok(()),
-    }
-}
-
-fn locked(until: DateTime<Utc>, now: DateTime<Utc>) -> ApiError {
-    let millis = u64::try_from((until - now).num_milliseconds()).unwrap_or(0);
-    let retry_after_secs = millis.div_ceil(1000).max(1);
-    ApiError::TooManyRequests {
-        code: "account_locked",
-        detail: format!(
-            "too many failed attempts; try again in {retry_after_secs} seconds or ask a manager to unlock"
-        ),
-        retry_after_secs,
-    }
-}
-
-fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "the credentials are not valid")
-}
-
-/// Records a failed attempt (and the lock it may cause) and gives the answer: 401, or 429
-/// when this failure locked the scope.
-async fn login_failed(
-    state: &AppState,
-    scope: &LoginScope,
-    staff: Option<&Staff>,
-    terminal: Option<TerminalId>,
-    reason: &str,
-    now: DateTime<Utc>,
-) -> ApiError {
-    let after = match staff {
-        Some(staff) => json!({"reason": reason, "staff_id": staff.id}),
-        None => json!({"reason": reason}),
-    };
-    let audit = NewAuditEntry::new("auth.login_failed", "login")
-        .terminal(terminal)
-        .entity_id(scope.key())
-        .after(after);
-    let policy = state.sessions.config().lockout;
-    match state.auth.record_failure(scope, policy, now, audit).await {
-        Ok(FailureOutcome::Counted { .. }) => invalid_credentials(),
-        // The store wrote the `auth.locked` entry with the lock, in the same transaction.
-        Ok(FailureOutcome::LockedNow { until }) => locked(until, now),
-        Err(error) => error.into(),
-    }
 }
 
 /// The 200 answer of a sign-in: token and cookies.

@@ -1,27 +1,23 @@
 //! `/api/admin/staff`, `/api/admin/locks`: staff accounts and login locks.
 //!
-//! Every change goes through an `AuthStore` method that writes its audit entry (with the
-//! before and after pictures, never a secret) in the same transaction. A role or active
-//! change, a password reset and a logout-all bump the token version, so the member's older
-//! tokens die at once. The store refuses to deactivate or demote the last active admin
-//! (409 `last_active_admin`) under a lock, so two admins racing cannot both win.
+//! Each handler extracts its input into domain values and calls the domain's
+//! [`pos_domain::access::StaffService`], which checks the permission (the matrix), applies
+//! the staff rules through the store (the last active admin: 409 `last_active_admin`;
+//! role or active changes, password resets and logout-all end the member's sessions) and
+//! writes the audit entry with the change.
 
 use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use chrono::{DateTime, Utc};
-use pos_domain::StoreError;
-use pos_domain::audit::NewAuditEntry;
-use pos_domain::auth::{ActiveLock, LoginScope, PinSecret, StaffChanges, pin_lookup_digest};
+use pos_domain::access::CreateStaff;
+use pos_domain::auth::{ActiveLock, LoginScope, StaffChanges};
 use pos_domain::ids::StaffId;
-use pos_domain::permissions::{Action, Role};
-use pos_domain::staff::{NewStaff, Staff};
+use pos_domain::permissions::Role;
 use pos_domain::validate::{NewPassword, PersonName, Pin, Username, ValidationError};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Authenticated;
-use crate::auth::credentials::hash_secret;
 use crate::dto::{RoleSchema, StaffView};
 use crate::error::{ApiError, ProblemDetails};
 use crate::extract::{Json, Path};
@@ -142,8 +138,7 @@ pub async fn list_staff(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<StaffView>>, ApiError> {
-    auth.require(Action::ManageStaff)?;
-    let staff = state.staff.list_staff().await?;
+    let staff = state.staff_service().list(auth.requester()).await?;
     Ok(web::Json(staff.iter().map(StaffView::from).collect()))
 }
 
@@ -163,44 +158,16 @@ pub async fn create_staff(
     auth: Authenticated,
     body: Json<CreateStaffRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(Action::ManageStaff)?;
     let body = body.into_inner();
-    let username = Username::parse(&body.username)?;
-    let full_name = PersonName::parse(&body.full_name)?;
-    let role = Role::parse(&body.role)?;
-    let password = NewPassword::parse("password", &body.password)?;
-    let pin = body.pin.as_deref().map(Pin::parse).transpose()?;
-    let must_change_password = body.must_change_password.unwrap_or(true);
-
-    let password_hash = hash_secret(state.hasher.clone(), password.expose().to_owned()).await?;
-    let pin = match pin {
-        Some(pin) => Some(pin_secret(&state, &pin).await?),
-        None => None,
+    let new = CreateStaff {
+        username: Username::parse(&body.username)?,
+        full_name: PersonName::parse(&body.full_name)?,
+        role: Role::parse(&body.role)?,
+        password: NewPassword::parse("password", &body.password)?,
+        pin: body.pin.as_deref().map(Pin::parse).transpose()?,
+        must_change_password: body.must_change_password.unwrap_or(true),
     };
-    let audit = NewAuditEntry::new("staff.created", "staff")
-        .actor(Some(actor.id))
-        .terminal(auth.terminal_id())
-        .after(json!({
-            "username": username.as_str(),
-            "full_name": full_name.as_str(),
-            "role": role,
-            "active": true,
-            "must_change_password": must_change_password,
-            "has_pin": pin.is_some(),
-        }));
-    let (pin_hash, pin_lookup) = match pin {
-        Some(PinSecret { hash, lookup }) => (Some(hash), Some(lookup)),
-        None => (None, None),
-    };
-    let new = NewStaff {
-        username,
-        full_name,
-        role,
-        password_hash,
-        pin_hash,
-        must_change_password,
-    };
-    let staff = state.auth.create_staff_audited(new, pin_lookup, audit).await?;
+    let staff = state.staff_service().create(auth.requester(), new).await?;
     Ok(HttpResponse::Created().json(StaffView::from(&staff)))
 }
 
@@ -218,8 +185,7 @@ pub async fn get_staff(
     auth: Authenticated,
     id: Path<(StaffId,)>,
 ) -> Result<web::Json<StaffView>, ApiError> {
-    auth.require(Action::ManageStaff)?;
-    let staff = state.staff.get_staff(id.0.0).await?;
+    let staff = state.staff_service().get(auth.requester(), id.0.0).await?;
     Ok(web::Json(StaffView::from(&staff)))
 }
 
@@ -244,46 +210,17 @@ pub async fn update_staff(
     id: Path<(StaffId,)>,
     body: Json<UpdateStaffRequest>,
 ) -> Result<web::Json<StaffView>, ApiError> {
-    let actor = auth.require(Action::ManageStaff)?;
     let body = body.into_inner();
     let changes = StaffChanges {
         full_name: body.full_name.as_deref().map(PersonName::parse).transpose()?,
         role: body.role.as_deref().map(Role::parse).transpose()?,
         active: body.active,
     };
-    let id = id.into_inner().0;
-    let before = state.staff.get_staff(id).await?;
-    if changes == StaffChanges::default() {
-        return Ok(web::Json(StaffView::from(&before)));
-    }
-    let mut projected = before.clone();
-    if let Some(name) = &changes.full_name {
-        projected.full_name = name.clone();
-    }
-    if let Some(role) = changes.role {
-        projected.role = role;
-    }
-    if let Some(active) = changes.active {
-        projected.active = active;
-    }
-    let audit = NewAuditEntry::new(update_action(&before, &changes), "staff")
-        .actor(Some(actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(id)
-        .before(StaffView::audit_json(&before))
-        .after(StaffView::audit_json(&projected));
-    let staff = state.auth.update_staff(id, changes, audit).await?;
+    let staff = state
+        .staff_service()
+        .update(auth.requester(), id.into_inner().0, changes)
+        .await?;
     Ok(web::Json(StaffView::from(&staff)))
-}
-
-/// The audit verb of an update: the most consequential part of it.
-fn update_action(before: &Staff, changes: &StaffChanges) -> &'static str {
-    match (changes.active, changes.role) {
-        (Some(false), _) if before.active => "staff.deactivated",
-        (Some(true), _) if !before.active => "staff.activated",
-        (_, Some(role)) if role != before.role => "staff.role_changed",
-        _ => "staff.updated",
-    }
 }
 
 /// Set a new password for a staff member; they must change it at their next login, and
@@ -302,18 +239,11 @@ pub async fn reset_password(
     id: Path<(StaffId,)>,
     body: Json<ResetPasswordRequest>,
 ) -> Result<web::Json<StaffView>, ApiError> {
-    let actor = auth.require(Action::ManageStaff)?;
     let password = NewPassword::parse("new_password", &body.new_password)?;
-    let id = id.into_inner().0;
-    // Refuse an unknown id before spending a hash on it.
-    state.staff.get_staff(id).await?;
-    let hash = hash_secret(state.hasher.clone(), password.expose().to_owned()).await?;
-    let audit = NewAuditEntry::new("staff.password_reset", "staff")
-        .actor(Some(actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(id)
-        .after(json!({"must_change_password": true}));
-    let staff = state.auth.set_password(id, hash, true, audit).await?;
+    let staff = state
+        .staff_service()
+        .reset_password(auth.requester(), id.into_inner().0, password)
+        .await?;
     Ok(web::Json(StaffView::from(&staff)))
 }
 
@@ -335,18 +265,11 @@ pub async fn set_pin(
     id: Path<(StaffId,)>,
     body: Json<SetPinRequest>,
 ) -> Result<web::Json<StaffView>, ApiError> {
-    let actor = auth.require(Action::ManageStaff)?;
     let pin = Pin::parse(&body.pin)?;
-    let id = id.into_inner().0;
-    let before = state.staff.get_staff(id).await?;
-    let secret = pin_secret(&state, &pin).await?;
-    let audit = NewAuditEntry::new("staff.pin_set", "staff")
-        .actor(Some(actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(id)
-        .before(json!({"has_pin": before.has_pin}))
-        .after(json!({"has_pin": true}));
-    let staff = state.auth.set_pin(id, Some(secret), audit).await?;
+    let staff = state
+        .staff_service()
+        .set_pin(auth.requester(), id.into_inner().0, Some(pin))
+        .await?;
     Ok(web::Json(StaffView::from(&staff)))
 }
 
@@ -364,16 +287,10 @@ pub async fn clear_pin(
     auth: Authenticated,
     id: Path<(StaffId,)>,
 ) -> Result<web::Json<StaffView>, ApiError> {
-    let actor = auth.require(Action::ManageStaff)?;
-    let id = id.into_inner().0;
-    let before = state.staff.get_staff(id).await?;
-    let audit = NewAuditEntry::new("staff.pin_cleared", "staff")
-        .actor(Some(actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(id)
-        .before(json!({"has_pin": before.has_pin}))
-        .after(json!({"has_pin": false}));
-    let staff = state.auth.set_pin(id, None, audit).await?;
+    let staff = state
+        .staff_service()
+        .set_pin(auth.requester(), id.into_inner().0, None)
+        .await?;
     Ok(web::Json(StaffView::from(&staff)))
 }
 
@@ -394,10 +311,11 @@ pub async fn unlock_staff(
     auth: Authenticated,
     id: Path<(StaffId,)>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Action::UnlockAccounts)?;
-    let staff = state.staff.get_staff(id.into_inner().0).await?;
-    let scope = LoginScope::Username(staff.username.as_str().to_owned());
-    unlock(&state, &auth, &scope).await
+    state
+        .staff_service()
+        .unlock_staff(auth.requester(), id.into_inner().0)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Locks in force, soonest to expire first.
@@ -412,8 +330,7 @@ pub async fn list_locks(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<LockView>>, ApiError> {
-    auth.require(Action::UnlockAccounts)?;
-    let locks = state.auth.active_locks(state.clock.now()).await?;
+    let locks = state.staff_service().locks(auth.requester()).await?;
     Ok(web::Json(locks.iter().map(LockView::from).collect()))
 }
 
@@ -434,36 +351,9 @@ pub async fn unlock_scope(
     auth: Authenticated,
     body: Json<UnlockRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    auth.require(Action::UnlockAccounts)?;
     let scope = LoginScope::from_key(body.scope.trim())
         .filter(|scope| !scope.key().ends_with(':'))
         .ok_or_else(|| ValidationError::new("scope", "must be user:<username> or pin:<terminal code>"))?;
-    unlock(&state, &auth, &scope).await
-}
-
-async fn unlock(
-    state: &AppState,
-    auth: &Authenticated,
-    scope: &LoginScope,
-) -> Result<HttpResponse, ApiError> {
-    let audit = NewAuditEntry::new("auth.unlocked", "login")
-        .actor(Some(auth.actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(scope.key());
-    match state.auth.unlock(scope, audit).await {
-        Ok(()) => Ok(HttpResponse::NoContent().finish()),
-        Err(StoreError::NotFound { .. }) => Err(ApiError::conflict(
-            "not_locked",
-            format!("{} is not locked", scope.key()),
-        )),
-        Err(other) => Err(other.into()),
-    }
-}
-
-/// The stored form of a PIN: its argon2 hash and its lookup digest.
-async fn pin_secret(state: &AppState, pin: &Pin) -> Result<PinSecret, ApiError> {
-    let pepper = state.sessions.pin_pepper(state.auth.as_ref()).await?;
-    let lookup = pin_lookup_digest(pepper, pin);
-    let hash = hash_secret(state.hasher.clone(), pin.expose().to_owned()).await?;
-    Ok(PinSecret { hash, lookup })
+    state.staff_service().unlock(auth.requester(), &scope).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,15 +1,15 @@
 //! `/api/admin/terminals`: registering and editing the devices staff sign in on.
 //!
 //! `last_seen_at` is not set here: it follows the traffic of sessions opened on the
-//! terminal (see `crate::auth::extractor`). Changes are recorded in the audit log; the
-//! terminal store has no audited methods, so the entry is appended after the change (a
-//! failure to append is logged, the change stands).
+//! terminal (see `crate::auth::extractor`). The permission check and the audit entries are
+//! the domain's [`pos_domain::access::TerminalService`]; the terminal store has no audited
+//! methods, so the entry is appended after the change (a failure to append is logged, the
+//! change stands).
 
 use actix_web::{HttpResponse, get, patch, post, web};
-use pos_domain::audit::NewAuditEntry;
+use pos_domain::access::TerminalWritten;
 use pos_domain::ids::TerminalId;
-use pos_domain::permissions::Action;
-use pos_domain::staff::{NewTerminal, Station, TerminalChanges, TerminalKind, parse_terminal_code};
+use pos_domain::staff::{NewTerminal, Station, Terminal, TerminalChanges, TerminalKind, parse_terminal_code};
 use pos_domain::validate::{Label, ValidationError};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -104,8 +104,7 @@ pub async fn list_terminals(
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<web::Json<Vec<TerminalView>>, ApiError> {
-    auth.require(Action::ManageTerminals)?;
-    let terminals = state.terminals.list_terminals().await?;
+    let terminals = state.terminal_service().list(auth.requester()).await?;
     Ok(web::Json(terminals.iter().map(TerminalView::from).collect()))
 }
 
@@ -125,7 +124,6 @@ pub async fn create_terminal(
     auth: Authenticated,
     body: Json<CreateTerminalRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let actor = auth.require(Action::ManageTerminals)?;
     let body = body.into_inner();
     let new = NewTerminal {
         code: code(&body.code)?,
@@ -136,13 +134,8 @@ pub async fn create_terminal(
         has_printer: body.has_printer,
         has_cash_drawer: body.has_cash_drawer,
     };
-    let terminal = state.terminals.create_terminal(new).await?;
-    let audit = NewAuditEntry::new("terminal.created", "terminal")
-        .actor(Some(actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(terminal.id)
-        .after(TerminalView::audit_json(&terminal));
-    append_audit(&state, audit).await;
+    let written = state.terminal_service().create(auth.requester(), new).await?;
+    let terminal = logged(written);
     Ok(HttpResponse::Created().json(TerminalView::from(&terminal)))
 }
 
@@ -160,8 +153,10 @@ pub async fn get_terminal(
     auth: Authenticated,
     id: Path<(TerminalId,)>,
 ) -> Result<web::Json<TerminalView>, ApiError> {
-    auth.require(Action::ManageTerminals)?;
-    let terminal = state.terminals.get_terminal(id.into_inner().0).await?;
+    let terminal = state
+        .terminal_service()
+        .get(auth.requester(), id.into_inner().0)
+        .await?;
     Ok(web::Json(TerminalView::from(&terminal)))
 }
 
@@ -183,7 +178,6 @@ pub async fn update_terminal(
     id: Path<(TerminalId,)>,
     body: Json<UpdateTerminalRequest>,
 ) -> Result<web::Json<TerminalView>, ApiError> {
-    let actor = auth.require(Action::ManageTerminals)?;
     let body = body.into_inner();
     let changes = TerminalChanges {
         code: body.code.as_deref().map(code).transpose()?,
@@ -201,24 +195,18 @@ pub async fn update_terminal(
         has_cash_drawer: body.has_cash_drawer,
         active: body.active,
     };
-    let id = id.into_inner().0;
-    let before = state.terminals.get_terminal(id).await?;
-    if changes == TerminalChanges::default() {
-        return Ok(web::Json(TerminalView::from(&before)));
-    }
-    let terminal = state.terminals.update_terminal(id, changes).await?;
-    let audit = NewAuditEntry::new("terminal.updated", "terminal")
-        .actor(Some(actor.id))
-        .terminal(auth.terminal_id())
-        .entity_id(terminal.id)
-        .before(TerminalView::audit_json(&before))
-        .after(TerminalView::audit_json(&terminal));
-    append_audit(&state, audit).await;
-    Ok(web::Json(TerminalView::from(&terminal)))
+    let written = state
+        .terminal_service()
+        .update(auth.requester(), id.into_inner().0, changes)
+        .await?;
+    Ok(web::Json(TerminalView::from(&logged(written))))
 }
 
-async fn append_audit(state: &AppState, audit: NewAuditEntry) {
-    if let Err(error) = state.audit.append_audit(audit).await {
+/// The terminal store has no audited methods: an entry that could not be written after the
+/// change is logged, and the change stands.
+fn logged(written: TerminalWritten) -> Terminal {
+    if let Err(error) = written.audit {
         tracing::error!(%error, "could not write the terminal audit entry");
     }
+    written.terminal
 }

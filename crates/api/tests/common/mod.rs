@@ -8,22 +8,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
 use pos_api::{ApiConfig, AppState, Argon2Hasher, AuthConfig, InProcessBus, Sessions};
-use pos_domain::audit::{AuditEntry, AuditQuery, AuditStore, NewAuditEntry};
-use pos_domain::auth::{
-    ActiveLock, AuthStore, FailureOutcome, LockoutPolicy, LoginScope, PinSecret, StaffChanges,
-};
 use pos_domain::event::Event;
-use pos_domain::ids::{StaffId, TerminalId};
 use pos_domain::ports::{
-    BusMessage, EventBus, HealthProbe, MenuStore, SettingsStore, StaffStore, SystemClock, TableStore,
-    TerminalStore,
+    BusMessage, EventBus, HealthProbe, MenuStore, SettingsStore, SystemClock, TableStore,
 };
 use pos_domain::settings::Settings;
-use pos_domain::staff::{NewStaff, NewTerminal, Staff, StaffCredentials, Terminal, TerminalChanges};
-use pos_domain::validate::Username;
 use pos_domain::venue::{Category, Product, Table};
 use pos_domain::{BusError, StoreError};
 
@@ -36,8 +27,9 @@ pub enum Database {
     Hung,
 }
 
-/// A store for tests that exercise only the HTTP surface: pings as told, and refuses
-/// everything else as unavailable so an unexpected call is visible.
+/// A store for tests that exercise only the HTTP surface: pings as told, and refuses the
+/// venue ports as unavailable so an unexpected call is visible. Staff, terminals, auth and
+/// audit are the domain's in-memory fake (empty), the one fake of those ports.
 pub struct FakeStore {
     pub database: Database,
 }
@@ -59,122 +51,6 @@ impl HealthProbe for FakeStore {
                 Ok(())
             }
         }
-    }
-}
-
-#[async_trait]
-impl StaffStore for FakeStore {
-    async fn create_staff(&self, _: NewStaff) -> Result<Staff, StoreError> {
-        unused()
-    }
-    async fn get_staff(&self, _: StaffId) -> Result<Staff, StoreError> {
-        unused()
-    }
-    async fn find_credentials(&self, _: &Username) -> Result<Option<StaffCredentials>, StoreError> {
-        unused()
-    }
-    async fn list_staff(&self) -> Result<Vec<Staff>, StoreError> {
-        unused()
-    }
-}
-
-#[async_trait]
-impl TerminalStore for FakeStore {
-    async fn create_terminal(&self, _: NewTerminal) -> Result<Terminal, StoreError> {
-        unused()
-    }
-    async fn find_terminal(&self, _: &str) -> Result<Option<Terminal>, StoreError> {
-        unused()
-    }
-    async fn list_terminals(&self) -> Result<Vec<Terminal>, StoreError> {
-        unused()
-    }
-    async fn touch_terminal(&self, _: TerminalId, _: DateTime<Utc>) -> Result<(), StoreError> {
-        unused()
-    }
-    async fn get_terminal(&self, _: TerminalId) -> Result<Terminal, StoreError> {
-        unused()
-    }
-    async fn update_terminal(&self, _: TerminalId, _: TerminalChanges) -> Result<Terminal, StoreError> {
-        unused()
-    }
-}
-
-#[async_trait]
-impl AuthStore for FakeStore {
-    async fn active_lock(&self, _: &LoginScope, _: DateTime<Utc>) -> Result<Option<ActiveLock>, StoreError> {
-        unused()
-    }
-    async fn record_failure(
-        &self,
-        _: &LoginScope,
-        _: LockoutPolicy,
-        _: DateTime<Utc>,
-        _: NewAuditEntry,
-    ) -> Result<FailureOutcome, StoreError> {
-        unused()
-    }
-    async fn record_success(
-        &self,
-        _: &LoginScope,
-        _: DateTime<Utc>,
-        _: NewAuditEntry,
-    ) -> Result<(), StoreError> {
-        unused()
-    }
-    async fn unlock(&self, _: &LoginScope, _: NewAuditEntry) -> Result<(), StoreError> {
-        unused()
-    }
-    async fn active_locks(&self, _: DateTime<Utc>) -> Result<Vec<ActiveLock>, StoreError> {
-        unused()
-    }
-    async fn pin_pepper(&self) -> Result<Vec<u8>, StoreError> {
-        unused()
-    }
-    async fn find_by_pin_lookup(&self, _: &str) -> Result<Option<StaffCredentials>, StoreError> {
-        unused()
-    }
-    async fn credentials(&self, _: StaffId) -> Result<StaffCredentials, StoreError> {
-        unused()
-    }
-    async fn bump_token_version(&self, _: StaffId, _: NewAuditEntry) -> Result<Staff, StoreError> {
-        unused()
-    }
-    async fn set_password(
-        &self,
-        _: StaffId,
-        _: String,
-        _: bool,
-        _: NewAuditEntry,
-    ) -> Result<Staff, StoreError> {
-        unused()
-    }
-    async fn set_pin(&self, _: StaffId, _: Option<PinSecret>, _: NewAuditEntry) -> Result<Staff, StoreError> {
-        unused()
-    }
-    async fn update_staff(&self, _: StaffId, _: StaffChanges, _: NewAuditEntry) -> Result<Staff, StoreError> {
-        unused()
-    }
-    async fn create_staff_audited(
-        &self,
-        _: NewStaff,
-        _: Option<String>,
-        _: NewAuditEntry,
-    ) -> Result<Staff, StoreError> {
-        unused()
-    }
-}
-
-#[async_trait]
-impl AuditStore for FakeStore {
-    async fn append_audit(&self, _: NewAuditEntry) -> Result<AuditEntry, StoreError> {
-        unused()
-    }
-    async fn list_audit(&self, _: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        unused()
-    }
-    async fn audit_page(&self, _: i64, _: i64) -> Result<Vec<AuditEntry>, StoreError> {
-        unused()
     }
 }
 
@@ -244,15 +120,16 @@ impl EventBus for StatusBus {
 
 pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig) -> AppState {
     let store = Arc::new(FakeStore { database });
+    let access = Arc::new(pos_domain::testing::InMemoryAuthStore::new(Arc::new(SystemClock)));
     AppState {
         health: store.clone(),
-        staff: store.clone(),
-        terminals: store.clone(),
+        staff: access.clone(),
+        terminals: access.clone(),
         tables: store.clone(),
         menu: store.clone(),
-        settings: store.clone(),
-        auth: store.clone(),
-        audit: store,
+        settings: store,
+        auth: access.clone(),
+        audit: access,
         sessions: sessions(auth_config()),
         bus,
         realtime: pos_api::realtime::Realtime::new(

@@ -44,7 +44,9 @@ impl AuditService {
     ) -> Result<(Vec<AuditEntry>, Option<i64>), AccessError> {
         require(requester.actor, Action::ViewAuditLog)?;
         if !(1..=MAX_AUDIT_LIMIT).contains(&query.limit) {
-            return Err(ValidationError::new("limit", format!("must be between 1 and {MAX_AUDIT_LIMIT}")).into());
+            return Err(
+                ValidationError::new("limit", format!("must be between 1 and {MAX_AUDIT_LIMIT}")).into(),
+            );
         }
         if query.before_id.is_some_and(|id| id < 1) {
             return Err(ValidationError::new("before_id", "must be positive").into());

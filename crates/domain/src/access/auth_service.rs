@@ -112,7 +112,11 @@ impl AuthService {
             .terminal(requester.terminal_id)
             .entity_id(requester.actor.id)
             .before(json!({"token_version": staff.token_version}));
-        Ok(self.ports.auth.bump_token_version(requester.actor.id, audit).await?)
+        Ok(self
+            .ports
+            .auth
+            .bump_token_version(requester.actor.id, audit)
+            .await?)
     }
 
     /// Changes the requester's own password (ending every other session). A wrong current
@@ -140,8 +144,15 @@ impl AuthService {
             .verify(current_password, Some(credentials.password_hash))
             .await?;
         if !matches {
-            let audit = failed_login_audit(&scope, Some(staff), requester.terminal_id, "wrong_current_password");
-            return Err(record_failure(&self.ports, &scope, audit, now, AccessError::InvalidCredentials).await);
+            let audit = failed_login_audit(
+                &scope,
+                Some(staff),
+                requester.terminal_id,
+                "wrong_current_password",
+            );
+            return Err(
+                record_failure(&self.ports, &scope, audit, now, AccessError::InvalidCredentials).await,
+            );
         }
         let hash = self.ports.secrets.hash(new_password.expose().to_owned()).await?;
         let audit = NewAuditEntry::new("staff.password_changed", "staff")

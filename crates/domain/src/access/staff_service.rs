@@ -56,11 +56,7 @@ impl StaffService {
     /// `UsernameTaken` / `PinTaken` when another member has either.
     pub async fn create(&self, requester: Requester, new: CreateStaff) -> Result<Staff, AccessError> {
         let actor = Self::admin(requester)?;
-        let password_hash = self
-            .ports
-            .secrets
-            .hash(new.password.expose().to_owned())
-            .await?;
+        let password_hash = self.ports.secrets.hash(new.password.expose().to_owned()).await?;
         let pin = match &new.pin {
             Some(pin) => Some(self.pin_secret(pin).await?),
             None => None,
@@ -88,7 +84,11 @@ impl StaffService {
             pin_hash,
             must_change_password: new.must_change_password,
         };
-        Ok(self.ports.auth.create_staff_audited(row, pin_lookup, audit).await?)
+        Ok(self
+            .ports
+            .auth
+            .create_staff_audited(row, pin_lookup, audit)
+            .await?)
     }
 
     /// Name, role, active flag. A role change or (de)activation ends the member's sessions;
@@ -180,8 +180,11 @@ impl StaffService {
     pub async fn unlock_staff(&self, requester: Requester, id: StaffId) -> Result<(), AccessError> {
         require(requester.actor, Action::UnlockAccounts)?;
         let staff = self.ports.staff.get_staff(id).await?;
-        self.unlock(requester, &LoginScope::Username(staff.username.as_str().to_owned()))
-            .await
+        self.unlock(
+            requester,
+            &LoginScope::Username(staff.username.as_str().to_owned()),
+        )
+        .await
     }
 
     /// Lifts a lock by scope; `NotLocked` when nothing is locked there.
@@ -238,7 +241,11 @@ impl TerminalService {
     }
 
     /// `TerminalCodeTaken` when the code is in use.
-    pub async fn create(&self, requester: Requester, new: NewTerminal) -> Result<TerminalWritten, AccessError> {
+    pub async fn create(
+        &self,
+        requester: Requester,
+        new: NewTerminal,
+    ) -> Result<TerminalWritten, AccessError> {
         require(requester.actor, Action::ManageTerminals)?;
         let terminal = self.ports.terminals.create_terminal(new).await?;
         let audit = NewAuditEntry::new("terminal.created", "terminal")

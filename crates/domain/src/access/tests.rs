@@ -82,15 +82,31 @@ async fn the_fifth_wrong_password_locks_and_the_lock_answers_until_it_ends() {
     }
     let locked = auth.login("phiona", "wrong".into()).await.unwrap_err();
     assert_eq!(locked.code(), "account_locked");
-    assert!(matches!(locked, AccessError::Locked { retry_after_secs: 900, .. }));
+    assert!(matches!(
+        locked,
+        AccessError::Locked {
+            retry_after_secs: 900,
+            ..
+        }
+    ));
     // Even the right password is refused while locked, without counting.
     w.clock.advance(TimeDelta::minutes(14));
     assert!(matches!(
         auth.login("phiona", "right password".into()).await,
-        Err(AccessError::Locked { retry_after_secs: 60, .. })
+        Err(AccessError::Locked {
+            retry_after_secs: 60,
+            ..
+        })
     ));
     w.clock.advance(TimeDelta::minutes(1));
-    assert_eq!(auth.login("phiona", "right password".into()).await.unwrap().username.as_str(), "phiona");
+    assert_eq!(
+        auth.login("phiona", "right password".into())
+            .await
+            .unwrap()
+            .username
+            .as_str(),
+        "phiona"
+    );
     let actions = w.store.audit_actions();
     assert_eq!(actions.iter().filter(|a| *a == "auth.login_failed").count(), 5);
     assert_eq!(actions.iter().filter(|a| *a == "auth.locked").count(), 1);
@@ -102,7 +118,10 @@ async fn unknown_users_and_deactivated_accounts_look_like_wrong_passwords() {
     let w = world();
     let staff = w.add("grace", Role::Waiter, "secret pass", None);
     let auth = AuthService::new(w.ports.clone());
-    assert_eq!(auth.login("nobody", "x".into()).await, Err(AccessError::InvalidCredentials));
+    assert_eq!(
+        auth.login("nobody", "x".into()).await,
+        Err(AccessError::InvalidCredentials)
+    );
     w.store.edit_staff(staff.id, |s| s.active = false);
     assert_eq!(
         auth.login("grace", "secret pass".into()).await,
@@ -136,7 +155,10 @@ async fn staff_administration_checks_the_matrix_and_the_last_admin_rule() {
     assert_eq!(refused.code(), "last_active_admin");
     // With a second admin the demotion goes through and ends the member's sessions.
     let other = w.add("root2", Role::Admin, "admin pass", None);
-    let demoted = staff.update(World::requester(&other), admin.id, demote).await.unwrap();
+    let demoted = staff
+        .update(World::requester(&other), admin.id, demote)
+        .await
+        .unwrap();
     assert_eq!((demoted.role, demoted.token_version), (Role::Manager, 1));
     let rows = w.store.audit_rows();
     let last = rows.last().unwrap();
@@ -165,9 +187,7 @@ async fn an_approval_reauthenticates_the_approver_and_logs_both_people() {
     let cashier = w.add("cash", Role::Cashier, "cash pass", None);
     let manager = w.add("boss", Role::Manager, "boss pass", Some("4821"));
     let approvals = ApprovalService::new(w.ports.clone());
-    let password = |pw: &str| {
-        ApproverCredentials::parse(Some("boss".into()), Some(pw.into()), None).unwrap()
-    };
+    let password = |pw: &str| ApproverCredentials::parse(Some("boss".into()), Some(pw.into()), None).unwrap();
     let approval = approvals
         .approve(World::requester(&cashier), password("boss pass"))
         .await
@@ -178,10 +198,15 @@ async fn an_approval_reauthenticates_the_approver_and_logs_both_people() {
     let row = w.store.audit_rows().pop().unwrap();
     assert_eq!(row.entry.action, "auth.approval");
     assert_eq!(row.entry.actor_id, Some(manager.id));
-    assert_eq!(row.entry.after.unwrap()["requested_by"], serde_json::json!(cashier.id));
+    assert_eq!(
+        row.entry.after.unwrap()["requested_by"],
+        serde_json::json!(cashier.id)
+    );
 
     assert_eq!(
-        approvals.approve(World::requester(&cashier), password("nope")).await,
+        approvals
+            .approve(World::requester(&cashier), password("nope"))
+            .await,
         Err(AccessError::InvalidApproval)
     );
     let failed = w
@@ -220,7 +245,8 @@ async fn a_password_change_ends_other_sessions_and_a_wrong_current_one_counts() 
     let auth = AuthService::new(w.ports.clone());
     let me = World::requester(&staff);
     assert_eq!(
-        auth.change_password(me, &staff, "wrong".into(), "a new password").await,
+        auth.change_password(me, &staff, "wrong".into(), "a new password")
+            .await,
         Err(AccessError::InvalidCredentials)
     );
     assert_eq!(w.store.failures(), 1);
@@ -253,24 +279,44 @@ async fn the_audit_service_pages_and_finds_a_tampered_row() {
             .unwrap();
     }
     assert_eq!(
-        audit.list(World::requester(&waiter), AuditQuery { limit: 10, ..AuditQuery::default() })
+        audit
+            .list(
+                World::requester(&waiter),
+                AuditQuery {
+                    limit: 10,
+                    ..AuditQuery::default()
+                }
+            )
             .await
             .map_err(|e| e.code()),
         Err("not_permitted")
     );
     let (rows, next) = audit
-        .list(World::requester(&manager), AuditQuery { limit: 2, ..AuditQuery::default() })
+        .list(
+            World::requester(&manager),
+            AuditQuery {
+                limit: 2,
+                ..AuditQuery::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!((rows.len(), next), (2, Some(2)));
     assert!(
         audit
-            .list(World::requester(&manager), AuditQuery { limit: 0, ..AuditQuery::default() })
+            .list(
+                World::requester(&manager),
+                AuditQuery {
+                    limit: 0,
+                    ..AuditQuery::default()
+                }
+            )
             .await
             .is_err()
     );
     assert!(audit.verify(World::requester(&manager)).await.unwrap().valid);
-    w.store.tamper_audit(1, |row| row.entry.action = "test.forged".into());
+    w.store
+        .tamper_audit(1, |row| row.entry.action = "test.forged".into());
     let verdict = audit.verify(World::requester(&manager)).await.unwrap();
     assert_eq!((verdict.valid, verdict.rows_checked), (false, 1));
     assert_eq!(verdict.broken, Some(crate::audit::ChainBreak::Altered { id: 2 }));

@@ -17,7 +17,9 @@
 use chrono::{DateTime, SubsecRound, TimeDelta, Utc};
 
 use crate::audit::{AuditQuery, AuditStore, GENESIS_HASH, NewAuditEntry, verify_chain};
-use crate::auth::{AuthStore, FailureOutcome, LockoutPolicy, LoginScope, PinSecret, StaffChanges, pin_lookup_digest};
+use crate::auth::{
+    AuthStore, FailureOutcome, LockoutPolicy, LoginScope, PinSecret, StaffChanges, pin_lookup_digest,
+};
 use crate::error::StoreError;
 use crate::ids::StaffId;
 use crate::permissions::Role;
@@ -95,10 +97,18 @@ async fn audit_len<S: AuthPorts + ?Sized>(store: &S) -> usize {
 pub async fn token_versions_move_on_exactly_when_sessions_end<S: AuthPorts + ?Sized>(store: &S) {
     let staff = create(store, Role::Cashier).await;
     let v0 = staff.token_version;
-    let bumped = store.bump_token_version(staff.id, audit("auth.logout_all")).await.unwrap();
+    let bumped = store
+        .bump_token_version(staff.id, audit("auth.logout_all"))
+        .await
+        .unwrap();
     assert_eq!(bumped.token_version, v0 + 1, "logout everywhere");
     let changed = store
-        .set_password(staff.id, "$argon2id$new".into(), true, audit("staff.password_reset"))
+        .set_password(
+            staff.id,
+            "$argon2id$new".into(),
+            true,
+            audit("staff.password_reset"),
+        )
         .await
         .unwrap();
     assert_eq!(changed.token_version, v0 + 2, "password change");
@@ -137,7 +147,11 @@ pub async fn token_versions_move_on_exactly_when_sessions_end<S: AuthPorts + ?Si
         )
         .await
         .unwrap();
-    assert_eq!((promoted.role, promoted.token_version), (Role::Manager, v0 + 3), "role change");
+    assert_eq!(
+        (promoted.role, promoted.token_version),
+        (Role::Manager, v0 + 3),
+        "role change"
+    );
     let deactivated = store
         .update_staff(
             staff.id,
@@ -149,7 +163,11 @@ pub async fn token_versions_move_on_exactly_when_sessions_end<S: AuthPorts + ?Si
         )
         .await
         .unwrap();
-    assert_eq!((deactivated.active, deactivated.token_version), (false, v0 + 4), "deactivation");
+    assert_eq!(
+        (deactivated.active, deactivated.token_version),
+        (false, v0 + 4),
+        "deactivation"
+    );
     assert_eq!(store.get_staff(staff.id).await.unwrap(), deactivated);
 
     let unknown = StaffId::new();
@@ -158,7 +176,9 @@ pub async fn token_versions_move_on_exactly_when_sessions_end<S: AuthPorts + ?Si
         Err(StoreError::not_found("staff"))
     );
     assert!(matches!(
-        store.update_staff(unknown, StaffChanges::default(), audit("x")).await,
+        store
+            .update_staff(unknown, StaffChanges::default(), audit("x"))
+            .await,
         Err(StaffChangeError::Store(StoreError::NotFound { .. }))
     ));
 }
@@ -168,7 +188,11 @@ pub async fn token_versions_move_on_exactly_when_sessions_end<S: AuthPorts + ?Si
 pub async fn usernames_and_active_pins_are_unique<S: AuthPorts + ?Sized>(store: &S) {
     let first = create(store, Role::Waiter).await;
     let again = store
-        .create_staff_audited(new_staff(first.username.as_str(), Role::Cashier), None, audit("staff.created"))
+        .create_staff_audited(
+            new_staff(first.username.as_str(), Role::Cashier),
+            None,
+            audit("staff.created"),
+        )
         .await;
     assert_eq!(
         again.map(|_| ()),
@@ -183,7 +207,9 @@ pub async fn usernames_and_active_pins_are_unique<S: AuthPorts + ?Sized>(store: 
         .set_pin(first.id, Some(pin("1357", &salt)), audit("staff.pin_set"))
         .await
         .unwrap();
-    let taken = store.set_pin(second.id, Some(pin("1357", &salt)), audit("staff.pin_set")).await;
+    let taken = store
+        .set_pin(second.id, Some(pin("1357", &salt)), audit("staff.pin_set"))
+        .await;
     assert_eq!(
         taken.map(|_| ()),
         Err(StoreError::Conflict {
@@ -192,7 +218,11 @@ pub async fn usernames_and_active_pins_are_unique<S: AuthPorts + ?Sized>(store: 
     );
     let lookup = pin("1357", &salt).lookup;
     assert_eq!(
-        store.find_by_pin_lookup(&lookup).await.unwrap().map(|c| c.staff.id),
+        store
+            .find_by_pin_lookup(&lookup)
+            .await
+            .unwrap()
+            .map(|c| c.staff.id),
         Some(first.id)
     );
 
@@ -229,9 +259,15 @@ pub async fn usernames_and_active_pins_are_unique<S: AuthPorts + ?Sized>(store: 
             constraint: "staff_pin_lookup_key".into()
         }))
     );
-    assert!(!store.get_staff(first.id).await.unwrap().active, "nothing written");
+    assert!(
+        !store.get_staff(first.id).await.unwrap().active,
+        "nothing written"
+    );
     // Clearing the PIN clears it.
-    let cleared = store.set_pin(second.id, None, audit("staff.pin_cleared")).await.unwrap();
+    let cleared = store
+        .set_pin(second.id, None, audit("staff.pin_cleared"))
+        .await
+        .unwrap();
     assert!(!cleared.has_pin);
     assert_eq!(store.find_by_pin_lookup(&lookup).await.unwrap(), None);
 }
@@ -281,9 +317,17 @@ pub async fn lockout_counts_failures_within_the_window<S: AuthPorts + ?Sized>(st
     assert_eq!(fail(22).await, FailureOutcome::LockedNow { until });
     assert_eq!(locks_written().await, 1, "the lock is audited once");
     let lock = store.active_lock(&scope, at(23)).await.unwrap().unwrap();
-    assert_eq!((lock.scope.as_str(), lock.locked_until), (scope.key().as_str(), until));
+    assert_eq!(
+        (lock.scope.as_str(), lock.locked_until),
+        (scope.key().as_str(), until)
+    );
     assert!(
-        store.active_locks(at(23)).await.unwrap().iter().any(|l| l.scope == scope.key()),
+        store
+            .active_locks(at(23))
+            .await
+            .unwrap()
+            .iter()
+            .any(|l| l.scope == scope.key()),
         "listed while in force"
     );
     // While locked: counted, nothing more locked.
@@ -291,7 +335,14 @@ pub async fn lockout_counts_failures_within_the_window<S: AuthPorts + ?Sized>(st
     assert_eq!(locks_written().await, 1);
     // The lock ends at its instant.
     assert_eq!(store.active_lock(&scope, until).await.unwrap(), None);
-    assert!(!store.active_locks(until).await.unwrap().iter().any(|l| l.scope == scope.key()));
+    assert!(
+        !store
+            .active_locks(until)
+            .await
+            .unwrap()
+            .iter()
+            .any(|l| l.scope == scope.key())
+    );
     // After it, failures before its end (even within the window) were paid for by it.
     assert_eq!(fail(38).await, FailureOutcome::Counted { remaining: 2 });
     assert_eq!(fail(39).await, FailureOutcome::Counted { remaining: 1 });
@@ -302,7 +353,9 @@ pub async fn lockout_counts_failures_within_the_window<S: AuthPorts + ?Sized>(st
 
 /// A success forgets the scope's failures; `unlock` lifts a lock in force (and the
 /// failures), and answers `NotFound` when nothing is locked.
-pub async fn a_success_forgets_failures_and_unlock_lifts_locks_in_force_only<S: AuthPorts + ?Sized>(store: &S) {
+pub async fn a_success_forgets_failures_and_unlock_lifts_locks_in_force_only<S: AuthPorts + ?Sized>(
+    store: &S,
+) {
     let policy = LockoutPolicy {
         max_failures: 2,
         window: TimeDelta::minutes(15),
@@ -319,7 +372,10 @@ pub async fn a_success_forgets_failures_and_unlock_lifts_locks_in_force_only<S: 
                 .unwrap()
         }
     };
-    assert_eq!(fail(t - TimeDelta::seconds(3)).await, FailureOutcome::Counted { remaining: 1 });
+    assert_eq!(
+        fail(t - TimeDelta::seconds(3)).await,
+        FailureOutcome::Counted { remaining: 1 }
+    );
     store
         .record_success(&scope, t - TimeDelta::seconds(2), audit("auth.login"))
         .await
@@ -346,7 +402,12 @@ pub async fn a_success_forgets_failures_and_unlock_lifts_locks_in_force_only<S: 
     let long_ago = now() - TimeDelta::hours(2);
     for s in [0, 1] {
         store
-            .record_failure(&old, policy, long_ago + TimeDelta::seconds(s), audit("auth.login_failed"))
+            .record_failure(
+                &old,
+                policy,
+                long_ago + TimeDelta::seconds(s),
+                audit("auth.login_failed"),
+            )
             .await
             .unwrap();
     }
@@ -372,8 +433,15 @@ pub async fn every_change_extends_the_audit_chain<S: AuthPorts + ?Sized>(store: 
             .await
             .unwrap();
     }
-    store.bump_token_version(actor.id, audit("auth.logout_all")).await.unwrap();
-    assert_eq!(audit_len(store).await, before + 5, "created, three appended, one bump");
+    store
+        .bump_token_version(actor.id, audit("auth.logout_all"))
+        .await
+        .unwrap();
+    assert_eq!(
+        audit_len(store).await,
+        before + 5,
+        "created, three appended, one bump"
+    );
 
     let rows = store.audit_page(0, 100_000).await.unwrap();
     assert_eq!(rows.first().map(|r| r.prev_hash.as_str()), Some(GENESIS_HASH));
@@ -389,7 +457,11 @@ pub async fn every_change_extends_the_audit_chain<S: AuthPorts + ?Sized>(store: 
         .await
         .unwrap();
     let actions: Vec<&str> = mine.iter().map(|r| r.entry.action.as_str()).collect();
-    assert_eq!(actions, ["contract.step_2", "contract.step_1", "contract.step_0"], "newest first");
+    assert_eq!(
+        actions,
+        ["contract.step_2", "contract.step_1", "contract.step_0"],
+        "newest first"
+    );
     let page = store
         .list_audit(&AuditQuery {
             entity_id: Some(tagged.clone()),
@@ -437,7 +509,9 @@ pub async fn the_last_active_admin_is_neither_demoted_nor_deactivated<S: AuthPor
         },
     ] {
         assert_eq!(
-            store.update_staff(admin.id, changes, audit("staff.changed")).await,
+            store
+                .update_staff(admin.id, changes, audit("staff.changed"))
+                .await,
             Err(StaffChangeError::Rule(StaffRuleError::LastActiveAdmin))
         );
     }

@@ -12,10 +12,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use crate::Role;
 use crate::audit::{AuditEntry, AuditQuery, AuditStore, GENESIS_HASH, NewAuditEntry, chain_hash};
 use crate::auth::{
-    ActiveLock, AuthStore, FailureCount, FailureOutcome, LockoutPolicy, LoginScope, PinSecret,
-    SessionsEnd, StaffChanges, lock_in_force, next_token_version,
+    ActiveLock, AuthStore, FailureCount, FailureOutcome, LockoutPolicy, LoginScope, PinSecret, SessionsEnd,
+    StaffChanges, lock_in_force, next_token_version,
 };
 use crate::error::StoreError;
 use crate::ids::{StaffId, TerminalId};
@@ -25,7 +26,6 @@ use crate::staff::{
     plan_staff_change,
 };
 use crate::validate::Username;
-use crate::Role;
 
 /// The PIN pepper the fake answers with.
 pub const FAKE_PIN_PEPPER: &[u8] = b"in-memory-pin-pepper";
@@ -94,9 +94,9 @@ impl Inner {
     }
 
     fn pin_taken(&self, lookup: &str, except: Option<StaffId>) -> bool {
-        self.staff.iter().any(|s| {
-            s.staff.active && Some(s.staff.id) != except && s.pin_lookup.as_deref() == Some(lookup)
-        })
+        self.staff
+            .iter()
+            .any(|s| s.staff.active && Some(s.staff.id) != except && s.pin_lookup.as_deref() == Some(lookup))
     }
 
     fn other_active_admins(&self, id: StaffId) -> usize {
@@ -106,7 +106,12 @@ impl Inner {
             .count()
     }
 
-    fn bump(&mut self, id: StaffId, end: SessionsEnd, now: DateTime<Utc>) -> Result<&mut StoredStaff, StoreError> {
+    fn bump(
+        &mut self,
+        id: StaffId,
+        end: SessionsEnd,
+        now: DateTime<Utc>,
+    ) -> Result<&mut StoredStaff, StoreError> {
         let stored = self.stored(id)?;
         stored.staff.token_version = next_token_version(stored.staff.token_version, Some(end));
         stored.staff.updated_at = now;
@@ -198,7 +203,11 @@ impl InMemoryAuthStore {
     }
 
     pub fn audit_actions(&self) -> Vec<String> {
-        self.inner().audit.iter().map(|r| r.entry.action.clone()).collect()
+        self.inner()
+            .audit
+            .iter()
+            .map(|r| r.entry.action.clone())
+            .collect()
     }
 
     /// Edits an audit row in place (what a tamperer with database access could do).
@@ -326,7 +335,11 @@ impl TerminalStore for InMemoryAuthStore {
             .ok_or(StoreError::not_found("terminal"))
     }
 
-    async fn update_terminal(&self, id: TerminalId, changes: TerminalChanges) -> Result<Terminal, StoreError> {
+    async fn update_terminal(
+        &self,
+        id: TerminalId,
+        changes: TerminalChanges,
+    ) -> Result<Terminal, StoreError> {
         let mut inner = self.inner();
         if let Some(code) = &changes.code
             && inner.terminals.iter().any(|t| &t.code == code && t.id != id)
@@ -368,7 +381,11 @@ impl TerminalStore for InMemoryAuthStore {
 
 #[async_trait]
 impl AuthStore for InMemoryAuthStore {
-    async fn active_lock(&self, scope: &LoginScope, now: DateTime<Utc>) -> Result<Option<ActiveLock>, StoreError> {
+    async fn active_lock(
+        &self,
+        scope: &LoginScope,
+        now: DateTime<Utc>,
+    ) -> Result<Option<ActiveLock>, StoreError> {
         let key = scope.key();
         Ok(self
             .inner()
@@ -419,11 +436,20 @@ impl AuthStore for InMemoryAuthStore {
         Ok(outcome)
     }
 
-    async fn record_success(&self, scope: &LoginScope, now: DateTime<Utc>, audit: NewAuditEntry) -> Result<(), StoreError> {
+    async fn record_success(
+        &self,
+        scope: &LoginScope,
+        now: DateTime<Utc>,
+        audit: NewAuditEntry,
+    ) -> Result<(), StoreError> {
         let mut inner = self.inner();
         let key = scope.key();
         inner.failures.retain(|(k, _)| *k != key);
-        if inner.locks.get(&key).is_some_and(|until| !lock_in_force(*until, now)) {
+        if inner
+            .locks
+            .get(&key)
+            .is_some_and(|until| !lock_in_force(*until, now))
+        {
             inner.locks.remove(&key);
         }
         inner.append(audit, now);
@@ -434,7 +460,11 @@ impl AuthStore for InMemoryAuthStore {
         let now = self.clock.now();
         let mut inner = self.inner();
         let key = scope.key();
-        if !inner.locks.get(&key).is_some_and(|until| lock_in_force(*until, now)) {
+        if !inner
+            .locks
+            .get(&key)
+            .is_some_and(|until| lock_in_force(*until, now))
+        {
             return Err(StoreError::not_found("lock"));
         }
         inner.locks.remove(&key);
@@ -454,7 +484,11 @@ impl AuthStore for InMemoryAuthStore {
                 locked_until: *until,
             })
             .collect();
-        locks.sort_by(|a, b| a.locked_until.cmp(&b.locked_until).then_with(|| a.scope.cmp(&b.scope)));
+        locks.sort_by(|a, b| {
+            a.locked_until
+                .cmp(&b.locked_until)
+                .then_with(|| a.scope.cmp(&b.scope))
+        });
         Ok(locks)
     }
 
@@ -500,7 +534,12 @@ impl AuthStore for InMemoryAuthStore {
         Ok(staff)
     }
 
-    async fn set_pin(&self, id: StaffId, pin: Option<PinSecret>, audit: NewAuditEntry) -> Result<Staff, StoreError> {
+    async fn set_pin(
+        &self,
+        id: StaffId,
+        pin: Option<PinSecret>,
+        audit: NewAuditEntry,
+    ) -> Result<Staff, StoreError> {
         let now = self.clock.now();
         let mut inner = self.inner();
         let active = inner.stored(id)?.staff.active;
