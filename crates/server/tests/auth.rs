@@ -8,7 +8,6 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Instant;
 
 use common::{JWT_SECRET, Running, TempDir, free_port, pos, succeed};
 use pos_api::openapi::{RouteAccess, sample_request_body};
@@ -260,16 +259,13 @@ async fn bad_credentials_and_bad_tokens_are_refused_alike() {
     let (_db, _logs, server) = seeded_server("auth-bad-input").await;
     let api = Api::new(&server);
 
-    // Unknown username and wrong password: same answer, similar time (one argon2 check each).
-    // Interleaved, so that machine noise hits both alike; four rounds stay under the lockout.
-    let mut timings = (Vec::new(), Vec::new());
+    // Unknown username and wrong password: the same answer. (That both cost one argon2
+    // check of the same parameters is counted, not timed, in pos-api's
+    // `unknown_usernames_answer_exactly_like_wrong_passwords_at_the_same_cost`: the same
+    // domain AuthService runs here.) Four rounds stay under the lockout.
     for _ in 0..4 {
-        let started = Instant::now();
         let wrong = api.login("phiona", "not her password").await;
-        timings.0.push(started.elapsed());
-        let started = Instant::now();
         let unknown = api.login("nobody", "not her password").await;
-        timings.1.push(started.elapsed());
         assert_eq!(
             (wrong.status, unknown.status),
             (StatusCode::UNAUTHORIZED, StatusCode::UNAUTHORIZED)
@@ -280,14 +276,6 @@ async fn bad_credentials_and_bad_tokens_are_refused_alike() {
         };
         assert_eq!(strip(wrong.body), strip(unknown.body));
     }
-    timings.0.sort();
-    timings.1.sort();
-    let median = |t: &[std::time::Duration]| (t[1] + t[2]).as_secs_f64() / 2.0;
-    let (wrong, unknown) = (median(&timings.0), median(&timings.1));
-    assert!(
-        unknown > wrong * 0.4 && unknown < wrong * 2.5,
-        "wrong {wrong}s, unknown {unknown}s"
-    );
 
     for (body, field) in [
         (json!({"username": "phiona", "password": ""}), "password"),

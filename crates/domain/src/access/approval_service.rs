@@ -157,3 +157,55 @@ fn failed_approval_audit(
         .entity_id(scope.key())
         .after(after)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn field_of(username: Option<&str>, password: Option<&str>, pin: Option<&str>) -> Option<String> {
+        ApproverCredentials::parse(
+            username.map(str::to_owned),
+            password.map(str::to_owned),
+            pin.map(str::to_owned),
+        )
+        .err()
+        .map(|e| e.field)
+    }
+
+    #[test]
+    fn approvals_are_a_password_pair_or_a_pin() {
+        assert!(matches!(
+            ApproverCredentials::parse(Some("Grace".into()), Some("pw".into()), None),
+            Ok(ApproverCredentials::Password { ref username, .. }) if username.as_str() == "grace"
+        ));
+        assert!(matches!(
+            ApproverCredentials::parse(None, None, Some("4821".into())),
+            Ok(ApproverCredentials::Pin(_))
+        ));
+        assert_eq!(field_of(None, None, None).as_deref(), Some("approval"));
+        assert_eq!(
+            field_of(Some("grace"), None, None).as_deref(),
+            Some("approval.password")
+        );
+        assert_eq!(
+            field_of(None, Some("pw"), None).as_deref(),
+            Some("approval.username")
+        );
+        assert_eq!(field_of(None, None, Some("12")).as_deref(), Some("approval.pin"));
+        assert_eq!(
+            field_of(Some("grace"), Some(""), None).as_deref(),
+            Some("approval.password")
+        );
+        assert_eq!(
+            field_of(Some("grace"), Some("pw"), Some("1234")).as_deref(),
+            Some("approval")
+        );
+        // The secret never shows in debug output.
+        let shown = format!(
+            "{:?}",
+            ApproverCredentials::parse(Some("grace".into()), Some("hunter22".into()), None).unwrap()
+        );
+        assert!(!shown.contains("hunter22"), "{shown}");
+    }
+}
