@@ -125,7 +125,10 @@ pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    if req.conn_data::<ConnectionSlot>().is_some_and(|slot| slot.over_limit) {
+    if req
+        .conn_data::<ConnectionSlot>()
+        .is_some_and(|slot| slot.over_limit)
+    {
         tracing::warn!(
             peer = ?req.peer_addr().map(|a| a.ip()),
             "too many connections from one address; refused"
@@ -216,7 +219,10 @@ impl MessageBody for HoldingUnreadBody {
 
 /// `Connection: close`: actix closes the connection once this response is written.
 fn close_after<B>(response: &mut ServiceResponse<B>) {
-    response.response_mut().head_mut().set_connection_type(ConnectionType::Close);
+    response
+        .response_mut()
+        .head_mut()
+        .set_connection_type(ConnectionType::Close);
 }
 
 /// A body is announced by a non-zero `Content-Length` or by chunked transfer encoding.

@@ -671,14 +671,22 @@ mod tests {
         let set = serve(&[("BODY_TIMEOUT_SECS", "5"), ("MAX_CONNECTIONS_PER_IP", "20")]).unwrap();
         assert_eq!(set.body_timeout, std::time::Duration::from_secs(5));
         assert_eq!(set.max_connections_per_ip, Some(20));
-        assert_eq!(serve(&[("MAX_CONNECTIONS_PER_IP", "0")]).unwrap().max_connections_per_ip, None);
+        assert_eq!(
+            serve(&[("MAX_CONNECTIONS_PER_IP", "0")])
+                .unwrap()
+                .max_connections_per_ip,
+            None
+        );
         for bad in ["0", "-1", "abc", "3601"] {
             assert!(
-                error_of(&[("BODY_TIMEOUT_SECS", bad)]).starts_with("BODY_TIMEOUT_SECS must be a whole number from 1 to 3600"),
+                error_of(&[("BODY_TIMEOUT_SECS", bad)])
+                    .starts_with("BODY_TIMEOUT_SECS must be a whole number from 1 to 3600"),
                 "{bad}"
             );
         }
-        assert!(error_of(&[("MAX_CONNECTIONS_PER_IP", "many")]).starts_with("MAX_CONNECTIONS_PER_IP must be"));
+        assert!(
+            error_of(&[("MAX_CONNECTIONS_PER_IP", "many")]).starts_with("MAX_CONNECTIONS_PER_IP must be")
+        );
     }
 
     #[test]
@@ -692,7 +700,10 @@ mod tests {
                 line.strip_prefix(name).is_some_and(|rest| rest.starts_with('='))
             });
             assert!(in_example, "{name} is missing from .env.docker.example");
-            assert!(readme.contains(&format!("`{name}`")), "{name} is missing from README.md");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} is missing from README.md"
+            );
         }
     }
 

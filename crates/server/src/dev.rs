@@ -203,7 +203,14 @@ fn find_or_install_server() -> anyhow::Result<PathBuf> {
     );
     for args in [
         vec!["apt-get", "update", "-qq"],
-        vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+        vec![
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            package,
+        ],
     ] {
         let words: Vec<&str> = sudo.iter().copied().chain(args).collect();
         let status = Command::new(words[0])

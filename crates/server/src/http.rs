@@ -44,15 +44,16 @@ pub async fn serve(
     let connections = limits.connections.clone();
     let server = HttpServer::new(move || {
         let limits = limits.clone();
-        pos_api::build_app(state.clone())
-            .wrap(from_fn(move |req, next| pos_api::limits::guard(limits.clone(), req, next)))
+        pos_api::build_app(state.clone()).wrap(from_fn(move |req, next| {
+            pos_api::limits::guard(limits.clone(), req, next)
+        }))
     })
     .on_connect(move |connection, data| connections.on_connect(connection, data))
     .client_request_timeout(HEADER_TIMEOUT)
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .disable_signals()
-        .bind(address)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    .disable_signals()
+    .bind(address)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
     let bound = server.addrs().first().copied().unwrap_or(address);
     let server = server.run();
     let handle = server.handle();

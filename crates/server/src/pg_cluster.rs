@@ -499,7 +499,11 @@ mod tests {
         assert_ne!(a, shared_root_for(Path::new("/home/x/pos/var")));
         let odd = shared_root_for(Path::new("/root/my clone; rm -rf/var"));
         let name = odd.file_name().unwrap().to_string_lossy().into_owned();
-        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)), "{name}");
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "{name}"
+        );
         // The socket path stays far below the 107-byte limit.
         assert!(a.join("run/.s.PGSQL.5432").as_os_str().len() < 80);
     }

@@ -28,7 +28,10 @@ fn the_image_postgresql_client_matches_the_compose_server_major() {
         .find_map(|l| l.trim().strip_prefix("image: postgres:"))
         .expect("docker-compose.yml: image: postgres:<major>…");
     let server_major = server.split(['-', '.']).next().unwrap();
-    assert_eq!(client, server_major, "Dockerfile PG_MAJOR vs compose postgres:{server}");
+    assert_eq!(
+        client, server_major,
+        "Dockerfile PG_MAJOR vs compose postgres:{server}"
+    );
 }
 
 #[test]
@@ -62,14 +65,21 @@ fn compose_scales_the_app_and_publishes_only_nginx() {
     for (name, block) in &services {
         assert!(block.contains("restart: unless-stopped"), "{name}");
         assert!(block.contains("logging: *logging"), "{name} rotates its logs");
-        assert_eq!(block.contains("ports:"), name == "nginx", "{name}: only nginx publishes ports");
+        assert_eq!(
+            block.contains("ports:"),
+            name == "nginx",
+            "{name}: only nginx publishes ports"
+        );
         assert!(!block.contains("container_name"), "{name}");
     }
     assert!(compose.contains("max-size:"));
     let redis = &services[1].1;
     assert!(redis.contains("--appendonly\", \"yes\""));
     let app = &services[2].1;
-    assert!(app.contains("MAX_CONNECTIONS_PER_IP: \"0\""), "behind nginx the app's own per-address limit is off");
+    assert!(
+        app.contains("MAX_CONNECTIONS_PER_IP: \"0\""),
+        "behind nginx the app's own per-address limit is off"
+    );
 }
 
 #[test]
@@ -85,11 +95,26 @@ fn nginx_matches_the_app_limits() {
     assert!(active.contains("client_body_timeout 30s;"));
     let example = read(".env.docker.example");
     assert!(example.contains("BODY_TIMEOUT_SECS=30"));
-    for sse in ["proxy_buffering off;", "proxy_read_timeout 3600s;", "proxy_http_version 1.1;"] {
+    for sse in [
+        "proxy_buffering off;",
+        "proxy_read_timeout 3600s;",
+        "proxy_http_version 1.1;",
+    ] {
         assert!(active.contains(sse), "{sse}");
     }
-    assert!(!active.contains("text/event-stream"), "the stream is never gzipped");
-    for header in ["X-Frame-Options", "X-Content-Type-Options", "Content-Security-Policy", "Referrer-Policy"] {
-        assert!(!nginx.contains(header), "{header} is the app's to set; nginx would double it");
+    assert!(
+        !active.contains("text/event-stream"),
+        "the stream is never gzipped"
+    );
+    for header in [
+        "X-Frame-Options",
+        "X-Content-Type-Options",
+        "Content-Security-Policy",
+        "Referrer-Policy",
+    ] {
+        assert!(
+            !nginx.contains(header),
+            "{header} is the app's to set; nginx would double it"
+        );
     }
 }

@@ -185,7 +185,14 @@ async fn dev_uses_database_url_when_set() {
 /// Only root meets this case (PostgreSQL runs as `postgres` only then); CI runs as root.
 #[tokio::test]
 async fn dev_as_root_in_a_private_folder_keeps_the_cluster_where_postgres_can_reach_it() {
-    let uid = String::from_utf8(std::process::Command::new("id").arg("-u").output().unwrap().stdout).unwrap();
+    let uid = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
     if uid.trim() != "0" {
         eprintln!("not root: `pos dev` runs PostgreSQL as this user, no other place is needed");
         return;
@@ -210,7 +217,10 @@ async fn dev_as_root_in_a_private_folder_keeps_the_cluster_where_postgres_can_re
     let data_dir = shared.join("data");
     let _cleanup = StopClusterOnDrop(data_dir.clone());
     assert!(data_dir.join("PG_VERSION").is_file());
-    assert!(!cwd.join("var/postgres").exists(), "nothing the postgres user cannot reach");
+    assert!(
+        !cwd.join("var/postgres").exists(),
+        "nothing the postgres user cannot reach"
+    );
 
     dev.signal("TERM");
     assert!(dev.wait(Duration::from_secs(30)).await.success(), "{}", dev.log());

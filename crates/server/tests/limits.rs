@@ -82,8 +82,7 @@ async fn stalled_bodies_are_closed_within_the_bound_while_health_keeps_answering
     for n in 0..STALLED {
         let mut stream = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
         let head = if n % 20 == 0 {
-            "GET /api/health HTTP/1.1\r\nHost: pos\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab"
-                .to_owned()
+            "GET /api/health HTTP/1.1\r\nHost: pos\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab".to_owned()
         } else {
             "POST /api/auth/login HTTP/1.1\r\nHost: pos\r\nContent-Type: application/json\r\n\
              Content-Length: 200\r\n\r\n{\"username\": \"able\""

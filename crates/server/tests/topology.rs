@@ -57,7 +57,9 @@ fn render(conf: &str, replicas: &[u16], listen: u16) -> String {
         if code.starts_with("server pos-app:3000") {
             found.1 += 1;
             for port in replicas {
-                out.push_str(&format!("    server 127.0.0.1:{port} max_fails=1 fail_timeout=30s;\n"));
+                out.push_str(&format!(
+                    "    server 127.0.0.1:{port} max_fails=1 fail_timeout=30s;\n"
+                ));
             }
             continue;
         }
@@ -141,7 +143,11 @@ impl Nginx {
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "nginx did not listen:\n{}", nginx.error_log());
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen:\n{}",
+                nginx.error_log()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         nginx
@@ -242,7 +248,10 @@ impl Sse {
     }
 
     fn request_id(&self) -> String {
-        self.response.headers()["x-request-id"].to_str().unwrap().to_owned()
+        self.response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// The next frame within `limit`; `None` when the stream ended (or broke).
@@ -328,7 +337,10 @@ async fn bearer(base: &str, username: &str) -> String {
         .json()
         .await
         .unwrap();
-    changed["token"].as_str().unwrap_or_else(|| panic!("{changed}")).to_owned()
+    changed["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{changed}"))
+        .to_owned()
 }
 
 /// Places a takeaway order of one orderable product directly on `server`; its id.
@@ -375,7 +387,17 @@ fn the_shipped_nginx_config_passes_nginx_t_with_and_without_https() {
     let ssl = dir.path().join("ssl");
     std::fs::create_dir_all(&ssl).unwrap();
     let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+        ])
         .arg("-keyout")
         .arg(ssl.join("privkey.pem"))
         .arg("-out")
@@ -428,7 +450,11 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
     // Health, and the app's security headers once each (nginx adds none of its own).
     let health = http.get(format!("{base}/api/health")).send().await.unwrap();
     assert_eq!(health.status(), 200);
-    for name in ["x-frame-options", "x-content-type-options", "content-security-policy"] {
+    for name in [
+        "x-frame-options",
+        "x-content-type-options",
+        "content-security-policy",
+    ] {
         assert_eq!(health.headers().get_all(name).iter().count(), 1, "{name}");
     }
     let health: Value = health.json().await.unwrap();
@@ -444,7 +470,10 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
         .await
         .unwrap();
     assert_eq!(doc.status(), 200);
-    assert_eq!(doc.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    assert_eq!(
+        doc.headers().get("content-encoding").map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
 
     // A cookie login (the browser's way), the seeded password changed, a cookie session read.
     let login = http
@@ -478,7 +507,10 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
     assert_eq!(screen.next(Duration::from_secs(10)).await, Some(Frame::Ready));
     let request_id = screen.request_id();
     let on_a = a.log().contains(&request_id);
-    assert!(on_a || b.log().contains(&request_id), "no replica logged {request_id}");
+    assert!(
+        on_a || b.log().contains(&request_id),
+        "no replica logged {request_id}"
+    );
     let (streaming, other) = if on_a { (&mut a, &mut b) } else { (&mut b, &mut a) };
 
     // An order placed on the other replica reaches it.
@@ -519,7 +551,10 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
             Err(_) => break,
         }
     }
-    assert!(pings >= 2, "{pings} heartbeats in 60 s (the app sends one every 15 s)");
+    assert!(
+        pings >= 2,
+        "{pings} heartbeats in 60 s (the app sends one every 15 s)"
+    );
     place_order(other, &cashier, &product).await;
     screen.until("order.created", Duration::from_secs(15)).await;
 
@@ -550,7 +585,10 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
         }
     }
     assert_eq!(got, expected, "every event after {last_seen}, once, in order");
-    assert!(other.log().contains(&resumed.request_id()), "the survivor serves the resumed stream");
+    assert!(
+        other.log().contains(&resumed.request_id()),
+        "the survivor serves the resumed stream"
+    );
 
     // Uploads: 5 MB pass nginx and reach the app (its answer, problem+json); 50 MB are
     // refused by nginx itself (413, its own page).
@@ -562,7 +600,12 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
         .await
         .unwrap();
     let from_app = five.headers()["content-type"].to_str().unwrap().to_owned();
-    assert_eq!(from_app, "application/problem+json", "5 MB reached the app ({})", five.status());
+    assert_eq!(
+        from_app,
+        "application/problem+json",
+        "5 MB reached the app ({})",
+        five.status()
+    );
     let fifty = http
         .post(format!("{base}/api/auth/login"))
         .header("content-type", "application/json")
@@ -573,12 +616,24 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
         Ok(response) => {
             assert_eq!(response.status(), 413);
             let kind = response.headers()["content-type"].to_str().unwrap().to_owned();
-            assert!(kind.starts_with("text/html"), "refused by nginx, not the app: {kind}");
+            assert!(
+                kind.starts_with("text/html"),
+                "refused by nginx, not the app: {kind}"
+            );
         }
         // nginx may answer 413 and close before the client has finished sending.
-        Err(e) => assert!(nginx.error_log().contains("client intended to send too large body"), "{e}"),
+        Err(e) => assert!(
+            nginx
+                .error_log()
+                .contains("client intended to send too large body"),
+            "{e}"
+        ),
     }
-    assert!(nginx.error_log().contains("too large body"), "{}", nginx.error_log());
+    assert!(
+        nginx.error_log().contains("too large body"),
+        "{}",
+        nginx.error_log()
+    );
     drop(resumed);
     drop(screen);
 }
