@@ -36,6 +36,8 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
     "RUST_LOG",
     "DB_POOL_SIZE",
+    "BODY_TIMEOUT_SECS",
+    "MAX_CONNECTIONS_PER_IP",
 ];
 
 pub const MIN_JWT_SECRET_LEN: usize = 16;
@@ -160,6 +162,11 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub db_pool_size: usize,
+    /// How long a request body may take to arrive after its head (`BODY_TIMEOUT_SECS`).
+    pub body_timeout: std::time::Duration,
+    /// Open connections one client address may hold; `None` is unlimited
+    /// (`MAX_CONNECTIONS_PER_IP=0`, for an instance only a proxy talks to).
+    pub max_connections_per_ip: Option<usize>,
 }
 
 impl fmt::Debug for Config {
@@ -181,6 +188,8 @@ impl fmt::Debug for Config {
             .field("log_format", &self.log_format)
             .field("log_filter", &self.log_filter)
             .field("db_pool_size", &self.db_pool_size)
+            .field("body_timeout", &self.body_timeout)
+            .field("max_connections_per_ip", &self.max_connections_per_ip)
             .finish()
     }
 }
@@ -336,6 +345,19 @@ pub fn parse(vars: &HashMap<&str, String>, required: Required, host: Host) -> Re
 
     let db_pool_size = parse_number("DB_POOL_SIZE", get("DB_POOL_SIZE"), 1..=100, DEFAULT_POOL_SIZE)?;
 
+    let body_timeout_secs = parse_number(
+        "BODY_TIMEOUT_SECS",
+        get("BODY_TIMEOUT_SECS"),
+        1..=3600,
+        pos_api::limits::DEFAULT_BODY_TIMEOUT.as_secs(),
+    )?;
+    let max_connections_per_ip = parse_number(
+        "MAX_CONNECTIONS_PER_IP",
+        get("MAX_CONNECTIONS_PER_IP"),
+        0..=1_000_000,
+        pos_api::limits::DEFAULT_MAX_CONNECTIONS_PER_IP,
+    )?;
+
     Ok(Config {
         database_url,
         jwt_secret,
@@ -353,6 +375,8 @@ pub fn parse(vars: &HashMap<&str, String>, required: Required, host: Host) -> Re
         log_format,
         log_filter,
         db_pool_size,
+        body_timeout: std::time::Duration::from_secs(body_timeout_secs),
+        max_connections_per_ip: (max_connections_per_ip > 0).then_some(max_connections_per_ip),
     })
 }
 
@@ -637,6 +661,50 @@ mod tests {
             );
         }
         assert_eq!(serve(&[("DB_POOL_SIZE", "25")]).unwrap().db_pool_size, 25);
+    }
+
+    #[test]
+    fn body_timeout_and_connection_limit_have_defaults_bounds_and_an_off_switch() {
+        let defaults = serve(&[]).unwrap();
+        assert_eq!(defaults.body_timeout, std::time::Duration::from_secs(30));
+        assert_eq!(defaults.max_connections_per_ip, Some(100));
+        let set = serve(&[("BODY_TIMEOUT_SECS", "5"), ("MAX_CONNECTIONS_PER_IP", "20")]).unwrap();
+        assert_eq!(set.body_timeout, std::time::Duration::from_secs(5));
+        assert_eq!(set.max_connections_per_ip, Some(20));
+        assert_eq!(
+            serve(&[("MAX_CONNECTIONS_PER_IP", "0")])
+                .unwrap()
+                .max_connections_per_ip,
+            None
+        );
+        for bad in ["0", "-1", "abc", "3601"] {
+            assert!(
+                error_of(&[("BODY_TIMEOUT_SECS", bad)])
+                    .starts_with("BODY_TIMEOUT_SECS must be a whole number from 1 to 3600"),
+                "{bad}"
+            );
+        }
+        assert!(
+            error_of(&[("MAX_CONNECTIONS_PER_IP", "many")]).starts_with("MAX_CONNECTIONS_PER_IP must be")
+        );
+    }
+
+    #[test]
+    fn every_variable_is_documented_for_docker_and_in_the_readme() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let example = std::fs::read_to_string(root.join(".env.docker.example")).unwrap();
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        for name in VARIABLES {
+            let in_example = example.lines().any(|line| {
+                let line = line.trim_start_matches(['#', ' ']);
+                line.strip_prefix(name).is_some_and(|rest| rest.starts_with('='))
+            });
+            assert!(in_example, "{name} is missing from .env.docker.example");
+            assert!(
+                readme.contains(&format!("`{name}`")),
+                "{name} is missing from README.md"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `pos dev`: the whole product on one machine with nothing set up.
 //!
 //! Without `DATABASE_URL` it runs a private PostgreSQL cluster under `./var/postgres` (see
-//! [`crate::pg_cluster`]), creates the `pos` database, migrates and seeds it, signs tokens
+//! [`crate::pg_cluster`]; as root in a folder the `postgres` user cannot enter, under
+//! [`pg_cluster::SHARED_ROOT`] instead), installing the server binaries first when they are
+//! missing and it may (root or password-less sudo), creates the `pos` database, migrates and seeds it, signs tokens
 //! with a development secret kept in `var/dev-secret`, and serves on
 //! http://127.0.0.1:3000. A second start reuses the cluster; stopping `pos` (Ctrl-C,
 //! SIGTERM) shuts the HTTP server down first and then the cluster. With `DATABASE_URL` set
@@ -11,6 +13,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use secrecy::{ExposeSecret, SecretString};
 
@@ -120,7 +123,7 @@ async fn serve(
         config.bind.unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST)),
         config.port,
     );
-    http::serve(state, address, signals, |bound| {
+    http::serve(state, address, config, signals, |bound| {
         println!("pos dev is running on {}", browser_url(bound));
         println!(
             "demo logins (password {}, to be changed at first login):",
@@ -145,15 +148,10 @@ fn browser_url(bound: SocketAddr) -> String {
 }
 
 fn start_cluster(var: &Path) -> anyhow::Result<(Cluster, DevLock)> {
-    let bindir = pg_cluster::find_bindir(
-        std::env::var_os("PATH").as_deref(),
-        pg_cluster::pg_config_bindir(),
-        Path::new("/usr/lib/postgresql"),
-    )
-    .ok_or_else(|| SetupError(pg_cluster::NOT_FOUND.to_owned()))?;
-    let root = var.join("postgres");
+    let bindir = find_or_install_server()?;
     std::fs::create_dir_all(var)?;
     let lock = DevLock::acquire(&var.join("pos-dev.pid"))?;
+    let root = cluster_root(var)?;
     let cluster = Cluster::prepare(&root, bindir.clone()).map_err(|e| SetupError(format!("{e:#}")))?;
     if cluster.init_if_needed()? {
         tracing::info!(data = %cluster.data_dir().display(), bindir = %bindir.display(), "created a PostgreSQL cluster");
@@ -171,6 +169,103 @@ fn start_cluster(var: &Path) -> anyhow::Result<(Cluster, DevLock)> {
         tracing::info!(database = DATABASE, "created the database");
     }
     Ok((cluster, lock))
+}
+
+fn find_bindir() -> Option<PathBuf> {
+    pg_cluster::find_bindir(
+        std::env::var_os("PATH").as_deref(),
+        pg_cluster::pg_config_bindir(),
+        Path::new("/usr/lib/postgresql"),
+    )
+}
+
+/// The PostgreSQL server binaries: found, or installed with apt-get when we are root (or
+/// have password-less sudo), saying so; otherwise a one-line error naming the command.
+fn find_or_install_server() -> anyhow::Result<PathBuf> {
+    if let Some(bindir) = find_bindir() {
+        return Ok(bindir);
+    }
+    let apt_get = on_path("apt-get");
+    let sudo: &[&str] = if pg_cluster::effective_uid()? == 0 {
+        &[]
+    } else if on_path("sudo") && quiet_success(Command::new("sudo").args(["-n", "true"])) {
+        &["sudo", "-n"]
+    } else {
+        return Err(SetupError(pg_cluster::not_found_message(apt_get)).into());
+    };
+    if !apt_get {
+        return Err(SetupError(pg_cluster::not_found_message(false)).into());
+    }
+    let package = pg_cluster::SERVER_PACKAGE;
+    println!(
+        "PostgreSQL server binaries not found; installing them: {}apt-get install -y {package}",
+        sudo.iter().map(|s| format!("{s} ")).collect::<String>()
+    );
+    for args in [
+        vec!["apt-get", "update", "-qq"],
+        vec![
+            "apt-get",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            package,
+        ],
+    ] {
+        let words: Vec<&str> = sudo.iter().copied().chain(args).collect();
+        let status = Command::new(words[0])
+            .args(&words[1..])
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .stdin(std::process::Stdio::null())
+            .status()
+            .map_err(|e| SetupError(format!("cannot run {}: {e}", words.join(" "))))?;
+        if !status.success() {
+            return Err(SetupError(format!(
+                "{} failed ({status}); install PostgreSQL yourself: sudo apt-get install -y {package}",
+                words.join(" ")
+            ))
+            .into());
+        }
+    }
+    find_bindir().ok_or_else(|| SetupError(pg_cluster::not_found_message(true)).into())
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+fn quiet_success(command: &mut Command) -> bool {
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// `./var/postgres`, unless we are root and the `postgres` user (which must own the
+/// cluster) cannot enter the working directory, as with a clone in root's 0700 home: then
+/// a directory of this checkout's own under [`pg_cluster::SHARED_ROOT`], said out loud.
+fn cluster_root(var: &Path) -> anyhow::Result<PathBuf> {
+    let local = var.join("postgres");
+    if pg_cluster::effective_uid()? != 0 || pg_cluster::postgres_can_enter(var) {
+        return Ok(local);
+    }
+    let shared = pg_cluster::shared_root_for(var);
+    // Root-owned and world-searchable, so the postgres user reaches its own cluster below.
+    std::fs::create_dir_all(pg_cluster::SHARED_ROOT)?;
+    std::fs::set_permissions(
+        pg_cluster::SHARED_ROOT,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )?;
+    println!(
+        "the postgres user cannot enter {}; PostgreSQL keeps this checkout's data in {} instead",
+        var.display(),
+        shared.display()
+    );
+    tracing::info!(data = %shared.display(), "cluster outside the working directory");
+    Ok(shared)
 }
 
 /// The development JWT secret: read from `path`, or generated and stored there (mode

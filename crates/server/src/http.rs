@@ -1,14 +1,21 @@
 //! Running the HTTP server until SIGINT or SIGTERM, shared by `serve` and `dev`.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use actix_web::HttpServer;
+use actix_web::middleware::from_fn;
 use pos_api::AppState;
+use pos_api::limits::{ConnectionLimits, Limits};
 
 use crate::shutdown::ShutdownSignals;
 
 /// Seconds in-flight requests get to finish after SIGINT/SIGTERM before workers are stopped.
 pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+/// How long a client may take to send a request head (actix's `client_request_timeout`);
+/// deploy/nginx.conf's `client_header_timeout` matches it.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Binds `address` and serves until a signal arrives, then drains gracefully (at most
 /// [`SHUTDOWN_TIMEOUT_SECS`]). `on_listening` runs once the socket is bound, with the
@@ -16,6 +23,7 @@ pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 pub async fn serve(
     state: AppState,
     address: SocketAddr,
+    config: &crate::config::Config,
     mut signals: ShutdownSignals,
     on_listening: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
@@ -27,11 +35,25 @@ pub async fn serve(
         .await
         .map_err(|e| anyhow::anyhow!("starting the realtime feed: {e}"))?;
     let realtime = state.realtime.clone();
-    let server = HttpServer::new(move || pos_api::build_app(state.clone()))
-        .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
-        .disable_signals()
-        .bind(address)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
+    // Stalled bodies and connection floods are bounded here, not only behind nginx
+    // (pos_api::limits).
+    let limits = Limits {
+        body_timeout: config.body_timeout,
+        connections: ConnectionLimits::new(config.max_connections_per_ip),
+    };
+    let connections = limits.connections.clone();
+    let server = HttpServer::new(move || {
+        let limits = limits.clone();
+        pos_api::build_app(state.clone()).wrap(from_fn(move |req, next| {
+            pos_api::limits::guard(limits.clone(), req, next)
+        }))
+    })
+    .on_connect(move |connection, data| connections.on_connect(connection, data))
+    .client_request_timeout(HEADER_TIMEOUT)
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .disable_signals()
+    .bind(address)
+    .map_err(|e| anyhow::anyhow!("cannot listen on {address}: {e}"))?;
     let bound = server.addrs().first().copied().unwrap_or(address);
     let server = server.run();
     let handle = server.handle();

@@ -19,9 +19,62 @@ pub const PORT: u16 = 5432;
 pub const SUPERUSER: &str = "postgres";
 const SERVER_BINARIES: [&str; 3] = ["initdb", "pg_ctl", "postgres"];
 
-/// Shown (after `error: `) when no PostgreSQL server is installed.
-pub const NOT_FOUND: &str =
-    "PostgreSQL server binaries not found; install them (Debian/Ubuntu: apt-get install postgresql)";
+/// The Debian/Ubuntu package holding the server binaries (and creating the `postgres` user).
+pub const SERVER_PACKAGE: &str = "postgresql";
+
+/// Where root keeps a cluster when the `postgres` user cannot enter the working directory
+/// (a clone in root's own 0700 home): one directory per checkout, stable across runs.
+pub const SHARED_ROOT: &str = "/var/lib/pos-dev";
+
+/// Shown (after `error: `) when no PostgreSQL server is installed and `pos dev` cannot
+/// install one itself: the exact command to run.
+pub fn not_found_message(apt_get: bool) -> String {
+    if apt_get {
+        format!(
+            "PostgreSQL server binaries not found; install them with: \
+             sudo apt-get install -y {SERVER_PACKAGE}"
+        )
+    } else {
+        "PostgreSQL server binaries not found; install PostgreSQL 13 or newer (initdb, pg_ctl, \
+         postgres) and put its bin directory on PATH"
+            .to_owned()
+    }
+}
+
+/// Whether the `postgres` user can enter `dir`, i.e. search every directory down to it.
+pub fn postgres_can_enter(dir: &Path) -> bool {
+    Command::new("runuser")
+        .args(["-u", "postgres", "--", "test", "-x"])
+        .arg(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The cluster root under [`SHARED_ROOT`] for a `pos dev` run in `var`: its folder name
+/// (for people) and a hash of its full path (so two checkouts never share a cluster).
+pub fn shared_root_for(var: &Path) -> PathBuf {
+    let checkout = var.parent().unwrap_or(var);
+    let name: String = checkout
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(32)
+        .collect();
+    // FNV-1a: stable across Rust versions, unlike std's hasher.
+    let hash = checkout
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3)
+        });
+    let name = if name.is_empty() { "pos".to_owned() } else { name };
+    PathBuf::from(SHARED_ROOT).join(format!("{name}-{hash:016x}"))
+}
 
 /// Finds a directory holding `initdb`, `pg_ctl` and `postgres`: first on `path_var`
 /// (symlinks resolved, so `/usr/local/bin/initdb -> /usr/lib/postgresql/15/bin/initdb`
@@ -435,6 +488,30 @@ mod tests {
             Some(fs::canonicalize(root.join("real")).unwrap())
         );
         fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn shared_roots_are_stable_short_and_per_checkout() {
+        let a = shared_root_for(Path::new("/root/pos/var"));
+        assert_eq!(a, shared_root_for(Path::new("/root/pos/var")));
+        assert!(a.starts_with(SHARED_ROOT));
+        assert!(a.file_name().unwrap().to_string_lossy().starts_with("pos-"));
+        assert_ne!(a, shared_root_for(Path::new("/home/x/pos/var")));
+        let odd = shared_root_for(Path::new("/root/my clone; rm -rf/var"));
+        let name = odd.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)),
+            "{name}"
+        );
+        // The socket path stays far below the 107-byte limit.
+        assert!(a.join("run/.s.PGSQL.5432").as_os_str().len() < 80);
+    }
+
+    #[test]
+    fn the_not_found_line_names_the_exact_command() {
+        assert!(not_found_message(true).ends_with("sudo apt-get install -y postgresql"));
+        assert!(!not_found_message(false).contains('\n'));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub async fn run() -> anyhow::Result<()> {
         config.bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
         config.port,
     );
-    http::serve(state, address, signals, |bound| {
+    http::serve(state, address, &config, signals, |bound| {
         println!("pos is listening on http://{bound}");
     })
     .await

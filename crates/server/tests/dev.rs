@@ -179,3 +179,51 @@ async fn dev_uses_database_url_when_set() {
     dev.signal("TERM");
     assert!(dev.wait(Duration::from_secs(30)).await.success(), "{}", dev.log());
 }
+
+/// As root in a folder the `postgres` user cannot enter (a clone in root's 0700 home),
+/// `pos dev` keeps its cluster in a place that user can reach, says where, and works.
+/// Only root meets this case (PostgreSQL runs as `postgres` only then); CI runs as root.
+#[tokio::test]
+async fn dev_as_root_in_a_private_folder_keeps_the_cluster_where_postgres_can_reach_it() {
+    let uid = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    if uid.trim() != "0" {
+        eprintln!("not root: `pos dev` runs PostgreSQL as this user, no other place is needed");
+        return;
+    }
+    let outer = TempDir::new("dev-private");
+    let cwd = outer.path().join("home");
+    std::fs::create_dir_all(&cwd).unwrap();
+    std::fs::set_permissions(&cwd, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let mut dev = start_dev(&cwd, free_port(), &[]).await;
+    let (status, body) = dev.health().await;
+    assert_eq!(status, 200, "{body}");
+    let log = dev.log();
+    let shared = log
+        .lines()
+        .find_map(|l| l.split("keeps this checkout's data in ").nth(1))
+        .and_then(|rest| rest.strip_suffix(" instead"))
+        .unwrap_or_else(|| panic!("pos dev does not say where the cluster went:\n{log}"))
+        .to_owned();
+    let shared = std::path::PathBuf::from(shared);
+    assert!(shared.starts_with("/var/lib/pos-dev"), "{}", shared.display());
+    let data_dir = shared.join("data");
+    let _cleanup = StopClusterOnDrop(data_dir.clone());
+    assert!(data_dir.join("PG_VERSION").is_file());
+    assert!(
+        !cwd.join("var/postgres").exists(),
+        "nothing the postgres user cannot reach"
+    );
+
+    dev.signal("TERM");
+    assert!(dev.wait(Duration::from_secs(30)).await.success(), "{}", dev.log());
+    assert_eq!(postgres_processes_for(&data_dir), Vec::<u32>::new());
+    std::fs::remove_dir_all(&shared).unwrap();
+}
