@@ -40,8 +40,10 @@ use crate::error::ProblemDetails;
 
 /// How long a request body may take to arrive, by default.
 pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
-/// Open connections one client address may hold, by default.
-pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 100;
+/// Open connections one client address may hold, by default: far more than a terminal
+/// or a benchmark machine (200 streams and 32 clients) opens, and half a 1,024-descriptor
+/// limit, so one address alone cannot exhaust it.
+pub const DEFAULT_MAX_CONNECTIONS_PER_IP: usize = 512;
 
 /// The limits [`guard`] enforces; one value shared by every worker.
 #[derive(Debug, Clone)]

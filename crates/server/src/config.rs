@@ -667,7 +667,7 @@ mod tests {
     fn body_timeout_and_connection_limit_have_defaults_bounds_and_an_off_switch() {
         let defaults = serve(&[]).unwrap();
         assert_eq!(defaults.body_timeout, std::time::Duration::from_secs(30));
-        assert_eq!(defaults.max_connections_per_ip, Some(100));
+        assert_eq!(defaults.max_connections_per_ip, Some(512));
         let set = serve(&[("BODY_TIMEOUT_SECS", "5"), ("MAX_CONNECTIONS_PER_IP", "20")]).unwrap();
         assert_eq!(set.body_timeout, std::time::Duration::from_secs(5));
         assert_eq!(set.max_connections_per_ip, Some(20));
