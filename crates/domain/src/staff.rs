@@ -248,6 +248,36 @@ pub fn update_action(before: &Staff, changes: &crate::auth::StaffChanges) -> &'s
     }
 }
 
+impl Staff {
+    /// What the audit log keeps of a staff member in `before`/`after` (never a secret).
+    pub fn audit_picture(&self) -> serde_json::Value {
+        serde_json::json!({
+            "username": self.username.as_str(),
+            "full_name": self.full_name.as_str(),
+            "role": self.role,
+            "active": self.active,
+            "must_change_password": self.must_change_password,
+            "has_pin": self.has_pin,
+        })
+    }
+}
+
+impl Terminal {
+    /// What the audit log keeps of a terminal in `before`/`after`.
+    pub fn audit_picture(&self) -> serde_json::Value {
+        serde_json::json!({
+            "code": self.code,
+            "name": self.name.as_str(),
+            "kind": self.kind,
+            "station": self.station,
+            "location": self.location,
+            "has_printer": self.has_printer,
+            "has_cash_drawer": self.has_cash_drawer,
+            "active": self.active,
+        })
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod rule_tests {
@@ -328,35 +358,5 @@ mod rule_tests {
         assert_eq!(plan_staff_change(&cashier, &same, 0).unwrap().sessions_end, None);
         assert_eq!(update_action(&cashier, &deactivate), "staff.deactivated");
         assert_eq!(update_action(&cashier, &promote), "staff.role_changed");
-    }
-}
-
-impl Staff {
-    /// What the audit log keeps of a staff member in `before`/`after` (never a secret).
-    pub fn audit_picture(&self) -> serde_json::Value {
-        serde_json::json!({
-            "username": self.username.as_str(),
-            "full_name": self.full_name.as_str(),
-            "role": self.role,
-            "active": self.active,
-            "must_change_password": self.must_change_password,
-            "has_pin": self.has_pin,
-        })
-    }
-}
-
-impl Terminal {
-    /// What the audit log keeps of a terminal in `before`/`after`.
-    pub fn audit_picture(&self) -> serde_json::Value {
-        serde_json::json!({
-            "code": self.code,
-            "name": self.name.as_str(),
-            "kind": self.kind,
-            "station": self.station,
-            "location": self.location,
-            "has_printer": self.has_printer,
-            "has_cash_drawer": self.has_cash_drawer,
-            "active": self.active,
-        })
     }
 }

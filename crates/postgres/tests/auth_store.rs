@@ -963,11 +963,7 @@ async fn two_concurrent_demotions_of_the_last_two_admins_let_exactly_one_win() {
         }
         let won = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(won, 1, "round {round}: {results:?}");
-        assert!(
-            results
-                .iter()
-                .any(|r| *r == Err(StaffChangeError::Rule(StaffRuleError::LastActiveAdmin)))
-        );
+        assert!(results.contains(&Err(StaffChangeError::Rule(StaffRuleError::LastActiveAdmin))));
         assert_eq!(
             count(
                 &stores[0],
