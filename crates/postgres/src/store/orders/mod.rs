@@ -4,16 +4,12 @@
 //! Every unit of work is one `interact` closure running one transaction; reads load orders
 //! and then all of their items in one more query, never one query per order.
 
-mod batch;
-mod batch_mutate;
 mod catalog;
 mod idempotency;
 mod item_rows;
 mod rows;
 mod unit;
 
-pub(crate) use batch::{CreateRequest, GroupQueue};
-pub(crate) use batch_mutate::MutateRequest;
 pub(crate) use catalog::ProductWithModifiers;
 
 use async_trait::async_trait;
@@ -63,10 +59,16 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: CreateWork,
     ) -> Result<Mutation, StoreError> {
-        self.in_group(batch::CreateRequest {
-            business_date,
-            claim,
-            work,
+        self.interact(move |conn| {
+            // Taken in its own statement, before the unit's transaction: no counter row stays
+            // locked until a create commits (a create that rolls back skips its number).
+            let number = unit::take_number(conn, business_date)?;
+            let plan = Plan::Create {
+                business_date,
+                number,
+                work,
+            };
+            unit::run(conn, claim, |_| Ok(unit::Locked::Nothing), plan)
         })
         .await
     }
@@ -78,16 +80,6 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
-        if let OrderTarget::Order(order) = target {
-            return self
-                .in_group(MutateRequest {
-                    order,
-                    expected_version,
-                    claim,
-                    work,
-                })
-                .await;
-        }
         let plan = Plan::Mutate {
             expected_version,
             work,

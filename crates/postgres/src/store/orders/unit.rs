@@ -102,6 +102,7 @@ pub(crate) enum Locked {
 pub(crate) enum Plan {
     Create {
         business_date: NaiveDate,
+        number: i32,
         work: CreateWork,
     },
     Mutate {
@@ -229,14 +230,17 @@ fn stale(expected: Option<i32>, loaded: &Order) -> Option<OrderError> {
 /// Steps 3–5: version check, work, then the effect.
 fn apply(conn: &mut PgConnection, locked: Locked, plan: Plan) -> Result<Applied, Abort> {
     match (plan, locked) {
-        (Plan::Create { business_date, work }, Locked::Nothing) => {
-            let number = next_number(conn, business_date)?;
+        (
+            Plan::Create {
+                business_date,
+                number,
+                work,
+            },
+            Locked::Nothing,
+        ) => {
             let (order, output) = match work(number) {
                 Ok(built) => built,
-                Err(error) => {
-                    give_back_number(conn, business_date)?;
-                    return Err(refusal(error, None));
-                }
+                Err(error) => return Err(refusal(error, None)),
             };
             if order.number != number || order.business_date != business_date || order.version != 1 {
                 return Err(StoreError::Internal(
@@ -319,9 +323,10 @@ fn apply(conn: &mut PgConnection, locked: Locked, plan: Plan) -> Result<Applied,
     }
 }
 
-/// The next number of `business_date`, under the counter row's lock until COMMIT (a rolled
-/// back create gives its number back: committed numbers have no gaps).
-fn next_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32, Abort> {
+/// The next number of `business_date`, in a statement of its own (autocommit): the counter
+/// row is locked only for that statement. Numbers are distinct and increasing within a
+/// business day; a create that rolls back leaves its number unused.
+pub(crate) fn take_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32, DbError> {
     Ok(diesel::insert_into(order_number_counters::table)
         .values((
             order_number_counters::business_date.eq(business_date),
@@ -332,15 +337,6 @@ fn next_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32,
         .set(order_number_counters::last_number.eq(order_number_counters::last_number + 1))
         .returning(order_number_counters::last_number)
         .get_result(conn)?)
-}
-
-/// A refused create returns its number: the counter row is still locked by this unit, so no
-/// other create has taken the next one.
-fn give_back_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<(), Abort> {
-    diesel::update(order_number_counters::table.find(business_date))
-        .set(order_number_counters::last_number.eq(order_number_counters::last_number - 1))
-        .execute(conn)?;
-    Ok(())
 }
 
 /// Step 5: stock, the aggregates, print jobs, audit.
