@@ -15,14 +15,14 @@ use pos_domain::approval::Actor;
 use pos_domain::event::NewEvent;
 use pos_domain::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse, purge_cutoff};
 use pos_domain::ids::{OrderId, ProductId, StaffId, TableId};
-use pos_domain::order::{ItemStatus, NewOrder, Order, OrderError, OrderStatus, OrderType};
-use pos_domain::order_ports::{
+use pos_domain::order::ports::{
     CreateWork, Effects, IdempotencyClaim, IdempotencyPurge, Mutation, OrderChange, OrderStore, OrderTarget,
     OrderWork, RenderInput, StockChange, WorkOutput,
 };
-use pos_domain::orders::service::{
+use pos_domain::order::service::{
     Caller, CreateOrderCmd, Edit, ItemRequest, OrderService, OrderServiceConfig, OrderServiceError, VoidCmd,
 };
+use pos_domain::order::{ItemStatus, NewOrder, Order, OrderError, OrderStatus, OrderType};
 use pos_domain::ports::{SettingsStore, StaffStore, SystemClock};
 use pos_domain::settings::Settings;
 use pos_domain::staff::{NewStaff, Station};
@@ -224,14 +224,14 @@ fn claim(staff: StaffId, key: &str, body: &str) -> IdempotencyClaim {
     )
 }
 
-fn committed(result: Result<Mutation, StoreError>) -> pos_domain::order_ports::Committed {
+fn committed(result: Result<Mutation, StoreError>) -> pos_domain::order::ports::Committed {
     match result {
         Ok(Mutation::Committed(c)) => *c,
         other => panic!("expected a committed unit, got {other:?}"),
     }
 }
 
-fn refused(result: Result<Mutation, StoreError>) -> pos_domain::order_ports::Refusal {
+fn refused(result: Result<Mutation, StoreError>) -> pos_domain::order::ports::Refusal {
     match result {
         Ok(Mutation::Refused(r)) => *r,
         other => panic!("expected a refusal, got {other:?}"),
@@ -894,7 +894,7 @@ async fn a_refusal_with_a_key_is_stored_and_replayed_and_nothing_else_is_written
     let order = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await).order;
     let events_before = count(&v.store, "SELECT count(*) AS n FROM events").await;
     let at = now();
-    let send = |_: ()| -> pos_domain::order_ports::OrderWork {
+    let send = |_: ()| -> pos_domain::order::ports::OrderWork {
         Box::new(move |order| {
             Ok(WorkOutput {
                 change: OrderChange::Sent(order.send(at)?),
@@ -1306,7 +1306,10 @@ async fn a_unit_that_fails_after_its_first_event_leaves_no_event_and_no_claim() 
         0
     );
     let next = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await);
-    assert!(next.order.number >= 2, "numbers increase past a rolled-back create");
+    assert!(
+        next.order.number >= 2,
+        "numbers increase past a rolled-back create"
+    );
     assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 2);
 }
 
@@ -1446,7 +1449,7 @@ async fn station_queues_are_oldest_first_and_lists_load_every_order_with_its_ite
 
     let listed = v
         .store
-        .list_orders(&pos_domain::order_ports::OrderFilter::unfinished(500))
+        .list_orders(&pos_domain::order::ports::OrderFilter::unfinished(500))
         .await
         .unwrap();
     assert_eq!(
@@ -1459,21 +1462,21 @@ async fn station_queues_are_oldest_first_and_lists_load_every_order_with_its_ite
     }
     let limited = v
         .store
-        .list_orders(&pos_domain::order_ports::OrderFilter {
+        .list_orders(&pos_domain::order::ports::OrderFilter {
             limit: 1,
-            ..pos_domain::order_ports::OrderFilter::default()
+            ..pos_domain::order::ports::OrderFilter::default()
         })
         .await
         .unwrap();
     assert_eq!(limited.len(), 1);
     let voided = v
         .store
-        .list_orders(&pos_domain::order_ports::OrderFilter {
+        .list_orders(&pos_domain::order::ports::OrderFilter {
             statuses: vec![OrderStatus::Voided],
             staff_id: Some(v.waiter.id),
             business_date: Some(sent[0].business_date),
             limit: 10,
-            ..pos_domain::order_ports::OrderFilter::default()
+            ..pos_domain::order::ports::OrderFilter::default()
         })
         .await
         .unwrap();
