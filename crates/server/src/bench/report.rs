@@ -26,6 +26,9 @@ pub struct Report {
     pub orders_cpu: Option<OrdersCpu>,
     pub kds: Option<KdsResult>,
     pub memory: Option<Memory>,
+    /// Login burst and idle streams (`bench/memory.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_phases: Option<super::memory::MemoryPhases>,
     pub aims: Vec<Aim>,
 }
 
@@ -237,6 +240,9 @@ impl Report {
                 mem.vm_hwm_mib
             )?;
             writeln!(out, "  peak           {} MiB", mem.peak_mib)?;
+        }
+        if let Some(phases) = &self.memory_phases {
+            phases.write_text(out)?;
         }
         writeln!(out, "\naims")?;
         for aim in &self.aims {
