@@ -133,6 +133,69 @@ impl TerminalView {
     }
 }
 
+// ----- input rules as schemas -------------------------------------------------------------------
+//
+// Request fields the domain parses from plain strings get their OpenAPI rule from the same
+// bounds the parser uses (`#[schema(schema_with = …)]`), so the document states the rule a
+// client breaks instead of describing it; the tests below hold each pattern to its parser.
+
+/// What `Username::parse` accepts: 3–32 of letters, digits, `.`, `_`, `-` (stored lower-case),
+/// surrounding blanks ignored.
+pub const USERNAME_PATTERN: &str = r"^\s*[A-Za-z0-9._-]{3,32}\s*$";
+/// What `Pin::parse` accepts: 4 to 6 digits, surrounding blanks ignored.
+pub const PIN_PATTERN: &str = r"^\s*[0-9]{4,6}\s*$";
+/// Shortest new password (`NewPassword::parse`).
+pub const NEW_PASSWORD_MIN_LEN: usize = 8;
+
+fn string_schema(nullable: bool) -> utoipa::openapi::schema::ObjectBuilder {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let kind = if nullable {
+        SchemaType::from_iter([Type::String, Type::Null])
+    } else {
+        SchemaType::Type(Type::String)
+    };
+    ObjectBuilder::new().schema_type(kind)
+}
+
+pub fn username_schema() -> utoipa::openapi::schema::Object {
+    string_schema(false).pattern(Some(USERNAME_PATTERN)).build()
+}
+
+pub fn optional_username_schema() -> utoipa::openapi::schema::Object {
+    string_schema(true).pattern(Some(USERNAME_PATTERN)).build()
+}
+
+pub fn pin_schema() -> utoipa::openapi::schema::Object {
+    string_schema(false).pattern(Some(PIN_PATTERN)).build()
+}
+
+pub fn optional_pin_schema() -> utoipa::openapi::schema::Object {
+    string_schema(true).pattern(Some(PIN_PATTERN)).build()
+}
+
+/// A password being presented: 1 to `MAX_PASSWORD_LEN` characters.
+pub fn password_schema() -> utoipa::openapi::schema::Object {
+    string_schema(false)
+        .min_length(Some(1))
+        .max_length(Some(pos_domain::validate::MAX_PASSWORD_LEN))
+        .build()
+}
+
+pub fn optional_password_schema() -> utoipa::openapi::schema::Object {
+    string_schema(true)
+        .min_length(Some(1))
+        .max_length(Some(pos_domain::validate::MAX_PASSWORD_LEN))
+        .build()
+}
+
+/// A password being set: `NEW_PASSWORD_MIN_LEN` to `MAX_PASSWORD_LEN` characters.
+pub fn new_password_schema() -> utoipa::openapi::schema::Object {
+    string_schema(false)
+        .min_length(Some(NEW_PASSWORD_MIN_LEN))
+        .max_length(Some(pos_domain::validate::MAX_PASSWORD_LEN))
+        .build()
+}
+
 /// `Option<Option<T>>` from JSON: absent → `None` (leave alone), `null` → `Some(None)`
 /// (clear), a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with = …)]`.
 pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
@@ -159,6 +222,50 @@ pub(crate) mod tests {
             .iter()
             .map(|v| v.as_str().unwrap().to_owned())
             .collect()
+    }
+
+    /// A pattern of the form `^\s*[CLASS]{MIN,MAX}\s*$` checked by hand (no regex engine
+    /// here): trim, then length and class.
+    fn matches_trimmed_class(pattern: &str, value: &str, class: impl Fn(char) -> bool) -> bool {
+        let bounds = pattern.rsplit('{').next().unwrap().split('}').next().unwrap();
+        let (min, max) = bounds.split_once(',').unwrap();
+        let (min, max): (usize, usize) = (min.parse().unwrap(), max.parse().unwrap());
+        let trimmed = value.trim();
+        (min..=max).contains(&trimmed.chars().count()) && trimmed.chars().all(class)
+    }
+
+    #[test]
+    fn input_patterns_accept_exactly_what_the_parsers_accept() {
+        use pos_domain::validate::{NewPassword, Pin, Username};
+        let username_class = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        for sample in [
+            "ab",
+            "abc",
+            " Phiona ",
+            "a.b_c-d",
+            &"x".repeat(32),
+            &"x".repeat(33),
+            "bad name",
+            "é-abc",
+            "",
+        ] {
+            assert_eq!(
+                matches_trimmed_class(USERNAME_PATTERN, sample, username_class),
+                Username::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+        for sample in ["123", "1234", " 123456 ", "1234567", "12a4", "١٢٣٤"] {
+            assert_eq!(
+                matches_trimmed_class(PIN_PATTERN, sample, |c| c.is_ascii_digit()),
+                Pin::parse(sample).is_ok(),
+                "{sample:?}"
+            );
+        }
+        assert!(NewPassword::parse("p", &"x".repeat(NEW_PASSWORD_MIN_LEN)).is_ok());
+        assert!(NewPassword::parse("p", &"x".repeat(NEW_PASSWORD_MIN_LEN - 1)).is_err());
+        let schema = serde_json::to_value(new_password_schema()).unwrap();
+        assert_eq!(schema["maxLength"], pos_domain::validate::MAX_PASSWORD_LEN);
     }
 
     #[test]

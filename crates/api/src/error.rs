@@ -105,9 +105,14 @@ pub enum ApiError {
     NotFound(String),
     #[error("method not allowed")]
     MethodNotAllowed { allow: Vec<actix_web::http::Method> },
-    /// A unique constraint or a state that forbids the change.
+    /// A unique constraint or a state that forbids the change; `field` names the input
+    /// concerned when there is one.
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict {
+        code: &'static str,
+        detail: String,
+        field: Option<String>,
+    },
     /// The database refused a value (CHECK) or a reference (foreign key).
     #[error("{detail}")]
     Unprocessable { code: &'static str, detail: String },
@@ -158,6 +163,7 @@ impl ApiError {
         ApiError::Conflict {
             code,
             detail: detail.into(),
+            field: None,
         }
     }
 
@@ -196,7 +202,7 @@ impl ApiError {
 
     fn field(&self) -> Option<String> {
         match self {
-            ApiError::BadRequest { field, .. } => field.clone(),
+            ApiError::BadRequest { field, .. } | ApiError::Conflict { field, .. } => field.clone(),
             ApiError::Validation(e) => Some(e.field.clone()),
             _ => None,
         }
@@ -264,27 +270,33 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Constraints a client can break in the normal course of things, with the stable code and
-/// the sentence they answer with (409). Any other constraint gets the generic codes below.
-pub const KNOWN_CONSTRAINTS: &[(&str, &str, &str)] = &[
+/// Constraints a client can break in the normal course of things: the stable code, the
+/// request field it concerns (if one) and the rule, in words, they answer with (409). Any
+/// other constraint gets a generic code; its name goes to the log only, because a problem
+/// body names the field or the rule, never the database's tables or constraints.
+pub const KNOWN_CONSTRAINTS: &[(&str, &str, Option<&str>, &str)] = &[
     (
         "staff_username_key",
         "username_taken",
+        Some("username"),
         "another staff member has this username",
     ),
     (
         "staff_pin_lookup_key",
         "pin_taken",
+        Some("pin"),
         "another active staff member has this PIN",
     ),
     (
         "terminals_code_key",
         "terminal_code_taken",
+        Some("code"),
         "another terminal has this code",
     ),
     (
         "last_active_admin",
         "last_active_admin",
+        None,
         "the last active admin cannot be deactivated or demoted",
     ),
 ];
@@ -292,8 +304,17 @@ pub const KNOWN_CONSTRAINTS: &[(&str, &str, &str)] = &[
 fn known_constraint(constraint: &str) -> Option<ApiError> {
     KNOWN_CONSTRAINTS
         .iter()
-        .find(|(name, _, _)| *name == constraint)
-        .map(|(_, code, detail)| ApiError::conflict(code, *detail))
+        .find(|(name, _, _, _)| *name == constraint)
+        .map(|(_, code, field, detail)| ApiError::Conflict {
+            code,
+            detail: (*detail).to_owned(),
+            field: field.map(str::to_owned),
+        })
+}
+
+/// A constraint no sentence was written for: logged by name, answered by rule only.
+fn unnamed_constraint(kind: &str, constraint: &str) {
+    tracing::info!(constraint, kind, "request refused by a database constraint");
 }
 
 impl From<pos_domain::approval::ApprovalError> for ApiError {
@@ -306,26 +327,31 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { entity } => ApiError::NotFound(format!("{entity} not found")),
-            StoreError::Conflict { constraint } => {
-                known_constraint(&constraint).unwrap_or_else(|| ApiError::Conflict {
-                    code: "conflict",
-                    detail: format!("conflicts with an existing record ({constraint})"),
-                })
-            }
-            StoreError::CheckViolation { constraint } => {
-                known_constraint(&constraint).unwrap_or_else(|| ApiError::Unprocessable {
+            StoreError::Conflict { constraint } => known_constraint(&constraint).unwrap_or_else(|| {
+                unnamed_constraint("unique", &constraint);
+                ApiError::conflict(
+                    "conflict",
+                    "a value that must be unique is already taken by another record",
+                )
+            }),
+            StoreError::CheckViolation { constraint } => known_constraint(&constraint).unwrap_or_else(|| {
+                unnamed_constraint("check", &constraint);
+                ApiError::Unprocessable {
                     code: "constraint_violation",
-                    detail: format!("a value breaks the rule {constraint}"),
-                })
+                    detail: "a value is outside what the venue's rules allow".to_owned(),
+                }
+            }),
+            StoreError::ForeignKeyViolation { constraint } => {
+                unnamed_constraint("reference", &constraint);
+                ApiError::Unprocessable {
+                    code: "invalid_reference",
+                    detail: "a referenced record does not exist".to_owned(),
+                }
             }
-            StoreError::ForeignKeyViolation { constraint } => ApiError::Unprocessable {
-                code: "invalid_reference",
-                detail: format!("a referenced record does not exist ({constraint})"),
-            },
-            StoreError::SerializationFailure => ApiError::Conflict {
-                code: "concurrent_update",
-                detail: "a concurrent update interfered; retry the request".to_owned(),
-            },
+            StoreError::SerializationFailure => ApiError::conflict(
+                "concurrent_update",
+                "a concurrent update interfered; retry the request",
+            ),
             StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
             StoreError::Internal(cause) => ApiError::Internal(cause),
         }
@@ -399,10 +425,10 @@ mod tests {
 
     #[actix_web::test]
     async fn known_constraints_get_their_own_codes_as_409() {
-        for (constraint, code) in [
-            ("staff_username_key", "username_taken"),
-            ("staff_pin_lookup_key", "pin_taken"),
-            ("terminals_code_key", "terminal_code_taken"),
+        for (constraint, code, field) in [
+            ("staff_username_key", "username_taken", "username"),
+            ("staff_pin_lookup_key", "pin_taken", "pin"),
+            ("terminals_code_key", "terminal_code_taken", "code"),
         ] {
             let (status, _, problem) = body_of(
                 StoreError::Conflict {
@@ -412,6 +438,8 @@ mod tests {
             )
             .await;
             assert_eq!((status.as_u16(), problem.code.as_str()), (409, code));
+            assert_eq!(problem.field.as_deref(), Some(field), "{constraint}");
+            assert!(!problem.detail.contains(constraint), "{problem:?}");
         }
         let (status, _, problem) = body_of(
             StoreError::CheckViolation {
@@ -424,6 +452,32 @@ mod tests {
             (status.as_u16(), problem.code.as_str()),
             (409, "last_active_admin")
         );
+    }
+
+    #[actix_web::test]
+    async fn problem_bodies_never_name_a_table_or_constraint() {
+        for error in [
+            StoreError::Conflict {
+                constraint: "orders_business_date_number_key".into(),
+            },
+            StoreError::CheckViolation {
+                constraint: "orders_paid_check".into(),
+            },
+            StoreError::ForeignKeyViolation {
+                constraint: "orders_table_id_fkey".into(),
+            },
+            StoreError::Conflict {
+                constraint: "last_active_admin".into(),
+            },
+        ] {
+            let (status, _, problem) = body_of(error.clone().into()).await;
+            assert!(status.is_client_error(), "{error:?}");
+            let raw = serde_json::to_string(&problem).unwrap();
+            for name in ["orders", "_key", "_check", "_fkey", "staff", "constraint "] {
+                assert!(!raw.contains(name), "{name} in {raw}");
+            }
+            assert!(!problem.detail.is_empty());
+        }
     }
 
     #[actix_web::test]

@@ -30,8 +30,11 @@ pub const DEFAULT_JSON_LIMIT: usize = 64 * 1024;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JsonLimit(pub usize);
 
-/// A JSON request body. Requires `Content-Type: application/json` (or `…+json`): 415
-/// otherwise; 413 past the limit; 400 naming the field for anything serde refuses.
+/// A JSON request body: a JSON object (every request body of the API is one; serde would
+/// otherwise take an array for a struct, field by position). Requires `Content-Type:
+/// application/json` exactly (a `charset` parameter is fine): 415 for anything else,
+/// `application/merge-patch+json` included, whose semantics differ; 413 past the limit;
+/// 400 naming the field for anything serde refuses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Json<T>(pub T);
 
@@ -74,20 +77,25 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                 }
                 body.extend_from_slice(&chunk);
             }
+            require_object(&body)?;
             parse_json(&body).map(Json)
         })
     }
 }
 
-fn check_json_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
-    let is_json = match req.mime_type() {
+/// Whether the request says its body is `application/json` (parameters such as `charset`
+/// aside). `…+json` types are other formats with other semantics: not accepted.
+pub(crate) fn is_json_request(req: &HttpRequest) -> bool {
+    match req.mime_type() {
         Ok(Some(mime)) => {
-            mime.type_() == "application"
-                && (mime.subtype() == "json" || mime.suffix().is_some_and(|suffix| suffix == "json"))
+            mime.type_() == "application" && mime.subtype() == "json" && mime.suffix().is_none()
         }
         _ => false,
-    };
-    if !is_json {
+    }
+}
+
+fn check_json_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+    if !is_json_request(req) {
         return Err(ApiError::UnsupportedMediaType(
             "the body must be JSON with Content-Type: application/json".to_owned(),
         ));
@@ -107,6 +115,20 @@ fn check_json_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
         return Err(ApiError::PayloadTooLarge { limit });
     }
     Ok(())
+}
+
+/// Refuses a body whose document is not an object (an array, a string, a number…) before
+/// serde sees it. An empty or malformed body is left to [`parse_json`], which says why.
+pub(crate) fn require_object(body: &[u8]) -> Result<(), ApiError> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None | Some(b'{') => Ok(()),
+        Some(_) if serde_json::from_slice::<serde::de::IgnoredAny>(body).is_err() => Ok(()),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_body",
+            "the request body must be a JSON object",
+            None,
+        )),
+    }
 }
 
 /// Parses a JSON document into `T`, naming the offending field on failure.
@@ -409,6 +431,24 @@ mod tests {
         }
         let (code, _, _) = refused(b"{\"table\":\"\xff\",\"items\":[]}");
         assert_eq!(code, "malformed_json");
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_object_is_refused_naming_the_body() {
+        for body in [&b"[\"able\",\"pw\"]"[..], b" [1]", b"\"x\"", b"42", b"null"] {
+            match require_object(body).unwrap_err() {
+                ApiError::BadRequest { code, detail, .. } => {
+                    assert_eq!(code, "invalid_body");
+                    assert!(detail.contains("body must be a JSON object"), "{detail}");
+                }
+                other => panic!("expected a 400, got {other:?}"),
+            }
+        }
+        assert!(require_object(b" {\"a\":1}").is_ok());
+        assert!(
+            require_object(b"").is_ok(),
+            "left to parse_json, which says it is empty"
+        );
     }
 
     #[derive(Debug, Deserialize)]

@@ -14,7 +14,7 @@
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
 use pos_domain::idempotency::{
@@ -110,6 +110,7 @@ impl RawBody {
                 "the body must be JSON with Content-Type: application/json".to_owned(),
             ));
         }
+        crate::extract::require_object(&self.bytes)?;
         parse_json(&self.bytes)
     }
 
@@ -124,23 +125,13 @@ impl RawBody {
     }
 }
 
-fn is_json_media(req: &HttpRequest) -> bool {
-    match req.mime_type() {
-        Ok(Some(mime)) => {
-            mime.type_() == "application"
-                && (mime.subtype() == "json" || mime.suffix().is_some_and(|suffix| suffix == "json"))
-        }
-        _ => false,
-    }
-}
-
 impl FromRequest for RawBody {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let limit = req.app_data::<JsonLimit>().map_or(DEFAULT_JSON_LIMIT, |l| l.0);
-        let is_json = is_json_media(req);
+        let is_json = crate::extract::is_json_request(req);
         let compressed = req
             .headers()
             .get(header::CONTENT_ENCODING)

@@ -17,6 +17,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi as _};
 
+use pos_domain::idempotency::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
+
 use crate::error::{PROBLEM_JSON, ProblemDetails};
 
 /// Security scheme names, for `#[utoipa::path(security(("bearer_auth" = []), ("cookie_auth" = [])))]`.
@@ -39,7 +41,7 @@ pub const SESSION_COOKIE: &str = "pos_session";
                        account), or an action of the role matrix such as `manage_staff`.",
         license(name = "MIT")
     ),
-    components(schemas(ProblemDetails)),
+    components(schemas(ProblemDetails, crate::routes::orders::TicketFormat, crate::routes::orders::PaperSchema)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "system", description = "Health, this document and its browser"),
@@ -263,9 +265,41 @@ pub(crate) fn complete(doc: &mut OpenApi) {
     for item in doc.paths.paths.values_mut() {
         for (_, operation) in operations_mut(item) {
             add_problem_responses(operation);
+            exact_header_schemas(operation);
         }
     }
 }
+
+/// The headers every mutation may take get their schema from the types that parse them, in
+/// one place, rather than a `string` with the rule in prose: `Idempotency-Key` from
+/// [`IdempotencyKey`]'s bounds, `If-Match` as the order's ETag (`"3"`, or `*`). A header is
+/// never `null`: absent is what an optional one is.
+fn exact_header_schemas(operation: &mut Operation) {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in != ParameterIn::Header {
+            continue;
+        }
+        let schema = match parameter.name.as_str() {
+            IDEMPOTENCY_KEY_HEADER => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(IdempotencyKey::MAX_LEN))
+                .pattern(Some(IDEMPOTENCY_KEY_PATTERN)),
+            "If-Match" => ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some(IF_MATCH_PATTERN)),
+            _ => continue,
+        };
+        parameter.schema = Some(RefOr::T(schema.build().into()));
+    }
+}
+
+/// What [`IdempotencyKey::parse`] accepts: visible ASCII, no spaces.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]+$";
+/// What `If-Match` accepts: `*`, or an order version (1 or more, no leading zero) as its
+/// ETag gives it (optionally weak) or bare.
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?("[1-9][0-9]{0,8}"|[1-9][0-9]{0,8}))$"#;
 
 fn add_problem_responses(operation: &mut Operation) {
     let has_body = operation.request_body.is_some();
@@ -294,6 +328,8 @@ fn add_problem_responses(operation: &mut Operation) {
     if has_body {
         statuses.push(("413", "Body larger than the limit"));
         statuses.push(("415", "Body is not application/json"));
+    }
+    if has_input {
         statuses.push(("422", "A value breaks a rule: the problem names the field"));
     }
     statuses.push(("500", "Internal error: the body carries only the request id"));

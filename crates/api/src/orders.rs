@@ -520,20 +520,24 @@ fn if_match(req: &HttpRequest) -> Result<Option<i32>, ApiError> {
             Some("If-Match".to_owned()),
         )
     };
-    let raw = value.to_str().map_err(|_| invalid())?.trim();
+    let raw = value.to_str().map_err(|_| invalid())?;
     if raw == "*" {
         return Ok(None);
     }
+    // Exactly `crate::openapi::IF_MATCH_PATTERN`: the ETag (or its bare number), no sign,
+    // no leading zero, nothing around it.
     let raw = raw.strip_prefix("W/").unwrap_or(raw);
-    let raw = raw
+    let digits = raw
         .strip_prefix('"')
         .and_then(|r| r.strip_suffix('"'))
         .unwrap_or(raw);
-    raw.parse::<i32>()
-        .ok()
-        .filter(|version| *version >= 1)
-        .map(Some)
-        .ok_or_else(invalid)
+    let well_formed = (1..=9).contains(&digits.len())
+        && !digits.starts_with('0')
+        && digits.bytes().all(|b| b.is_ascii_digit());
+    if !well_formed {
+        return Err(invalid());
+    }
+    digits.parse::<i32>().ok().map(Some).ok_or_else(invalid)
 }
 
 /// `ETag: "<version>"`, what `If-Match` sends back.
@@ -596,7 +600,7 @@ mod tests {
             version_of(disagreeing, Some(2)),
             Err("conflicting_versions".to_owned())
         );
-        for bad in ["\"x\"", "0", "-1", "\"\""] {
+        for bad in ["\"x\"", "0", "-1", "\"\"", "+3", " 3", "\"03\"", "\"3"] {
             let request = TestRequest::post().insert_header(("If-Match", bad));
             assert_eq!(
                 version_of(request, None),

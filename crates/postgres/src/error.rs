@@ -37,34 +37,24 @@ impl From<DbError> for StoreError {
     }
 }
 
-/// Maps a diesel error to the port contract. `NotFound` gets a generic entity: callers that
-/// know what they looked for return `StoreError::not_found("staff")` themselves.
+/// Maps a diesel error to the port contract by the error's SQLSTATE (the server's message
+/// text is translated by its `lc_messages`, so it is never looked at). `NotFound` gets a
+/// generic entity: callers that know what they looked for return
+/// `StoreError::not_found("staff")` themselves.
 pub fn classify(error: DieselError) -> StoreError {
     match error {
         DieselError::NotFound => StoreError::not_found("record"),
         DieselError::DatabaseError(kind, info) => {
-            let constraint = || info.constraint_name().unwrap_or("unknown").to_owned();
-            match kind {
-                DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::ExclusionViolation => {
-                    StoreError::Conflict {
-                        constraint: constraint(),
+            let constraint = info.constraint_name().unwrap_or("unknown").to_owned();
+            match info.sqlstate() {
+                Some(state) => classify_sqlstate(state.as_str(), constraint, info.message()),
+                // No SQLSTATE: libpq's own failures (the connection broke before an answer).
+                None => match kind {
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
+                        StoreError::Unavailable(info.message().to_owned())
                     }
-                }
-                DatabaseErrorKind::CheckViolation | DatabaseErrorKind::NotNullViolation => {
-                    StoreError::CheckViolation {
-                        constraint: constraint(),
-                    }
-                }
-                DatabaseErrorKind::ForeignKeyViolation | DatabaseErrorKind::RestrictViolation => {
-                    StoreError::ForeignKeyViolation {
-                        constraint: constraint(),
-                    }
-                }
-                DatabaseErrorKind::SerializationFailure => StoreError::SerializationFailure,
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand => {
-                    StoreError::Unavailable(info.message().to_owned())
-                }
-                _ => classify_by_message(info.message()),
+                    _ => StoreError::Internal(info.message().to_owned()),
+                },
             }
         }
         DieselError::BrokenTransactionManager => {
@@ -74,26 +64,41 @@ pub fn classify(error: DieselError) -> StoreError {
     }
 }
 
-/// libpq does not hand diesel the SQLSTATE of every error, so the ones that matter and have
-/// no `DatabaseErrorKind` are recognised by PostgreSQL's (English, `lc_messages=C`) text.
-fn classify_by_message(message: &str) -> StoreError {
-    const RETRYABLE: [&str; 2] = ["deadlock detected", "could not serialize access"];
-    // A lock awaited past the transaction's `lock_timeout`: busy, try again.
-    const UNAVAILABLE: [&str; 7] = [
-        "canceling statement due to lock timeout",
-        "terminating connection",
-        "the database system is starting up",
-        "the database system is shutting down",
-        "the database system is in recovery mode",
-        "server closed the connection",
-        "too many clients",
-    ];
-    if RETRYABLE.iter().any(|m| message.contains(m)) {
-        StoreError::SerializationFailure
-    } else if UNAVAILABLE.iter().any(|m| message.contains(m)) {
-        StoreError::Unavailable(message.to_owned())
-    } else {
-        StoreError::Internal(message.to_owned())
+/// SQLSTATE 55P03 (`lock_not_available`): a lock awaited past the transaction's
+/// `lock_timeout` (or refused by `NOWAIT`).
+pub const LOCK_NOT_AVAILABLE: &str = "55P03";
+
+/// Whether `error` is a lock awaited past the transaction's `lock_timeout` (SQLSTATE 55P03).
+pub fn is_lock_timeout(error: &DieselError) -> bool {
+    matches!(
+        error,
+        DieselError::DatabaseError(_, info)
+            if info.sqlstate().is_some_and(|s| s.as_str() == LOCK_NOT_AVAILABLE)
+    )
+}
+
+/// The port's error for a SQLSTATE (PostgreSQL appendix A). `message` only travels into
+/// `Unavailable`/`Internal` for the log; it never decides anything.
+fn classify_sqlstate(state: &str, constraint: String, message: &str) -> StoreError {
+    match state {
+        // unique_violation, exclusion_violation
+        "23505" | "23P01" => StoreError::Conflict { constraint },
+        // check_violation, not_null_violation
+        "23514" | "23502" => StoreError::CheckViolation { constraint },
+        // foreign_key_violation, restrict_violation
+        "23503" | "23001" => StoreError::ForeignKeyViolation { constraint },
+        // serialization_failure, deadlock_detected: the whole unit is safe to retry.
+        "40001" | "40P01" => StoreError::SerializationFailure,
+        // lock_not_available (lock_timeout), admin/crash shutdown, cannot_connect_now,
+        // too_many_connections, and the connection exceptions (class 08): busy or going
+        // away, so 503 + Retry-After.
+        LOCK_NOT_AVAILABLE | "57P01" | "57P02" | "57P03" | "53300" => {
+            StoreError::Unavailable(format!("{state}: {message}"))
+        }
+        s if s.starts_with("08") => StoreError::Unavailable(format!("{state}: {message}")),
+        // Any other integrity violation (class 23) is a rule the database enforces.
+        s if s.starts_with("23") => StoreError::CheckViolation { constraint },
+        _ => StoreError::Internal(format!("{state}: {message}")),
     }
 }
 

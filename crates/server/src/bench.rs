@@ -17,6 +17,7 @@
 mod client;
 mod kds;
 mod load;
+mod memory;
 mod procfs;
 mod report;
 mod sse;
@@ -101,6 +102,13 @@ pub struct BenchArgs {
     /// the URL's port, when the server runs on this machine].
     #[arg(long, value_name = "PID")]
     pub pid: Option<u32>,
+    /// Password logins at the same moment, with the server's memory sampled (0 skips).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub login_burst: usize,
+    /// Idle event streams held open, then closed, with the server's memory sampled (0
+    /// skips). Each takes a file descriptor in the bench and in the server.
+    #[arg(long, value_name = "N", default_value_t = 10_000)]
+    pub idle_streams: usize,
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -239,10 +247,38 @@ async fn bench(args: &BenchArgs) -> anyhow::Result<Report> {
         orders_cpu,
         kds,
         memory,
+        memory_phases: None,
         aims: Vec::new(),
     };
+    report.memory_phases = memory_phases(base, args, &orders_session, pid).await?;
     report.judge();
     Ok(report)
+}
+
+/// The login burst and the idle streams (after the other phases: they need the server's
+/// pid, and the streams would otherwise still be closing during order placement).
+async fn memory_phases(
+    base: &str,
+    args: &BenchArgs,
+    session: &Session,
+    pid: Option<u32>,
+) -> anyhow::Result<Option<memory::MemoryPhases>> {
+    let Some(pid) = pid.filter(|_| args.login_burst > 0 || args.idle_streams > 0) else {
+        return Ok(None);
+    };
+    // Without --prepare the password is required; with it, the bench password by default.
+    let password = args.password.as_deref().unwrap_or(DEFAULT_BENCH_PASSWORD);
+    let logins = if args.login_burst > 0 {
+        Some(memory::login_burst(base, &session.username, password, args.login_burst, pid).await?)
+    } else {
+        None
+    };
+    let streams = if args.idle_streams > 0 {
+        Some(memory::idle_streams(base, session, args.idle_streams, pid).await?)
+    } else {
+        None
+    };
+    Ok(Some(memory::MemoryPhases { logins, streams }))
 }
 
 /// Order placement with the server's memory sampled and the CPU counted: the result, the

@@ -4,6 +4,7 @@
 //! turns its outcome into an exit code: 0 success, 1 failure, 2 bad configuration or setup
 //! (a `ConfigError` or a `SetupError`), always with a single `error: …` line on stderr.
 
+mod allocator;
 mod bench;
 mod config;
 mod dev;

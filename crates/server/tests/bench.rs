@@ -50,7 +50,20 @@ async fn a_small_bench_places_orders_and_reaches_every_stream() {
             "10",
             "--kds-duration",
             "1s",
+            "--login-burst",
+            "3",
+            "--idle-streams",
+            "20",
         ],
+    );
+    let logins = &report["memory_phases"]["logins"];
+    assert_eq!(logins["succeeded"], 3, "{report:#}");
+    assert!(logins["peak_rss_mib"].as_f64().unwrap() > 0.0, "{report:#}");
+    let streams = &report["memory_phases"]["streams"];
+    assert_eq!(streams["opened"], 20, "{report:#}");
+    assert!(
+        streams["rss_after_close_mib"].as_f64().unwrap() > 0.0,
+        "{report:#}"
     );
     let orders = &report["orders"];
     assert!(orders["orders"].as_u64().unwrap() > 0, "{report:#}");
@@ -87,6 +100,10 @@ async fn a_small_bench_places_orders_and_reaches_every_stream() {
             "300ms",
             "--kds-clients",
             "0",
+            "--login-burst",
+            "0",
+            "--idle-streams",
+            "0",
         ],
     );
     assert!(again["orders"]["orders"].as_u64().unwrap() > 0, "{again:#}");
@@ -103,6 +120,10 @@ async fn a_small_bench_places_orders_and_reaches_every_stream() {
             "--duration",
             "300ms",
             "--kds-clients",
+            "0",
+            "--login-burst",
+            "0",
+            "--idle-streams",
             "0",
             "--pid",
             "1",

@@ -28,9 +28,53 @@ pub(crate) fn private_cluster_url() -> Result<String, TestkitError> {
     start_or_join(&base, run_owner)
 }
 
+/// The admin URL of a private cluster of this process whose server messages are in
+/// `locale` (e.g. `de_DE.UTF-8`), creating the locale first when it is missing and this
+/// process may (root, `localedef` installed). Stopped and deleted when the process exits.
+pub(crate) fn localized_cluster_url(locale: &str) -> Result<String, TestkitError> {
+    ensure_locale(locale)?;
+    let owner = std::process::id();
+    let tag: String = locale.chars().filter(char::is_ascii_alphanumeric).collect();
+    let base = std::env::temp_dir().join(format!("pos-testkit-pg-{tag}-{owner}"));
+    start_cluster_or_join(&base, owner, &format!("-c lc_messages={locale}"))
+}
+
+/// Whether the C library knows `locale`; if not, compiles it with `localedef`.
+fn ensure_locale(locale: &str) -> Result<(), TestkitError> {
+    let known = |wanted: &str| {
+        let normalise = |s: &str| s.to_ascii_lowercase().replace(['-', '_', '.'], "");
+        Command::new("locale")
+            .arg("-a")
+            .output()
+            .map(|out| {
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .any(|l| normalise(l) == normalise(wanted))
+            })
+            .unwrap_or(false)
+    };
+    if known(locale) {
+        return Ok(());
+    }
+    let (name, charset) = locale.split_once('.').unwrap_or((locale, "UTF-8"));
+    let Some(localedef) = find_on_path("localedef") else {
+        return Err(TestkitError::new(format!(
+            "locale {locale} is missing and localedef is not installed (Debian: apt-get install locales)"
+        )));
+    };
+    let mut define = Command::new(localedef);
+    define.args(["-i", name, "-f", charset, locale]);
+    run(define, &format!("localedef of {locale} (needs root)"))
+}
+
 /// Starts a cluster in `base` (or waits for the process that is starting it) and returns
 /// its admin URL. The cluster is stopped and `base` removed when `owner_pid` exits.
 pub(crate) fn start_or_join(base: &Path, owner_pid: u32) -> Result<String, TestkitError> {
+    start_cluster_or_join(base, owner_pid, "")
+}
+
+/// [`start_or_join`] with `extra_options` added to the server's command line.
+fn start_cluster_or_join(base: &Path, owner_pid: u32, extra_options: &str) -> Result<String, TestkitError> {
     let ready = base.join("ready");
     let lock = base.with_extension("lock");
     let deadline = Instant::now() + JOIN_TIMEOUT;
@@ -41,7 +85,7 @@ pub(crate) fn start_or_join(base: &Path, owner_pid: u32) -> Result<String, Testk
         // Creating a directory is atomic: exactly one process of the run starts the cluster.
         match fs::create_dir(&lock) {
             Ok(()) => {
-                let started = start(base, &lock, owner_pid);
+                let started = start(base, &lock, owner_pid, extra_options);
                 if started.is_err() {
                     // Let a sibling try again rather than wait for a cluster that never comes.
                     let _ = fs::remove_dir(&lock);
@@ -67,7 +111,7 @@ fn socket_url(base: &Path) -> String {
     format!("postgres:///postgres?host={}&user=postgres", base.display())
 }
 
-fn start(base: &Path, lock: &Path, owner_pid: u32) -> Result<(), TestkitError> {
+fn start(base: &Path, lock: &Path, owner_pid: u32, extra_options: &str) -> Result<(), TestkitError> {
     let bindir = find_bindir()?;
     let as_postgres = is_root();
     if base.exists() {
@@ -117,7 +161,7 @@ fn start(base: &Path, lock: &Path, owner_pid: u32) -> Result<(), TestkitError> {
 
     // Durability is pointless for throwaway test data; these make the cluster much faster.
     let server_options = format!(
-        "-k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        "-k {} -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 {extra_options}",
         sh_quote(&base.to_string_lossy())
     );
     let mut start = command_as_postgres(&pg_ctl, as_postgres);

@@ -84,6 +84,22 @@ impl TestDb {
         create_database(&admin_url, None)
     }
 
+    /// A fresh, migrated database in a private cluster of this process whose server writes
+    /// its messages in `locale` (e.g. `de_DE.UTF-8`): for tests that error handling never
+    /// depends on the message language. Panics with what is missing.
+    pub fn with_server_messages_in(locale: &str) -> TestDb {
+        Self::try_with_server_messages_in(locale).unwrap_or_else(|e| panic!("pos-testkit: {e}"))
+    }
+
+    pub fn try_with_server_messages_in(locale: &str) -> Result<TestDb, TestkitError> {
+        let admin_url = cluster::localized_cluster_url(locale)?;
+        let db = create_database(&admin_url, None)?;
+        db.connect()
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(|e| TestkitError::new(format!("migrating {}: {e}", db.name)))?;
+        Ok(db)
+    }
+
     /// Connection URL of this test's database.
     pub fn url(&self) -> &str {
         &self.url

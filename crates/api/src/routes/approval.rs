@@ -18,10 +18,13 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"pin": "4821"}))]
 pub struct ApprovalInput {
+    #[schema(schema_with = crate::dto::optional_username_schema)]
     pub username: Option<String>,
     /// 1 to 128 characters; with `username`.
+    #[schema(schema_with = crate::dto::optional_password_schema)]
     pub password: Option<String>,
     /// 4 to 6 digits; only on a session opened on a registered terminal.
+    #[schema(schema_with = crate::dto::optional_pin_schema)]
     pub pin: Option<String>,
 }
 

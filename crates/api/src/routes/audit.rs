@@ -37,6 +37,7 @@ pub struct AuditFilter {
     /// Entries older than this id (the previous page's `next_before_id`).
     pub before_id: Option<i64>,
     /// 1 to 500; default 100.
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<i64>,
 }
 

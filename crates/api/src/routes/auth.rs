@@ -34,8 +34,10 @@ pub(crate) fn routes(cfg: &mut ServiceConfig) {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"username": "phiona", "password": "correct horse battery"}))]
 pub struct LoginRequest {
+    #[schema(schema_with = crate::dto::username_schema)]
     pub username: String,
     /// 1 to 128 characters.
+    #[schema(schema_with = crate::dto::password_schema)]
     pub password: String,
 }
 
@@ -46,6 +48,7 @@ pub struct PinLoginRequest {
     /// The code of a registered, active terminal.
     pub terminal: String,
     /// 4 to 6 digits.
+    #[schema(schema_with = crate::dto::pin_schema)]
     pub pin: String,
 }
 
@@ -80,8 +83,10 @@ pub struct MeResponse {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"current_password": "the current password", "new_password": "a new, longer password"}))]
 pub struct ChangePasswordRequest {
+    #[schema(schema_with = crate::dto::password_schema)]
     pub current_password: String,
     /// At least 8 characters, at most 128, not `password123`, not the current one.
+    #[schema(schema_with = crate::dto::new_password_schema)]
     pub new_password: String,
 }
 

@@ -44,14 +44,17 @@ pub(crate) fn routes(cfg: &mut ServiceConfig) {
 }))]
 pub struct CreateStaffRequest {
     /// 3–32 of `a-z 0-9 . _ -` (stored lower-case).
+    #[schema(schema_with = crate::dto::username_schema)]
     pub username: String,
     pub full_name: String,
     #[schema(value_type = RoleSchema)]
     pub role: String,
     /// The initial password: at least 8 characters, not `password123`.
+    #[schema(schema_with = crate::dto::new_password_schema)]
     pub password: String,
     /// 4–6 digits for terminal login, unique among active staff.
     #[serde(default)]
+    #[schema(schema_with = crate::dto::optional_pin_schema)]
     pub pin: Option<String>,
     /// Whether the member must choose their own password at first login (default true).
     #[serde(default)]
@@ -78,6 +81,7 @@ pub struct UpdateStaffRequest {
 #[schema(example = json!({"new_password": "a temporary password"}))]
 pub struct ResetPasswordRequest {
     /// At least 8 characters, not `password123`. The member must change it at next login.
+    #[schema(schema_with = crate::dto::new_password_schema)]
     pub new_password: String,
 }
 
@@ -86,6 +90,7 @@ pub struct ResetPasswordRequest {
 #[schema(example = json!({"pin": "4821"}))]
 pub struct SetPinRequest {
     /// 4 to 6 digits, unique among active staff.
+    #[schema(schema_with = crate::dto::pin_schema)]
     pub pin: String,
 }
 

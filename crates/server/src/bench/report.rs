@@ -26,6 +26,9 @@ pub struct Report {
     pub orders_cpu: Option<OrdersCpu>,
     pub kds: Option<KdsResult>,
     pub memory: Option<Memory>,
+    /// Login burst and idle streams (`bench/memory.rs`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_phases: Option<super::memory::MemoryPhases>,
     pub aims: Vec<Aim>,
 }
 
@@ -238,6 +241,9 @@ impl Report {
             )?;
             writeln!(out, "  peak           {} MiB", mem.peak_mib)?;
         }
+        if let Some(phases) = &self.memory_phases {
+            phases.write_text(out)?;
+        }
         writeln!(out, "\naims")?;
         for aim in &self.aims {
             let verdict = match aim.met {
@@ -354,6 +360,7 @@ mod tests {
                 peak_rss_kds_mib: None,
                 vm_hwm_mib: 99.9,
             }),
+            memory_phases: None,
             aims: Vec::new(),
         }
     }

@@ -16,13 +16,9 @@ use pos_domain::order::ports::{IDEMPOTENCY_CLAIM_WAIT, IdempotencyClaim, Idempot
 
 use super::super::PgStore;
 use super::unit_of_work::Abort;
-use crate::error::DbError;
+use crate::error::{DbError, is_lock_timeout};
 use crate::prepared::{Prepared, statement};
 use crate::schema::idempotency_records;
-
-/// PostgreSQL's text for SQLSTATE 55P03 (`lock_not_available`) raised by `lock_timeout`;
-/// libpq does not hand diesel the SQLSTATE of this one (servers run with `lc_messages=C`).
-const LOCK_TIMEOUT_MESSAGE: &str = "lock timeout";
 
 #[derive(QueryableByName)]
 struct StoredRecord {
@@ -53,13 +49,6 @@ impl StoredRecord {
             created_at: self.created_at,
         })
     }
-}
-
-fn is_lock_timeout(error: &diesel::result::Error) -> bool {
-    matches!(
-        error,
-        diesel::result::Error::DatabaseError(_, info) if info.message().contains(LOCK_TIMEOUT_MESSAGE)
-    )
 }
 
 /// A statement of the claim: waiting longer than the claim's lock timeout for the request
