@@ -7,6 +7,7 @@
 pub mod approval;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod business_day;
 pub mod error;
 pub mod event;

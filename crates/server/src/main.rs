@@ -4,6 +4,7 @@
 //! turns its outcome into an exit code: 0 success, 1 failure, 2 bad configuration or setup
 //! (a `ConfigError` or a `SetupError`), always with a single `error: …` line on stderr.
 
+mod backup_cli;
 mod bench;
 mod config;
 mod dev;
@@ -47,6 +48,11 @@ enum Command {
     /// Measure a running server: order placement throughput and latency, send → KDS delay
     /// over many event streams, and its peak memory (see docs/benchmarks.md).
     Bench(Box<bench::BenchArgs>),
+    /// Back up the database at DATABASE_URL into BACKUP_DIR (pg_dump custom format, with a
+    /// FILE.sha256 beside it); prints the backup's name, size, SHA-256 and path.
+    Backup,
+    /// Restore a backup into the (empty) database at DATABASE_URL, after checking its SHA-256.
+    Restore(backup_cli::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +93,8 @@ fn main() -> ExitCode {
         Command::Openapi(args) => openapi::run(&args.out, args.check),
         Command::Dev(args) => run_async(dev::run(args.seed_file)),
         Command::Bench(args) => bench::run(*args),
+        Command::Backup => run_async(backup_cli::backup()),
+        Command::Restore(args) => run_async(backup_cli::restore(args)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
