@@ -54,7 +54,8 @@ pub const SESSION_COOKIE: &str = "pos_session";
         (name = "tables", description = "The floor: tables with their live state and open orders"),
         (name = "orders", description = "Taking orders: items, send, serve, voids, moves, merges, ticket reprints"),
         (name = "kds", description = "Kitchen and bar displays: station queues and bumps"),
-        (name = "print_jobs", description = "The print queue agents poll and acknowledge")
+        (name = "print_jobs", description = "The print queue agents poll and acknowledge"),
+        (name = "backups", description = "Database backups: take, list, download, delete (admin)")
     )
 )]
 struct BaseDoc;

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use pos_domain::audit::AuditStore;
 use pos_domain::auth::AuthStore;
+use pos_domain::backup::BackupService;
 use pos_domain::ports::{
     Clock, EventBus, HealthProbe, MenuStore, PasswordHasher, SettingsStore, StaffStore, TableStore,
     TerminalStore,
@@ -69,6 +70,8 @@ pub struct AppState {
     pub orders: Arc<OrderUseCases>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
+    /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.
+    pub backups: Option<Arc<dyn BackupService>>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ApiConfig>,

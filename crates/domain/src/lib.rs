@@ -8,6 +8,7 @@ pub mod access;
 pub mod approval;
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod business_day;
 pub mod error;
 pub mod event;

@@ -8,6 +8,7 @@
 //!   audit log ([`append_audit`] inside any transaction).
 //! - [`error`]: diesel and pool errors classified into `StoreError` at this boundary.
 
+pub mod backup;
 pub mod error;
 mod migrate;
 mod pool;

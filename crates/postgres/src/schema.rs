@@ -359,9 +359,12 @@ diesel::table! {
         id -> Uuid,
         name -> Text,
         size_bytes -> Int8,
-        sha256 -> Text,
+        sha256 -> Nullable<Text>,
         created_at -> Timestamptz,
         created_by -> Nullable<Uuid>,
+        status -> Text,
+        error -> Nullable<Text>,
+        trigger -> Text,
     }
 }
 

@@ -24,6 +24,8 @@ pub const VARIABLES: &[&str] = &[
     "APP_ORIGIN",
     "NEXT_PUBLIC_APP_ORIGIN",
     "BACKUP_DIR",
+    "BACKUP_SCHEDULE",
+    "PG_BIN_DIR",
     "UPLOAD_DIR",
     "CAFE_NAME",
     "PESAPAL_CONSUMER_KEY",
@@ -150,6 +152,10 @@ pub struct Config {
     /// Default: the origin of `app_base_url`.
     pub app_origin: String,
     pub backup_dir: PathBuf,
+    /// `BACKUP_SCHEDULE`: a cron pattern (UTC) for automatic backups; `None`: none.
+    pub backup_schedule: Option<croner::Cron>,
+    /// `PG_BIN_DIR`: where `pg_dump`/`pg_restore` are; `None`: looked for (see `pos_postgres::backup`).
+    pub pg_bin_dir: Option<PathBuf>,
     pub upload_dir: PathBuf,
     /// `None`: the seed decides the venue's name.
     pub cafe_name: Option<String>,
@@ -179,6 +185,11 @@ impl fmt::Debug for Config {
             .field("app_base_url", &self.app_base_url.as_str())
             .field("app_origin", &self.app_origin)
             .field("backup_dir", &self.backup_dir)
+            .field(
+                "backup_schedule",
+                &self.backup_schedule.as_ref().map(|c| c.pattern.to_string()),
+            )
+            .field("pg_bin_dir", &self.pg_bin_dir)
             .field("upload_dir", &self.upload_dir)
             .field("cafe_name", &self.cafe_name)
             .field("pesapal", &self.pesapal)
@@ -298,6 +309,15 @@ pub fn parse(vars: &HashMap<&str, String>, required: Required, host: Host) -> Re
     };
 
     let backup_dir = PathBuf::from(get("BACKUP_DIR").unwrap_or("backups/"));
+    let backup_schedule = get("BACKUP_SCHEDULE")
+        .filter(|raw| !raw.trim().is_empty())
+        .map(|raw| {
+            raw.trim()
+                .parse::<croner::Cron>()
+                .map_err(|e| ConfigError::new("BACKUP_SCHEDULE", format!("is not a cron pattern: {e}")))
+        })
+        .transpose()?;
+    let pg_bin_dir = get("PG_BIN_DIR").map(PathBuf::from);
     let upload_dir = PathBuf::from(get("UPLOAD_DIR").unwrap_or("uploads/"));
 
     let cafe_name = get("CAFE_NAME")
@@ -366,6 +386,8 @@ pub fn parse(vars: &HashMap<&str, String>, required: Required, host: Host) -> Re
         app_base_url,
         app_origin,
         backup_dir,
+        backup_schedule,
+        pg_bin_dir,
         upload_dir,
         cafe_name,
         pesapal,

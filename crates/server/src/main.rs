@@ -5,6 +5,7 @@
 //! (a `ConfigError` or a `SetupError`), always with a single `error: …` line on stderr.
 
 mod allocator;
+mod backup_cli;
 mod bench;
 mod config;
 mod dev;
@@ -48,6 +49,11 @@ enum Command {
     /// Measure a running server: order placement throughput and latency, send → KDS delay
     /// over many event streams, and its peak memory (see docs/benchmarks.md).
     Bench(Box<bench::BenchArgs>),
+    /// Back up the database at DATABASE_URL into BACKUP_DIR (pg_dump custom format, with a
+    /// FILE.sha256 beside it); prints the backup's name, size, SHA-256 and path.
+    Backup,
+    /// Restore a backup into the (empty) database at DATABASE_URL, after checking its SHA-256.
+    Restore(backup_cli::RestoreArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +94,8 @@ fn main() -> ExitCode {
         Command::Openapi(args) => openapi::run(&args.out, args.check),
         Command::Dev(args) => run_async(dev::run(args.seed_file)),
         Command::Bench(args) => bench::run(*args),
+        Command::Backup => run_async(backup_cli::backup()),
+        Command::Restore(args) => run_async(backup_cli::restore(args)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -22,6 +22,11 @@ pub async fn run() -> anyhow::Result<()> {
             std::sync::Arc::new(store.clone()),
             std::sync::Arc::new(pos_domain::ports::SystemClock),
         );
+        if let (Some(schedule), Some(backups)) =
+            (config.backup_schedule.clone(), wiring::backups(&store, &config))
+        {
+            crate::backup_cli::spawn_schedule(backups, schedule);
+        }
         let bus = wiring::event_bus(config.redis_url.as_ref()).await?;
         wiring::app_state(store, bus, &config)
     };

@@ -88,9 +88,23 @@ pub fn auth_config(config: &Config) -> anyhow::Result<AuthConfig> {
     Ok(auth)
 }
 
+/// The backup engine over `DATABASE_URL` into `BACKUP_DIR`; `None` without a database URL.
+pub fn backups(store: &PgStore, config: &Config) -> Option<pos_postgres::backup::PgBackups> {
+    let url = config.database_url.as_ref()?;
+    Some(pos_postgres::backup::PgBackups::new(
+        store.clone(),
+        url.expose(),
+        config.backup_dir.clone(),
+        pos_postgres::backup::ToolSearch {
+            bin_dir: config.pg_bin_dir.clone(),
+        },
+    ))
+}
+
 /// Everything the handlers share.
 pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> anyhow::Result<AppState> {
     let sessions = Sessions::new(auth_config(config)?).map_err(|e| anyhow::anyhow!("POS_JWT_SECRET: {e}"))?;
+    let backups = backups(&store, config).map(|b| Arc::new(b) as Arc<dyn pos_domain::backup::BackupService>);
     let store = Arc::new(store);
     Ok(AppState {
         health: store.clone(),
@@ -110,6 +124,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
             },
         ),
         print_jobs: store.clone(),
+        backups,
         realtime: pos_api::realtime::Realtime::new(
             store.clone(),
             pos_api::realtime::RealtimeConfig::default(),

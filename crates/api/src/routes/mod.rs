@@ -50,6 +50,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub mod approval;
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod kds;
 pub mod menu;
 pub mod orders;
@@ -72,5 +73,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(tables::routes)
         .configure(orders::routes)
         .configure(kds::routes)
-        .configure(print_jobs::routes);
+        .configure(print_jobs::routes)
+        .configure(backups::routes);
 }

@@ -115,6 +115,7 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
             Default::default(),
         ),
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
+        backups: None,
         hasher: Arc::new(Argon2Hasher::new()),
         clock: Arc::new(SystemClock),
         config: Arc::new(ApiConfig::default()),
