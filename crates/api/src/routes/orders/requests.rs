@@ -4,8 +4,8 @@ use std::num::NonZeroU8;
 
 use chrono::NaiveDate;
 use pos_domain::ids::{ModifierId, OrderId, ProductId, TableId};
-use pos_domain::order::OrderType;
 use pos_domain::order::ItemRequest;
+use pos_domain::order::OrderType;
 use pos_domain::printing::Paper;
 use pos_domain::validate::{Note, Quantity, ValidationError};
 use serde::Deserialize;
