@@ -67,6 +67,8 @@ pub struct AppState {
     pub realtime: Realtime,
     /// The order use cases (menu, floor, orders, KDS): `orders::order_use_cases(store, …)`.
     pub orders: Arc<OrderUseCases>,
+    /// The shift use cases (drawers, cash movements, closes): `ShiftService::new(store, …)`.
+    pub shifts: Arc<pos_domain::shifts::ShiftService>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
     pub hasher: Arc<dyn PasswordHasher>,

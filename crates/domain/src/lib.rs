@@ -27,6 +27,7 @@ pub mod printing;
 pub mod seed;
 pub mod settings;
 pub mod shift;
+pub mod shifts;
 pub mod staff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -55,6 +55,7 @@ pub mod menu;
 pub mod orders;
 pub mod print_jobs;
 pub mod realtime;
+pub mod shifts;
 pub mod staff;
 pub mod system;
 pub mod tables;
@@ -72,5 +73,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(tables::routes)
         .configure(orders::routes)
         .configure(kds::routes)
-        .configure(print_jobs::routes);
+        .configure(print_jobs::routes)
+        .configure(shifts::routes);
 }

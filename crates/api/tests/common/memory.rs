@@ -226,6 +226,12 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         menu: store.clone(),
         settings: store.clone(),
         auth: store.clone(),
+        shifts: Arc::new(pos_domain::shifts::ShiftService::new(
+            Arc::new(pos_domain::testing::UnusedShiftStore),
+            store.clone(),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+        )),
         audit: store,
         sessions: super::sessions(config),
         bus: Arc::new(InProcessBus::default()),
