@@ -19,6 +19,7 @@ pub mod order;
 pub mod order_ports;
 pub mod orders;
 pub mod payment;
+pub mod payments;
 pub mod permissions;
 pub mod ports;
 pub mod print_job;

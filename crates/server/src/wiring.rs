@@ -110,6 +110,12 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
             },
         ),
         print_jobs: store.clone(),
+        payments: Arc::new(pos_domain::payments::PaymentService::new(
+            store.clone(),
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+        )),
         shifts: Arc::new(pos_domain::shifts::ShiftService::new(
             store.clone(),
             store.clone(),

@@ -53,6 +53,7 @@ pub mod auth;
 pub mod kds;
 pub mod menu;
 pub mod orders;
+pub mod payments;
 pub mod print_jobs;
 pub mod realtime;
 pub mod shifts;
@@ -74,5 +75,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(orders::routes)
         .configure(kds::routes)
         .configure(print_jobs::routes)
-        .configure(shifts::routes);
+        .configure(shifts::routes)
+        .configure(payments::routes);
 }

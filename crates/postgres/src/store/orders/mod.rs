@@ -9,6 +9,7 @@ mod batch_mutate;
 mod catalog;
 mod idempotency;
 mod item_rows;
+mod payment_rows;
 mod rows;
 mod unit;
 
