@@ -3,7 +3,7 @@
 //!
 //! A mutating order route reads its body as raw bytes ([`RawBody`]) so that the fingerprint
 //! covers exactly what was sent, then hands the domain an
-//! [`pos_domain::order_ports::IdempotencyClaim`] whose `render` closure turns the unit of
+//! [`pos_domain::order::ports::IdempotencyClaim`] whose `render` closure turns the unit of
 //! work's result into the HTTP answer stored with the key, in the same transaction. The
 //! first request and every replay answer with those bytes; a replay adds
 //! `Idempotent-Replayed: true`.

@@ -17,9 +17,9 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use pos_domain::idempotency::{IdempotencyKey, StoredResponse};
 use pos_domain::ids::{ModifierId, OrderId, OrderItemId, ProductId, ShiftId, StaffId, TableId, TerminalId};
+use pos_domain::order::ports::{IdempotencyClaim, RenderInput};
+use pos_domain::order::{Caller, OrderPorts, OrderService, OrderServiceConfig, OrderServiceError, Outcome};
 use pos_domain::order::{ItemStatus, Order, OrderError, OrderItem, OrderStatus, OrderType, VoidRecord};
-use pos_domain::order_ports::{IdempotencyClaim, RenderInput};
-use pos_domain::orders::{Caller, OrderPorts, OrderService, OrderServiceConfig, OrderServiceError, Outcome};
 use pos_domain::ports::{Clock, EventBus};
 use pos_domain::staff::Station;
 use pos_domain::totals::TotalsError;
@@ -54,6 +54,8 @@ pub fn order_use_cases(
     clock: Arc<dyn Clock>,
     config: OrderServiceConfig,
 ) -> Arc<OrderUseCases> {
+    // Through a publisher: an answer never waits on the bus (a frozen Redis included).
+    let bus: Arc<dyn EventBus> = Arc::new(crate::realtime::Publisher::new(bus));
     Arc::new(OrderService::new(store, bus, SharedClock(clock), config))
 }
 

@@ -1,8 +1,9 @@
 //! Realtime: the event log streamed to clients as server-sent events (spec §5).
 //!
 //! - [`InProcessBus`]: the event bus of a single instance (no REDIS_URL); `pos-redis`
-//!   provides the shared one. Services publish what they committed
-//!   ([`publish_committed`]); the bus only wakes fan-outs up, the log stays the truth.
+//!   provides the shared one. Services publish what they committed through a [`Publisher`],
+//!   which never makes an answer wait on the bus; the bus only wakes fan-outs up, the log
+//!   stays the truth.
 //! - [`Realtime`]: one per instance. Its fan-out task follows the log with a gap-free
 //!   cursor and hands each new event to the instance's streams; [`Realtime::stream`] is one
 //!   client's SSE body: missed events from the log, then live ones, no gap, no duplicate.
@@ -13,6 +14,7 @@ mod fan_out_tests;
 mod frame;
 mod hub;
 mod memory;
+mod publisher;
 mod stream;
 
 use async_trait::async_trait;
@@ -27,11 +29,13 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
 pub use hub::{LiveEvent, Realtime, RealtimeConfig};
 pub use memory::MemoryEventLog;
+pub use publisher::Publisher;
 pub use stream::{StreamFilter, TOPICS};
 
-/// Publishes events a service has just committed, so every instance's fan-out looks at the
-/// log now rather than at its next tick. Best effort: a failure is logged and the rest are
-/// not tried (the bus is down; fan-outs find the events on their tick).
+/// Publishes events just committed, so every instance's fan-out looks at the log now rather
+/// than at its next tick. Best effort: after a failure the rest are not tried (the bus is
+/// down; fan-outs find the events on their tick). Services go through [`Publisher`] instead,
+/// so that no answer waits on this.
 pub async fn publish_committed(bus: &dyn EventBus, events: &[Event]) {
     for event in events {
         if let Err(error) = bus.publish(event).await {

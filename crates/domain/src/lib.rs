@@ -16,8 +16,6 @@ pub mod idempotency;
 pub mod ids;
 pub mod money;
 pub mod order;
-pub mod order_ports;
-pub mod orders;
 pub mod payment;
 pub mod payments;
 pub mod permissions;

@@ -2,7 +2,7 @@
 //! MTN MoMo and Airtel Money with the provider's reference; partial and split payments by
 //! amount or by items (chosen items, or one seat's). A payment is an order change: it goes
 //! through the order store's unit of work ([`OrderStore::mutate_order`]) with the payment
-//! row as one of its [`crate::order_ports::Effects`], so the order's `paid`, the payment and
+//! row as one of its [`crate::order::ports::Effects`], so the order's `paid`, the payment and
 //! its events commit together, under the order's row lock: however many payments race for
 //! one order, they never sum above its total. The order closes when its balance reaches
 //! zero and everything was served or is ready (its table is then free).
@@ -17,12 +17,12 @@ use crate::audit::NewAuditEntry;
 use crate::event::NewEvent;
 use crate::ids::{OrderId, OrderItemId, ShiftId};
 use crate::money::Money;
-use crate::order::{Order, OrderError};
-use crate::order_ports::{
+use crate::order::events::{self, TableChange};
+use crate::order::ports::{
     Effects, IdempotencyClaim, Mutation, OrderChange, OrderStore, OrderTarget, WorkOutput,
 };
-use crate::orders::events::{self, TableChange};
-use crate::orders::{Caller, OrderServiceError, Outcome};
+use crate::order::{Caller, OrderServiceError, Outcome};
+use crate::order::{Order, OrderError};
 use crate::payment::{Payment, PaymentError, PaymentMethod, PaymentRequest};
 use crate::permissions::Action;
 use crate::ports::{Clock, EventBus};
@@ -244,7 +244,7 @@ impl PaymentService {
                     }
                 }
                 let committed = *committed;
-                Ok(Outcome::Applied(Box::new(crate::orders::Applied {
+                Ok(Outcome::Applied(Box::new(crate::order::Applied {
                     order: committed.order,
                     other: committed.other,
                     change: committed.change,

@@ -4,12 +4,12 @@
 //!
 //! The rules live in [`crate::shift`]; this module is the port the store implements (one
 //! transaction per use case, idempotency record included, like the order unit of work in
-//! [`crate::order_ports`]) and the service the API calls.
+//! [`crate::order::ports`]) and the service the API calls.
 //!
 //! # The shift unit of work (what an adapter does, READ COMMITTED)
 //!
 //! 1. Claim the idempotency key when a claim came along, exactly as
-//!    [`crate::order_ports::IdempotencyClaim`] documents (replay, mismatch, in progress).
+//!    [`crate::order::ports::IdempotencyClaim`] documents (replay, mismatch, in progress).
 //! 2. Open: lock the staff member's and the terminal's open shifts (`FOR UPDATE`); one found
 //!    → refusal [`ShiftError::StaffShiftOpen`] / [`ShiftError::TerminalShiftOpen`]; else
 //!    insert. A concurrent open that slips past (unique index) is the same refusal.

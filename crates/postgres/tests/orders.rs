@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, SubsecRound, TimeDelta, Utc};
 use diesel::connection::SimpleConnection;
@@ -15,14 +15,14 @@ use pos_domain::approval::Actor;
 use pos_domain::event::NewEvent;
 use pos_domain::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse, purge_cutoff};
 use pos_domain::ids::{OrderId, ProductId, StaffId, TableId};
-use pos_domain::order::{ItemStatus, NewOrder, Order, OrderError, OrderStatus, OrderType};
-use pos_domain::order_ports::{
+use pos_domain::order::ports::{
     CreateWork, Effects, IdempotencyClaim, IdempotencyPurge, Mutation, OrderChange, OrderStore, OrderTarget,
     OrderWork, RenderInput, StockChange, WorkOutput,
 };
-use pos_domain::orders::service::{
+use pos_domain::order::service::{
     Caller, CreateOrderCmd, Edit, ItemRequest, OrderService, OrderServiceConfig, OrderServiceError, VoidCmd,
 };
+use pos_domain::order::{ItemStatus, NewOrder, Order, OrderError, OrderStatus, OrderType};
 use pos_domain::ports::{SettingsStore, StaffStore, SystemClock};
 use pos_domain::settings::Settings;
 use pos_domain::staff::{NewStaff, Station};
@@ -224,14 +224,14 @@ fn claim(staff: StaffId, key: &str, body: &str) -> IdempotencyClaim {
     )
 }
 
-fn committed(result: Result<Mutation, StoreError>) -> pos_domain::order_ports::Committed {
+fn committed(result: Result<Mutation, StoreError>) -> pos_domain::order::ports::Committed {
     match result {
         Ok(Mutation::Committed(c)) => *c,
         other => panic!("expected a committed unit, got {other:?}"),
     }
 }
 
-fn refused(result: Result<Mutation, StoreError>) -> pos_domain::order_ports::Refusal {
+fn refused(result: Result<Mutation, StoreError>) -> pos_domain::order::ports::Refusal {
     match result {
         Ok(Mutation::Refused(r)) => *r,
         other => panic!("expected a refusal, got {other:?}"),
@@ -258,40 +258,25 @@ async fn the_order_store_contract_holds_on_postgres() {
 
 // ----- concurrency ------------------------------------------------------------------------
 
+/// Numbers are taken outside the unit's transaction (no counter row stays locked until a
+/// create commits): creates that all succeed are numbered 1..n, none repeated, none skipped.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_hundred_concurrent_creates_get_numbers_1_to_200_without_gaps() {
+async fn two_hundred_concurrent_creates_get_numbers_1_to_200() {
     let db = TestDb::new();
     let v = venue(&db, 10).await;
     let date = v.fixture.business_date;
-    let started = Instant::now();
     let mut tasks = Vec::new();
-    for i in 0..220 {
+    for _ in 0..200 {
         let store = v.store.clone();
-        // Every 11th create is refused by its work: it must not use up a number.
-        let work: CreateWork = if i % 11 == 5 {
-            Box::new(|_| Err(OrderError::EmptyOrder))
-        } else {
-            takeaway(&v.fixture, date)
-        };
+        let work = takeaway(&v.fixture, date);
         tasks.push(tokio::spawn(
             async move { store.create_order(date, None, work).await },
         ));
     }
     let mut numbers = Vec::new();
-    let mut refusals = 0;
     for task in tasks {
-        match task.await.unwrap() {
-            Ok(Mutation::Committed(c)) => numbers.push(c.order.number),
-            Ok(Mutation::Refused(r)) => {
-                assert_eq!(r.error, OrderError::EmptyOrder);
-                refusals += 1;
-            }
-            other => panic!("unexpected answer {other:?}"),
-        }
+        numbers.push(committed(task.await.unwrap()).order.number);
     }
-    let elapsed = started.elapsed();
-    println!("200 concurrent creates (+20 refused) over a pool of 10: {elapsed:?}");
-    assert_eq!(refusals, 20);
     numbers.sort_unstable();
     assert_eq!(numbers, (1..=200).collect::<Vec<i32>>());
     let stored = count(
@@ -302,12 +287,6 @@ async fn two_hundred_concurrent_creates_get_numbers_1_to_200_without_gaps() {
     )
     .await;
     assert_eq!(stored, 200);
-    let last = count(
-        &v.store,
-        &format!("SELECT last_number::bigint AS n FROM order_number_counters WHERE business_date = '{date}'"),
-    )
-    .await;
-    assert_eq!(last, 200, "refused creates gave their numbers back");
     assert_eq!(
         count(
             &v.store,
@@ -315,8 +294,18 @@ async fn two_hundred_concurrent_creates_get_numbers_1_to_200_without_gaps() {
         )
         .await,
         200,
-        "one event per committed create, none for the refused ones"
+        "one event per committed create"
     );
+    // A refused create writes no order; numbers stay increasing after it.
+    let refusal = refused(
+        v.store
+            .create_order(date, None, Box::new(|_| Err(OrderError::EmptyOrder)))
+            .await,
+    );
+    assert_eq!(refusal.error, OrderError::EmptyOrder);
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 200);
+    let next = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await);
+    assert!(next.order.number > 200, "{}", next.order.number);
     // Another business date starts again at 1.
     let tomorrow = date.succ_opt().unwrap();
     let first = committed(
@@ -327,11 +316,10 @@ async fn two_hundred_concurrent_creates_get_numbers_1_to_200_without_gaps() {
     assert_eq!(first.order.number, 1);
 }
 
-/// Creates that arrive together are committed together (`orders::batch`); each keeps its
-/// own answer: refusals stored on their keys and numberless, a twin key replayed, a key on
-/// record with another request refused as a mismatch.
+/// Concurrent creates each keep their own answer: refusals stored on their keys, a twin key
+/// replayed, a key on record with another request refused as a mismatch.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn creates_committed_together_each_keep_their_own_answer() {
+async fn concurrent_creates_each_keep_their_own_answer() {
     let db = TestDb::new();
     let v = venue(&db, 4).await;
     let date = v.fixture.business_date;
@@ -385,7 +373,8 @@ async fn creates_committed_together_each_keep_their_own_answer() {
     }
     assert_eq!((refusals, twins_replayed, mismatches), (10, 10, 10));
     numbers.sort_unstable();
-    assert_eq!(numbers, (1..=31).collect::<Vec<i32>>(), "no gap, no duplicate");
+    numbers.dedup();
+    assert_eq!(numbers.len(), 31, "no duplicate number");
     assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 31);
     assert_eq!(
         count(
@@ -404,10 +393,7 @@ async fn creates_committed_together_each_keep_their_own_answer() {
         1 + 20 + 10 + 10,
         "every key's answer is stored: on record, fresh, twins, refusals"
     );
-    // They were grouped: fewer transactions wrote the orders than there are orders.
-    let transactions = count(&v.store, "SELECT count(DISTINCT xmin::text) AS n FROM orders").await;
-    assert!(transactions < 31, "{transactions} transactions for 31 orders");
-    // A retry of a refused create replays its refusal and still takes no number.
+    // A retry of a refused create replays its refusal and writes no order.
     let replay = v
         .store
         .create_order(
@@ -421,16 +407,16 @@ async fn creates_committed_together_each_keep_their_own_answer() {
         matches!(replay, Mutation::Replayed(ref r) if r.status == 409),
         "{replay:?}"
     );
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 31);
     let next = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await);
-    assert_eq!(next.order.number, 32);
+    assert!(next.order.number > *numbers.last().unwrap(), "numbers increase");
 }
 
-/// Changes to different orders that arrive together are committed together
-/// (`orders::batch_mutate`); each keeps its own answer: stock taken in arrival order and
-/// refused alone once a tracked stock is out, a stale version refused with the order as it
-/// is, the refusals stored on their keys, nothing of a refused change written.
+/// Concurrent changes to different orders each keep their own answer: stock taken one by
+/// one and refused alone once a tracked stock is out, a stale version refused with the
+/// order as it is, the refusals stored on their keys, nothing of a refused change written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn changes_committed_together_each_keep_their_own_answer() {
+async fn concurrent_changes_each_keep_their_own_answer() {
     let db = TestDb::new();
     let v = venue(&db, 4).await;
     let date = v.fixture.business_date;
@@ -534,12 +520,6 @@ async fn changes_committed_together_each_keep_their_own_answer() {
         count(&v.store, "SELECT count(*) AS n FROM idempotency_records WHERE key LIKE 'change-%' AND status_code IS NOT NULL").await,
         40
     );
-    let transactions = count(
-        &v.store,
-        "SELECT count(DISTINCT xmin::text) AS n FROM orders WHERE version = 2",
-    )
-    .await;
-    assert!(transactions < 25, "{transactions} transactions for 25 changes");
     // The levels each change announced go down one by one, none twice.
     let mut levels: Vec<i64> = Vec::new();
     for n in 0..25 {
@@ -566,7 +546,6 @@ async fn fifty_parallel_requests_with_one_key_make_exactly_one_order() {
     let db = TestDb::new();
     let v = venue(&db, 10).await;
     let date = v.fixture.business_date;
-    let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let store = v.store.clone();
@@ -585,11 +564,6 @@ async fn fifty_parallel_requests_with_one_key_make_exactly_one_order() {
             other => panic!("unexpected answer {other:?}"),
         }
     }
-    println!(
-        "50 parallel requests with one key: {:?} ({} replayed, {in_progress} in progress)",
-        started.elapsed(),
-        replayed.len()
-    );
     assert_eq!(created.len(), 1, "exactly one request executes");
     assert_eq!(replayed.len() + in_progress, 49);
     let stored = created[0].response.clone().unwrap();
@@ -643,14 +617,7 @@ async fn a_key_reused_with_another_request_is_a_mismatch_and_writes_nothing() {
         Ok(Mutation::KeyMismatch)
     );
     assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 1);
-    assert_eq!(
-        count(
-            &v.store,
-            "SELECT last_number::bigint AS n FROM order_number_counters"
-        )
-        .await,
-        1
-    );
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM events").await, 1);
     // The record still remembers the first request.
     let fingerprint = RequestFingerprint::new("POST", "/api/orders", b"first");
     assert_eq!(
@@ -704,10 +671,7 @@ async fn a_committed_record_without_a_response_answers_in_progress() {
         Ok(Mutation::KeyMismatch)
     );
     assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 0);
-    assert_eq!(
-        count(&v.store, "SELECT count(*) AS n FROM order_number_counters").await,
-        0
-    );
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM events").await, 0);
 }
 
 /// A request whose key is held by a transaction that does not finish within the claim's
@@ -735,9 +699,7 @@ async fn a_key_held_by_a_running_transaction_answers_in_progress() {
             .await
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let started = Instant::now();
-    // Creates with fresh keys arrive with it: whichever group meets the held key goes one
-    // by one, and they still commit, numbered without a gap.
+    // Creates with fresh keys arrive with it and still commit, each with its own number.
     let others: Vec<_> = (0..8)
         .map(|i| {
             let store = v.store.clone();
@@ -754,18 +716,16 @@ async fn a_key_held_by_a_running_transaction_answers_in_progress() {
             takeaway(&v.fixture, date),
         )
         .await;
-    let waited = started.elapsed();
+    // The answer came while the holder still held the key: it waited for it, then gave up.
+    assert!(!hold.is_finished(), "answered while the key is held");
     assert_eq!(answer, Ok(Mutation::KeyInProgress));
     let mut numbers = Vec::new();
     for other in others {
         numbers.push(committed(other.await.unwrap()).order.number);
     }
     numbers.sort_unstable();
-    assert_eq!(numbers, (1..=8).collect::<Vec<i32>>());
-    assert!(
-        waited >= Duration::from_millis(4_500),
-        "waited {waited:?} for the holder"
-    );
+    numbers.dedup();
+    assert_eq!(numbers.len(), 8);
     assert!(hold.await.unwrap().is_err());
     assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 8);
     // Once the holder rolled back, the key is free.
@@ -812,7 +772,6 @@ async fn opposite_merges_running_together_never_deadlock() {
         pairs.push((ids[0], ids[1]));
     }
     let manager = Caller::new(v.manager, None);
-    let started = Instant::now();
     let mut tasks = Vec::new();
     for &(a, b) in &pairs {
         for (target, source) in [(a, b), (b, a)] {
@@ -838,7 +797,6 @@ async fn opposite_merges_running_together_never_deadlock() {
             Err(e) => panic!("merge {source} → {target} failed: {e:?}"),
         }
     }
-    println!("30 opposite merges in parallel: {:?}", started.elapsed());
     assert_eq!(merged.len(), pairs.len(), "one merge of each pair wins");
     for (target, source, applied) in merged {
         let (t, s) = (
@@ -908,7 +866,6 @@ async fn sends_and_creates_of_the_same_products_never_deadlock() {
             .order;
         waiting.push(order.id);
     }
-    let started = Instant::now();
     let mut tasks = Vec::new();
     for id in waiting {
         let sender = service.clone();
@@ -923,10 +880,6 @@ async fn sends_and_creates_of_the_same_products_never_deadlock() {
     for task in tasks {
         task.await.unwrap().unwrap();
     }
-    println!(
-        "30 sends and 30 creates on the same products: {:?}",
-        started.elapsed()
-    );
     assert_eq!(stock(&v.store, low).await, Some(970));
     assert_eq!(stock(&v.store, high).await, Some(970));
 }
@@ -941,7 +894,7 @@ async fn a_refusal_with_a_key_is_stored_and_replayed_and_nothing_else_is_written
     let order = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await).order;
     let events_before = count(&v.store, "SELECT count(*) AS n FROM events").await;
     let at = now();
-    let send = |_: ()| -> pos_domain::order_ports::OrderWork {
+    let send = |_: ()| -> pos_domain::order::ports::OrderWork {
         Box::new(move |order| {
             Ok(WorkOutput {
                 change: OrderChange::Sent(order.send(at)?),
@@ -1353,10 +1306,11 @@ async fn a_unit_that_fails_after_its_first_event_leaves_no_event_and_no_claim() 
         0
     );
     let next = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await);
-    assert_eq!(
-        next.order.number, 2,
-        "the rolled-back create gave its number back"
+    assert!(
+        next.order.number >= 2,
+        "numbers increase past a rolled-back create"
     );
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 2);
 }
 
 #[tokio::test]
@@ -1495,7 +1449,7 @@ async fn station_queues_are_oldest_first_and_lists_load_every_order_with_its_ite
 
     let listed = v
         .store
-        .list_orders(&pos_domain::order_ports::OrderFilter::unfinished(500))
+        .list_orders(&pos_domain::order::ports::OrderFilter::unfinished(500))
         .await
         .unwrap();
     assert_eq!(
@@ -1508,21 +1462,21 @@ async fn station_queues_are_oldest_first_and_lists_load_every_order_with_its_ite
     }
     let limited = v
         .store
-        .list_orders(&pos_domain::order_ports::OrderFilter {
+        .list_orders(&pos_domain::order::ports::OrderFilter {
             limit: 1,
-            ..pos_domain::order_ports::OrderFilter::default()
+            ..pos_domain::order::ports::OrderFilter::default()
         })
         .await
         .unwrap();
     assert_eq!(limited.len(), 1);
     let voided = v
         .store
-        .list_orders(&pos_domain::order_ports::OrderFilter {
+        .list_orders(&pos_domain::order::ports::OrderFilter {
             statuses: vec![OrderStatus::Voided],
             staff_id: Some(v.waiter.id),
             business_date: Some(sent[0].business_date),
             limit: 10,
-            ..pos_domain::order_ports::OrderFilter::default()
+            ..pos_domain::order::ports::OrderFilter::default()
         })
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use pos_domain::StoreError;
 use pos_domain::idempotency::purge_cutoff;
-use pos_domain::order_ports::IdempotencyPurge;
+use pos_domain::order::ports::IdempotencyPurge;
 use pos_domain::ports::Clock;
 
 /// How often expired records are deleted.

@@ -104,9 +104,9 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
             store.clone(),
             bus.clone(),
             Arc::new(SystemClock),
-            pos_domain::orders::OrderServiceConfig {
+            pos_domain::order::OrderServiceConfig {
                 read_cache_ttl: READ_CACHE_TTL,
-                ..pos_domain::orders::OrderServiceConfig::default()
+                ..pos_domain::order::OrderServiceConfig::default()
             },
         ),
         print_jobs: store.clone(),

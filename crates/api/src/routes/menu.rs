@@ -6,7 +6,7 @@ use actix_web::{get, web};
 use chrono::{DateTime, NaiveTime, Utc};
 use pos_domain::Currency;
 use pos_domain::ids::{CategoryId, ModifierId, ProductId};
-use pos_domain::orders::views::{MenuCategory, MenuProduct, MenuView};
+use pos_domain::order::views::{MenuCategory, MenuProduct, MenuView};
 use pos_domain::permissions::Action;
 use pos_domain::staff::Station;
 use serde::Serialize;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use pos_domain::Currency;
 use pos_domain::ids::{OrderId, TableId};
 use pos_domain::order::OrderStatus;
-use pos_domain::orders::views::{TableOrder, TableState, TableView};
+use pos_domain::order::views::{TableOrder, TableState, TableView};
 use pos_domain::permissions::Action;
 use serde::Serialize;
 use utoipa::ToSchema;

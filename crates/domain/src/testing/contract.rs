@@ -17,12 +17,12 @@ use crate::error::StoreError;
 use crate::event::NewEvent;
 use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use crate::ids::{OrderId, OrderItemId, PrintJobId, ProductId, StaffId, TableId};
-use crate::order::{
-    ItemChoice, ItemStatus, NewOrder, NewOrderItem, Order, OrderError, OrderStatus, OrderType,
-};
-use crate::order_ports::{
+use crate::order::ports::{
     Committed, CreateWork, Effects, IdempotencyClaim, Mutation, OrderCatalog, OrderChange, OrderFilter,
     OrderStore, OrderTarget, RenderInput, StockChange, WorkOutput,
+};
+use crate::order::{
+    ItemChoice, ItemStatus, NewOrder, NewOrderItem, Order, OrderError, OrderStatus, OrderType,
 };
 use crate::print_job::{NewPrintJob, PrintJobKind};
 use crate::printing::Paper;
@@ -52,11 +52,13 @@ pub struct ContractFixture {
 
 /// Runs every check in turn.
 pub async fn run_all<S: OrderStore + OrderCatalog + ?Sized>(store: &S, fixture: &ContractFixture) {
-    numbers_are_consecutive_and_refusals_leave_no_gap(store, fixture).await;
+    numbers_increase_and_refusals_write_no_order(store, fixture).await;
     aggregates_round_trip_and_removed_items_go(store, fixture).await;
     stale_versions_are_refused_with_the_current_order(store, fixture).await;
     idempotency_claims_replay_mismatch_and_roll_back(store, fixture).await;
     stock_is_all_or_nothing_and_reported(store, fixture).await;
+    a_create_moves_no_stock(store, fixture).await;
+    availability_is_read_as_stored_and_refused_by_the_domain(store, fixture).await;
     events_and_print_jobs_are_appended_in_order(store, fixture).await;
     item_targets_and_station_reads(store, fixture).await;
     merges_move_items_and_cancel_the_source(store, fixture).await;
@@ -139,7 +141,7 @@ fn committed(result: Result<Mutation, StoreError>) -> Committed {
     }
 }
 
-fn refused(result: Result<Mutation, StoreError>) -> crate::order_ports::Refusal {
+fn refused(result: Result<Mutation, StoreError>) -> crate::order::ports::Refusal {
     match result {
         Ok(Mutation::Refused(r)) => *r,
         other => panic!("expected a refusal, got {other:?}"),
@@ -186,8 +188,9 @@ fn fresh_key() -> IdempotencyKey {
     IdempotencyKey::parse(&format!("contract-{}", uuid::Uuid::now_v7())).unwrap()
 }
 
-/// Numbers of one business date follow each other; a refused create takes none.
-pub async fn numbers_are_consecutive_and_refusals_leave_no_gap<S: OrderStore + OrderCatalog + ?Sized>(
+/// Numbers of one business date are distinct and increasing; a refused create writes no
+/// order (it may leave its number unused: numbers are not gap-free, fiscal documents are).
+pub async fn numbers_increase_and_refusals_write_no_order<S: OrderStore + OrderCatalog + ?Sized>(
     store: &S,
     f: &ContractFixture,
 ) {
@@ -201,10 +204,21 @@ pub async fn numbers_are_consecutive_and_refusals_leave_no_gap<S: OrderStore + O
     );
     assert_eq!((refusal.error, refusal.current), (OrderError::EmptyOrder, None));
     let second = create(store, f, &[]).await;
-    assert_eq!(
-        second.number,
-        first.number + 1,
-        "a refused create must not use a number"
+    assert!(second.number > first.number, "numbers increase");
+    let listed = store
+        .list_orders(&OrderFilter {
+            business_date: Some(f.business_date),
+            limit: 1_000,
+            ..OrderFilter::default()
+        })
+        .await
+        .unwrap();
+    assert!(listed.iter().any(|o| o.id == second.id));
+    assert!(
+        !listed
+            .iter()
+            .any(|o| o.number > first.number && o.number < second.number),
+        "the refused create wrote no order"
     );
 }
 
@@ -361,9 +375,21 @@ pub async fn idempotency_claims_replay_mismatch_and_roll_back<S: OrderStore + Or
             .await,
         Ok(Mutation::KeyMismatch)
     );
-    // The replay and the mismatch took no number.
+    // The replay and the mismatch wrote no order.
     let next = create(store, f, &[]).await;
-    assert_eq!(next.number, first.order.number + 1);
+    assert!(next.number > first.order.number);
+    let day = OrderFilter {
+        business_date: Some(f.business_date),
+        limit: 1_000,
+        ..OrderFilter::default()
+    };
+    let between = store.list_orders(&day).await.unwrap();
+    assert!(
+        !between
+            .iter()
+            .any(|o| o.number > first.order.number && o.number < next.number),
+        "a replay or a mismatch writes no order"
+    );
     // Keys are per staff member.
     let theirs = create_work(store, f, &[]).await;
     committed(
@@ -565,6 +591,71 @@ pub async fn stock_is_all_or_nothing_and_reported<S: OrderStore + OrderCatalog +
     );
     assert_eq!(stock_of(store, f.stocked).await, Some(before));
     assert_eq!(restored.events.len(), 1);
+}
+
+/// A create's work that lists stock movements is a bug, not a refusal: the store fails the
+/// unit and writes nothing (no order, no stock change, no claim kept).
+pub async fn a_create_moves_no_stock<S: OrderStore + OrderCatalog + ?Sized>(store: &S, f: &ContractFixture) {
+    let before = stock_of(store, f.stocked).await;
+    let work = create_work(store, f, &[(f.stocked, 1)]).await;
+    let stocked = f.stocked;
+    let moving: CreateWork = Box::new(move |number| {
+        let (order, mut output) = work(number)?;
+        output.effects.stock.push(StockChange {
+            product_id: stocked,
+            delta: -1,
+        });
+        Ok((order, output))
+    });
+    let key = fresh_key();
+    let answer = store
+        .create_order(f.business_date, Some(claim(f.staff, &key, "moves")), moving)
+        .await;
+    assert!(matches!(answer, Err(StoreError::Internal(_))), "{answer:?}");
+    assert_eq!(stock_of(store, f.stocked).await, before, "no stock moved");
+    let day = OrderFilter {
+        business_date: Some(f.business_date),
+        limit: 1_000,
+        ..OrderFilter::default()
+    };
+    let before_retry = store.list_orders(&day).await.unwrap().len();
+    // The claim rolled back with it: the same key runs afresh.
+    let retry = create_work(store, f, &[(f.stocked, 1)]).await;
+    committed(
+        store
+            .create_order(f.business_date, Some(claim(f.staff, &key, "moves")), retry)
+            .await,
+    );
+    assert_eq!(store.list_orders(&day).await.unwrap().len(), before_retry + 1);
+    assert_eq!(
+        stock_of(store, f.stocked).await,
+        before,
+        "a create moves no stock"
+    );
+}
+
+/// The catalogue reads a product's availability as stored, and the domain's rule refuses an
+/// unavailable product for every create built from what the catalogue read.
+pub async fn availability_is_read_as_stored_and_refused_by_the_domain<
+    S: OrderStore + OrderCatalog + ?Sized,
+>(
+    store: &S,
+    f: &ContractFixture,
+) {
+    let mut product = products(store, f.untracked).await;
+    assert!(
+        product.available && product.active,
+        "the fixture product is orderable"
+    );
+    let quantity = Quantity::parse("quantity", 1).unwrap();
+    assert!(
+        NewOrderItem::from_product(&product, quantity, ItemChoice::default(), &f.settings, now()).is_ok()
+    );
+    product.available = false;
+    assert_eq!(
+        NewOrderItem::from_product(&product, quantity, ItemChoice::default(), &f.settings, now()),
+        Err(OrderError::ProductUnavailable(product.id))
+    );
 }
 
 /// Events come back with increasing ids in the order listed; print jobs are queued; a

@@ -1,5 +1,5 @@
 //! [`InMemoryStore`]: every port the order use cases need, in memory, following the
-//! transaction recipe of [`crate::order_ports`] step by step (one mutex = one transaction:
+//! transaction recipe of [`crate::order::ports`] step by step (one mutex = one transaction:
 //! nothing is written until the whole unit is known to commit).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,15 +13,14 @@ use crate::audit::NewAuditEntry;
 use crate::error::StoreError;
 use crate::event::{Event, NewEvent};
 use crate::idempotency::{IdempotencyKey, IdempotencyRecord, RequestFingerprint, StoredResponse, decide};
-use crate::ids::{CategoryId, ModifierId, OrderId, PrintJobId, ProductId, StaffId, TableId};
+use crate::ids::{CategoryId, ModifierId, OrderId, ProductId, StaffId, TableId};
 use crate::money::Money;
-use crate::order::{ItemStatus, Order, OrderError};
-use crate::order_ports::{
-    Committed, CreateWork, IdempotencyClaim, IdempotencyPurge, MergeWork, Mutation, OrderCatalog,
-    OrderFilter, OrderStore, OrderTarget, OrderWork, ProductCount, Refusal, RenderInput, StockLevel,
-    WorkOutput,
+use crate::order::ports::{
+    CreateWork, IdempotencyClaim, IdempotencyPurge, MergeWork, Mutation, OrderCatalog, OrderFilter,
+    OrderStore, OrderTarget, OrderWork, ProductCount,
 };
-use crate::orders::events::stock_changed;
+use crate::order::unit_of_work::{self, EffectsToWrite, Ending, Plan, UnitStore};
+use crate::order::{ItemStatus, Order};
 use crate::permissions::Role;
 use crate::ports::{Clock, MenuStore, SettingsStore, StaffStore, TableStore};
 use crate::print_job::{NewPrintJob, PrintJobKind};
@@ -30,7 +29,7 @@ use crate::staff::{NewStaff, Staff, StaffCredentials, Station};
 use crate::validate::{Label, PersonName, Sku, Username};
 use crate::venue::{Category, Modifier, Product, Table};
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct State {
     settings: Option<Settings>,
     staff: BTreeMap<StaffId, StaffCredentials>,
@@ -51,21 +50,6 @@ struct State {
 pub struct InMemoryStore {
     state: Mutex<State>,
     clock: Arc<dyn Clock>,
-}
-
-/// What a unit of work came to before anything is written.
-enum Unit {
-    Done {
-        /// Saved in this order (a merge's target first).
-        saves: Vec<Order>,
-        /// What a stock refusal shows.
-        loaded: Option<Order>,
-        output: WorkOutput,
-    },
-    Refused {
-        error: OrderError,
-        current: Option<Order>,
-    },
 }
 
 impl InMemoryStore {
@@ -230,13 +214,13 @@ impl InMemoryStore {
         self.state().events.clone()
     }
 
+    pub fn print_jobs(&self) -> Vec<NewPrintJob> {
+        self.state().print_jobs.clone()
+    }
+
     /// The payments units wrote, by id.
     pub fn payments(&self) -> Vec<crate::payment::Payment> {
         self.state().payments.values().cloned().collect()
-    }
-
-    pub fn print_jobs(&self) -> Vec<NewPrintJob> {
-        self.state().print_jobs.clone()
     }
 
     pub fn audit(&self) -> Vec<NewAuditEntry> {
@@ -264,188 +248,31 @@ impl InMemoryStore {
 
     // ----- the unit of work ----------------------------------------------------------------
 
-    /// Step 1 of the recipe: `Ok(())` when the key is ours (or there is none), else the
-    /// answer to give instead of running anything.
-    fn claim(state: &State, claim: Option<&IdempotencyClaim>, now: DateTime<Utc>) -> Result<(), Mutation> {
-        let Some(claim) = claim else {
-            return Ok(());
-        };
-        let existing = state
-            .idempotency
-            .get(&(claim.staff_id, claim.key.as_str().to_owned()));
-        match Mutation::from_record(decide(existing, &claim.fingerprint, now)) {
-            None => Ok(()),
-            Some(answer) => Err(answer),
-        }
-    }
-
-    /// Steps 5–8 (or the refusal path): checks stock, renders, then writes everything.
-    fn conclude(
-        state: &mut State,
+    /// One unit on a copy of the state, kept only when the unit commits (one mutex = one
+    /// transaction). The recipe and every rule are [`unit_of_work::run`]'s.
+    fn run_unit(
+        &self,
         claim: Option<IdempotencyClaim>,
-        unit: Unit,
-        now: DateTime<Utc>,
+        plan: impl FnOnce(&mut State) -> Plan,
     ) -> Result<Mutation, StoreError> {
-        let (saves, loaded, output) = match unit {
-            Unit::Refused { error, current } => return Self::refuse(state, claim, error, current, now),
-            Unit::Done {
-                saves,
-                loaded,
-                output,
-            } => (saves, loaded, output),
-        };
-        let mut deltas: BTreeMap<ProductId, i32> = BTreeMap::new();
-        for change in &output.effects.stock {
-            *deltas.entry(change.product_id).or_default() += change.delta;
-        }
-        let mut levels = Vec::new();
-        for (product_id, delta) in deltas {
-            let Some(left) = state.products.get(&product_id).and_then(|p| p.stock_qty) else {
-                continue;
-            };
-            let stock_qty = left + delta;
-            if stock_qty < 0 {
-                let error = OrderError::OutOfStock {
-                    product: product_id,
-                    left,
-                };
-                return Self::refuse(state, claim, error, loaded, now);
-            }
-            if delta != 0 {
-                levels.push(StockLevel {
-                    product_id,
-                    stock_qty,
-                    delta,
-                });
-            }
-        }
-        let mut saves = saves.into_iter();
-        let Some(order) = saves.next() else {
-            return Err(StoreError::Internal("a unit saved no order".into()));
-        };
-        let other = saves.next();
-        let response = match claim {
-            None => None,
-            Some(claim) => {
-                let rendered = (claim.render)(RenderInput::Committed {
-                    order: &order,
-                    other: other.as_ref(),
-                    change: &output.change,
-                });
-                if !rendered.is_storable() {
-                    return Err(StoreError::Internal("rendered a server error".into()));
-                }
-                Self::record(
-                    state,
-                    claim.staff_id,
-                    claim.key,
-                    claim.fingerprint,
-                    &rendered,
-                    now,
-                );
-                Some(rendered)
-            }
-        };
-        for level in &levels {
-            if let Some(product) = state.products.get_mut(&level.product_id) {
-                product.stock_qty = Some(level.stock_qty);
-            }
-        }
-        state.orders.insert(order.id, order.clone());
-        if let Some(other) = &other {
-            state.orders.insert(other.id, other.clone());
-        }
-        let print_jobs: Vec<PrintJobId> = output.effects.print_jobs.iter().map(|j| j.id).collect();
-        state.print_jobs.extend(output.effects.print_jobs);
-        state.audit.extend(output.effects.audit);
-        state
-            .payments
-            .extend(output.effects.payments.into_iter().map(|p| (p.id, p)));
-        let mut new_events = output.effects.events;
-        if !levels.is_empty() {
-            new_events.push(stock_changed(&levels));
-        }
-        let events = new_events
-            .into_iter()
-            .map(|event| Self::append(state, event, now))
-            .collect();
-        Ok(Mutation::Committed(Box::new(Committed {
-            order,
-            other,
-            change: output.change,
-            events,
-            print_jobs,
-            response,
-        })))
-    }
-
-    fn record(
-        state: &mut State,
-        staff_id: StaffId,
-        key: IdempotencyKey,
-        fingerprint: RequestFingerprint,
-        response: &StoredResponse,
-        now: DateTime<Utc>,
-    ) {
-        state.idempotency.insert(
-            (staff_id, key.as_str().to_owned()),
-            IdempotencyRecord {
-                staff_id,
-                key,
-                fingerprint,
-                response: Some(response.clone()),
-                created_at: now,
+        let now = self.clock.now();
+        let mut state = self.state();
+        let mut copy = state.clone();
+        let plan = plan(&mut copy);
+        match unit_of_work::run(
+            &mut FakeUnit {
+                state: &mut copy,
+                now,
             },
-        );
-    }
-
-    fn refuse(
-        state: &mut State,
-        claim: Option<IdempotencyClaim>,
-        error: OrderError,
-        current: Option<Order>,
-        now: DateTime<Utc>,
-    ) -> Result<Mutation, StoreError> {
-        let response = match claim {
-            None => None,
-            Some(claim) => {
-                let rendered = (claim.render)(RenderInput::Refused {
-                    error: &error,
-                    current: current.as_ref(),
-                });
-                if !rendered.is_storable() {
-                    return Err(StoreError::Internal("rendered a server error".into()));
-                }
-                Self::record(
-                    state,
-                    claim.staff_id,
-                    claim.key,
-                    claim.fingerprint,
-                    &rendered,
-                    now,
-                );
-                Some(rendered)
+            claim,
+            plan,
+        )? {
+            Ending::Commit(mutation) => {
+                *state = copy;
+                Ok(mutation)
             }
-        };
-        Ok(Mutation::Refused(Box::new(Refusal {
-            error,
-            current,
-            response,
-        })))
-    }
-
-    fn append(state: &mut State, event: NewEvent, now: DateTime<Utc>) -> Event {
-        let id = i64::try_from(state.events.len()).unwrap_or(i64::MAX) + 1;
-        let event = Event {
-            id,
-            event_type: event.event_type,
-            topic: event.topic,
-            station: event.station,
-            payload: event.payload,
-            occurred_at: now,
-        };
-        state.events.push(event.clone());
-        event
+            Ending::RollBack(mutation) => Ok(mutation),
+        }
     }
 
     fn locate(state: &State, target: OrderTarget) -> Result<Order, StoreError> {
@@ -463,15 +290,108 @@ impl InMemoryStore {
                 .ok_or(StoreError::not_found("order_item")),
         }
     }
+}
 
-    fn stale(expected: Option<i32>, loaded: &Order) -> Option<OrderError> {
-        match expected {
-            Some(expected) if expected != loaded.version => Some(OrderError::StaleVersion {
-                expected,
-                current: loaded.version,
-            }),
-            _ => None,
+/// [`UnitStore`] over the fake's state: plain reads and writes, no rule.
+struct FakeUnit<'a> {
+    state: &'a mut State,
+    now: DateTime<Utc>,
+}
+
+impl UnitStore for FakeUnit<'_> {
+    type Error = StoreError;
+
+    fn claim(&mut self, claim: &IdempotencyClaim) -> Result<Option<Mutation>, StoreError> {
+        let existing = self
+            .state
+            .idempotency
+            .get(&(claim.staff_id, claim.key.as_str().to_owned()));
+        Ok(Mutation::from_record(decide(
+            existing,
+            &claim.fingerprint,
+            self.now,
+        )))
+    }
+
+    fn lock_order(&mut self, target: OrderTarget) -> Result<Order, StoreError> {
+        InMemoryStore::locate(self.state, target)
+    }
+
+    fn lock_pair(&mut self, target: OrderId, source: OrderId) -> Result<(Order, Order), StoreError> {
+        Ok((
+            InMemoryStore::locate(self.state, OrderTarget::Order(target))?,
+            InMemoryStore::locate(self.state, OrderTarget::Order(source))?,
+        ))
+    }
+
+    fn lock_tracked_stock(&mut self, products: &[ProductId]) -> Result<BTreeMap<ProductId, i32>, StoreError> {
+        Ok(products
+            .iter()
+            .filter_map(|id| {
+                let qty = self.state.products.get(id)?.stock_qty?;
+                Some((*id, qty))
+            })
+            .collect())
+    }
+
+    fn write_effects(&mut self, effects: &mut EffectsToWrite) -> Result<(), StoreError> {
+        for level in &effects.stock {
+            if let Some(product) = self.state.products.get_mut(&level.product_id) {
+                product.stock_qty = Some(level.stock_qty);
+            }
         }
+        for save in &effects.saves {
+            let current = self.state.orders.get(&save.next.id).map(|o| o.version);
+            if current != save.loaded.as_ref().map(|o| o.version) {
+                return Err(StoreError::Internal("an order changed under its lock".into()));
+            }
+            self.state.orders.insert(save.next.id, save.next.clone());
+        }
+        self.state.print_jobs.extend(effects.print_jobs.iter().cloned());
+        self.state.audit.extend(effects.audit.iter().cloned());
+        self.state
+            .payments
+            .extend(effects.payments.iter().map(|p| (p.id, p.clone())));
+        Ok(())
+    }
+
+    fn store_answer(
+        &mut self,
+        staff: StaffId,
+        key: &IdempotencyKey,
+        fingerprint: &RequestFingerprint,
+        answer: &StoredResponse,
+    ) -> Result<(), StoreError> {
+        self.state.idempotency.insert(
+            (staff, key.as_str().to_owned()),
+            IdempotencyRecord {
+                staff_id: staff,
+                key: key.clone(),
+                fingerprint: fingerprint.clone(),
+                response: Some(answer.clone()),
+                created_at: self.now,
+            },
+        );
+        Ok(())
+    }
+
+    fn append_events(&mut self, events: Vec<NewEvent>) -> Result<Vec<Event>, StoreError> {
+        Ok(events
+            .into_iter()
+            .map(|event| {
+                let id = i64::try_from(self.state.events.len()).unwrap_or(i64::MAX) + 1;
+                let event = Event {
+                    id,
+                    event_type: event.event_type,
+                    topic: event.topic,
+                    station: event.station,
+                    payload: event.payload,
+                    occurred_at: self.now,
+                };
+                self.state.events.push(event.clone());
+                event
+            })
+            .collect())
     }
 }
 
@@ -498,32 +418,16 @@ impl OrderStore for InMemoryStore {
         claim: Option<IdempotencyClaim>,
         work: CreateWork,
     ) -> Result<Mutation, StoreError> {
-        let now = self.clock.now();
-        let mut state = self.state();
-        if let Err(answer) = Self::claim(&state, claim.as_ref(), now) {
-            return Ok(answer);
-        }
-        let number = state.counters.get(&business_date).copied().unwrap_or(0) + 1;
-        let unit = match work(number) {
-            Err(error) => Unit::Refused { error, current: None },
-            Ok((order, output)) => {
-                if order.number != number || order.business_date != business_date || order.version != 1 {
-                    return Err(StoreError::Internal(
-                        "the created order does not carry its allocated number".into(),
-                    ));
-                }
-                Unit::Done {
-                    saves: vec![order],
-                    loaded: None,
-                    output,
-                }
-            }
-        };
-        let mutation = Self::conclude(&mut state, claim, unit, now)?;
-        if matches!(mutation, Mutation::Committed(_)) {
+        self.run_unit(claim, |state| {
+            // Taken in the unit: a unit that does not commit leaves the counter as it was.
+            let number = state.counters.get(&business_date).copied().unwrap_or(0) + 1;
             state.counters.insert(business_date, number);
-        }
-        Ok(mutation)
+            Plan::Create {
+                business_date,
+                number,
+                work,
+            }
+        })
     }
 
     async fn mutate_order(
@@ -533,33 +437,11 @@ impl OrderStore for InMemoryStore {
         claim: Option<IdempotencyClaim>,
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
-        let now = self.clock.now();
-        let mut state = self.state();
-        if let Err(answer) = Self::claim(&state, claim.as_ref(), now) {
-            return Ok(answer);
-        }
-        let loaded = Self::locate(&state, target)?;
-        let unit = if let Some(error) = Self::stale(expected_version, &loaded) {
-            Unit::Refused {
-                error,
-                current: Some(loaded),
-            }
-        } else {
-            let mut next = loaded.clone();
-            next.version = loaded.version + 1;
-            match work(&mut next) {
-                Ok(output) => Unit::Done {
-                    saves: vec![next],
-                    loaded: Some(loaded),
-                    output,
-                },
-                Err(error) => Unit::Refused {
-                    error,
-                    current: Some(loaded),
-                },
-            }
-        };
-        Self::conclude(&mut state, claim, unit, now)
+        self.run_unit(claim, |_| Plan::Mutate {
+            target,
+            expected_version,
+            work,
+        })
     }
 
     async fn merge_orders(
@@ -569,44 +451,7 @@ impl OrderStore for InMemoryStore {
         claim: Option<IdempotencyClaim>,
         work: MergeWork,
     ) -> Result<Mutation, StoreError> {
-        if target.0 == source.0 {
-            return Err(StoreError::Internal("merge of an order with itself".into()));
-        }
-        let now = self.clock.now();
-        let mut state = self.state();
-        if let Err(answer) = Self::claim(&state, claim.as_ref(), now) {
-            return Ok(answer);
-        }
-        let loaded_target = Self::locate(&state, OrderTarget::Order(target.0))?;
-        let loaded_source = Self::locate(&state, OrderTarget::Order(source.0))?;
-        let unit = if let Some(error) = Self::stale(target.1, &loaded_target) {
-            Unit::Refused {
-                error,
-                current: Some(loaded_target),
-            }
-        } else if let Some(error) = Self::stale(source.1, &loaded_source) {
-            Unit::Refused {
-                error,
-                current: Some(loaded_source),
-            }
-        } else {
-            let mut next_target = loaded_target.clone();
-            next_target.version += 1;
-            let mut next_source = loaded_source;
-            next_source.version += 1;
-            match work(&mut next_target, &mut next_source) {
-                Ok(output) => Unit::Done {
-                    saves: vec![next_target, next_source],
-                    loaded: Some(loaded_target),
-                    output,
-                },
-                Err(error) => Unit::Refused {
-                    error,
-                    current: Some(loaded_target),
-                },
-            }
-        };
-        Self::conclude(&mut state, claim, unit, now)
+        self.run_unit(claim, |_| Plan::Merge { target, source, work })
     }
 
     async fn get_order(&self, id: OrderId) -> Result<Order, StoreError> {

@@ -36,10 +36,6 @@ pub struct PgStore {
     pool: Pool,
     /// The PIN pepper once read (it never changes), shared by every clone.
     pin_pepper: Arc<OnceCell<Vec<u8>>>,
-    /// Creates waiting to be committed together (`orders::batch`), shared by every clone.
-    creates: Arc<orders::GroupQueue<orders::CreateRequest>>,
-    /// Changes to orders waiting to be committed together (`orders::batch_mutate`).
-    mutations: Arc<orders::GroupQueue<orders::MutateRequest>>,
     /// Staff rows behind tokens, read together (`coalesce`).
     staff_reads: Arc<coalesce::ReadQueue<uuid::Uuid, crate::rows::StaffRow>>,
     /// Products to order with their active modifiers, read together (`coalesce`).
@@ -62,8 +58,6 @@ impl PgStore {
         PgStore {
             pool,
             pin_pepper: Arc::new(OnceCell::new()),
-            creates: Arc::default(),
-            mutations: Arc::default(),
             staff_reads: Arc::default(),
             product_reads: Arc::default(),
         }

@@ -13,7 +13,7 @@ use pos_domain::event::Event;
 use pos_domain::idempotency::{IdempotencyKey, StoredResponse};
 use pos_domain::ids::{CashMovementId, ShiftId, StaffId, TerminalId};
 use pos_domain::money::{Currency, Money};
-use pos_domain::order_ports::{IdempotencyClaim, Mutation};
+use pos_domain::order::ports::{IdempotencyClaim, Mutation};
 use pos_domain::payment::{PaymentMethod, PaymentStatus};
 use pos_domain::shift::{CashFlows, CashMovement, CashMovementKind, Shift, ShiftError, ShiftStatus};
 use pos_domain::shifts::{
@@ -230,7 +230,7 @@ impl From<Abort> for Stop {
             Abort::Answer(Mutation::Replayed(response)) => Stop::Answer(ShiftMutation::Replayed(response)),
             Abort::Answer(Mutation::KeyMismatch) => Stop::Answer(ShiftMutation::KeyMismatch),
             Abort::Answer(Mutation::KeyInProgress) => Stop::Answer(ShiftMutation::KeyInProgress),
-            Abort::Answer(_) | Abort::Refused(_) => Stop::Db(DbError::Store(StoreError::Internal(
+            Abort::Answer(_) => Stop::Db(DbError::Store(StoreError::Internal(
                 "an order answer came out of a shift's idempotency claim".into(),
             ))),
         }

@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Timestamptz, Uuid as SqlUuid};
 use pos_domain::StoreError;
 use pos_domain::ids::{ProductId, StaffId};
 use pos_domain::order::ItemStatus;
-use pos_domain::order_ports::{OrderCatalog, ProductCount};
+use pos_domain::order::ports::{OrderCatalog, ProductCount};
 use pos_domain::venue::Product;
 use uuid::Uuid;
 

@@ -12,10 +12,10 @@ use pos_domain::idempotency::{
     IdempotencyDecision, IdempotencyKey, IdempotencyRecord, RequestFingerprint, StoredResponse, decide,
 };
 use pos_domain::ids::StaffId;
-use pos_domain::order_ports::{IDEMPOTENCY_CLAIM_WAIT, IdempotencyClaim, IdempotencyPurge, Mutation};
+use pos_domain::order::ports::{IDEMPOTENCY_CLAIM_WAIT, IdempotencyClaim, IdempotencyPurge, Mutation};
 
 use super::super::PgStore;
-use super::unit::Abort;
+use super::unit_of_work::Abort;
 use crate::error::DbError;
 use crate::prepared::{Prepared, statement};
 use crate::schema::idempotency_records;
@@ -75,7 +75,7 @@ fn bounded<T>(result: QueryResult<T>) -> Result<T, Abort> {
     })
 }
 
-/// Step 1 of the unit (see `pos_domain::order_ports::IdempotencyClaim`): `Ok(())` when the
+/// Step 1 of the unit (see `pos_domain::order::ports::IdempotencyClaim`): `Ok(())` when the
 /// unit may run with the key claimed; `Err(Abort::Answer(..))` for a replay, a mismatch or a
 /// request in progress (the transaction then ends having written nothing).
 ///

@@ -1,24 +1,20 @@
-//! The order ports: [`OrderStore`] (units of work in `unit`, reads here), [`OrderCatalog`]
-//! (`catalog`) and [`pos_domain::order_ports::IdempotencyPurge`] (`idempotency`).
+//! The order ports: [`OrderStore`] (units of work in `unit_of_work`, reads here), [`OrderCatalog`]
+//! (`catalog`) and [`pos_domain::order::ports::IdempotencyPurge`] (`idempotency`).
 //!
 //! Every unit of work is one `interact` closure running one transaction; reads load orders
 //! and then all of their items in one more query, never one query per order.
 
-mod batch;
-mod batch_mutate;
 mod catalog;
 mod idempotency;
 mod item_rows;
 mod payment_rows;
 mod rows;
-mod unit;
+mod unit_of_work;
 
-pub(crate) use batch::{CreateRequest, GroupQueue};
-pub(crate) use batch_mutate::MutateRequest;
 pub(crate) use catalog::ProductWithModifiers;
 // Shifts claim keys and store answers with the unit's own statements.
 pub(crate) use idempotency::{claim_key, store_response};
-pub(crate) use unit::Abort;
+pub(crate) use unit_of_work::Abort;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
@@ -28,18 +24,19 @@ use diesel::sql_types::{Array, Text};
 use pos_domain::StoreError;
 use pos_domain::idempotency::{IdempotencyKey, RequestFingerprint};
 use pos_domain::ids::{OrderId, StaffId};
-use pos_domain::order::{ItemStatus, Order, OrderStatus};
-use pos_domain::order_ports::{
+use pos_domain::order::ports::{
     CreateWork, IdempotencyClaim, MergeWork, Mutation, OrderFilter, OrderStore, OrderTarget, OrderWork,
 };
+use pos_domain::order::{ItemStatus, Order, OrderStatus};
 use pos_domain::print_job::PrintJobKind;
 use pos_domain::staff::Station;
 use uuid::Uuid;
 
 use super::PgStore;
 use crate::schema::{orders, print_jobs};
+use pos_domain::order::unit_of_work::Plan;
 use rows::{OrderRow, assemble};
-use unit::{Plan, load_items, lock_pair, lock_target};
+use unit_of_work::load_items;
 
 /// Orders with their items: the rows given, then all their items in one query.
 fn with_items(conn: &mut PgConnection, rows: Vec<OrderRow>) -> Result<Vec<Order>, crate::DbError> {
@@ -67,10 +64,16 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: CreateWork,
     ) -> Result<Mutation, StoreError> {
-        self.in_group(batch::CreateRequest {
-            business_date,
-            claim,
-            work,
+        self.interact(move |conn| {
+            // Taken in its own statement, before the unit's transaction: no counter row stays
+            // locked until a create commits (a create that rolls back skips its number).
+            let number = unit_of_work::take_number(conn, business_date)?;
+            let plan = Plan::Create {
+                business_date,
+                number,
+                work,
+            };
+            unit_of_work::run(conn, claim, plan)
         })
         .await
     }
@@ -82,21 +85,12 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
-        if let OrderTarget::Order(order) = target {
-            return self
-                .in_group(MutateRequest {
-                    order,
-                    expected_version,
-                    claim,
-                    work,
-                })
-                .await;
-        }
         let plan = Plan::Mutate {
+            target,
             expected_version,
             work,
         };
-        self.interact(move |conn| unit::run(conn, claim, |conn| lock_target(conn, target), plan))
+        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
             .await
     }
 
@@ -107,15 +101,8 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: MergeWork,
     ) -> Result<Mutation, StoreError> {
-        if target.0 == source.0 {
-            return Err(StoreError::Internal("merge of an order with itself".into()));
-        }
-        let plan = Plan::Merge {
-            target_version: target.1,
-            source_version: source.1,
-            work,
-        };
-        self.interact(move |conn| unit::run(conn, claim, |conn| lock_pair(conn, target.0, source.0), plan))
+        let plan = Plan::Merge { target, source, work };
+        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
             .await
     }
 

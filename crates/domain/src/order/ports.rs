@@ -55,7 +55,7 @@
 //!    whole transaction and `StoreError::Internal`: an effect never commits without its record.
 //! 7. **Events**, the LAST statement: append the work's events in the order listed, then,
 //!    when the unit changed at least one *tracked* stock, one more event built by
-//!    [`crate::orders::events::stock_changed`] from the new levels (ascending product id).
+//!    [`crate::order::events::stock_changed`] from the new levels (ascending product id).
 //! 8. COMMIT, return [`Mutation::Committed`].
 //!
 //! **Refusal path** (steps 3–5 refused): without a claim, ROLLBACK and return

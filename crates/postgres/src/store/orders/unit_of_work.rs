@@ -1,8 +1,6 @@
-//! The unit of work of `pos_domain::order_ports`, step by step, on one connection inside one
-//! READ COMMITTED transaction: claim → lock and load → version check, work, stock, save,
-//! print jobs, audit → response → events → COMMIT. Concurrent creates and changes by order id
-//! usually go through `batch` instead, which commits several at once; this is the path for
-//! the rest (KDS item targets, merges) and for a group that could not run.
+//! Every order change, one request per READ COMMITTED transaction: the recipe and the rules
+//! are `pos_domain::order::unit_of_work::run`'s; [`PgUnit`] gives it the plain reads and
+//! writes (claim, row locks, the one writer of effects, the stored answer, the events).
 //!
 //! Row locks are `FOR NO KEY UPDATE` rather than `FOR UPDATE`: they serialise the writers of
 //! an order (or a product's stock) just the same, but do not conflict with the `KEY SHARE`
@@ -11,7 +9,7 @@
 //! deadlock; a payment inserting a row that references an order likewise.
 //!
 //! Nothing in here may panic: it runs on the pooled connection's blocking thread, and a panic
-//! there would discard the connection mid-transaction. Every failure is an `Abort`.
+//! there would discard the connection mid-transaction. Every failure is an [`Abort`].
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -20,13 +18,12 @@ use diesel::prelude::*;
 use diesel::sql_query;
 use diesel::sql_types::{Array, Integer, Uuid as SqlUuid};
 use pos_domain::StoreError;
-use pos_domain::ids::{OrderId, OrderItemId, PrintJobId, ProductId};
-use pos_domain::order::{Order, OrderError};
-use pos_domain::order_ports::{
-    Committed, CreateWork, IdempotencyClaim, MergeWork, Mutation, OrderTarget, OrderWork, Refusal,
-    RenderInput, StockChange, StockLevel, WorkOutput,
-};
-use pos_domain::orders::events::stock_changed;
+use pos_domain::event::{Event, NewEvent};
+use pos_domain::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
+use pos_domain::ids::{OrderId, OrderItemId, ProductId, StaffId};
+use pos_domain::order::Order;
+use pos_domain::order::ports::{IdempotencyClaim, Mutation, OrderTarget, StockLevel};
+use pos_domain::order::unit_of_work::{self, EffectsToWrite, Ending, Plan, Save, UnitStore};
 use uuid::Uuid;
 
 use super::idempotency::{claim_key, store_response};
@@ -38,24 +35,11 @@ use crate::schema::{order_items, order_number_counters, orders, print_jobs, prod
 use crate::store::append_audit;
 use crate::store::events::append_events_after_write;
 
-/// How a unit stops short of committing what it set out to.
+/// How a unit stops short of committing: a store error, or an answer given after rolling
+/// back (a replay, a mismatch, a refusal without a key).
 pub(crate) enum Abort {
-    /// A store error: the whole transaction rolls back, the claim included.
     Db(DbError),
-    /// Roll the whole transaction back (nothing of it is kept) and answer this.
     Answer(Mutation),
-    /// The domain refused the unit (steps 3–5), before it wrote anything but the claim.
-    /// (`response` stays `None` until the refusal path stores one.)
-    Refused(Box<Refusal>),
-}
-
-/// A domain refusal, showing `current` (the order as loaded; `None` for a create).
-fn refusal(error: OrderError, current: Option<Order>) -> Abort {
-    Abort::Refused(Box::new(Refusal {
-        error,
-        current,
-        response: None,
-    }))
 }
 
 impl From<diesel::result::Error> for Abort {
@@ -76,252 +60,105 @@ impl From<DbError> for Abort {
     }
 }
 
-/// What the effect wrote, before the response and the events.
-struct Applied {
-    order: Order,
-    other: Option<Order>,
-    output: WorkOutput,
-    levels: Vec<StockLevel>,
-    print_jobs: Vec<PrintJobId>,
-}
-
-/// One aggregate to save: `loaded` is `None` for a new order.
-struct Save {
-    next: Order,
-    loaded: Option<Order>,
-}
-
-/// What step 2 locked: nothing (a create), one order or a merge's two.
-pub(crate) enum Locked {
-    Nothing,
-    One(Box<Order>),
-    Two { target: Box<Order>, source: Box<Order> },
-}
-
-/// What a unit does once locked.
-pub(crate) enum Plan {
-    Create {
-        business_date: NaiveDate,
-        work: CreateWork,
-    },
-    Mutate {
-        expected_version: Option<i32>,
-        work: OrderWork,
-    },
-    Merge {
-        target_version: Option<i32>,
-        source_version: Option<i32>,
-        work: MergeWork,
-    },
-}
-
-/// Runs one unit in one transaction and turns its end into the port's answer.
+/// Runs one unit in one transaction ([`unit_of_work::run`] decides; [`PgUnit`] reads and
+/// writes) and turns its end into the port's answer.
 pub(crate) fn run(
     conn: &mut PgConnection,
     claim: Option<IdempotencyClaim>,
-    lock: impl FnOnce(&mut PgConnection) -> Result<Locked, Abort>,
     plan: Plan,
 ) -> Result<Mutation, DbError> {
     let result = conn.transaction::<Mutation, Abort, _>(|conn| {
-        if let Some(claim) = &claim {
-            claim_key(conn, claim)?;
-        }
-        let locked = lock(conn)?;
-        // Every refusal is found before the unit writes anything but the claim (a create
-        // gives its number back itself), so no savepoint is needed to keep the claim while
-        // dropping the effect: two statements fewer per unit.
-        match apply(conn, locked, plan) {
-            Ok(applied) => conclude(conn, claim, applied),
-            Err(Abort::Refused(refused)) => refuse(conn, claim, *refused),
-            Err(other) => Err(other),
+        match unit_of_work::run(&mut PgUnit { conn }, claim, plan)? {
+            Ending::Commit(mutation) => Ok(mutation),
+            Ending::RollBack(mutation) => Err(Abort::Answer(mutation)),
         }
     });
     match result {
         Ok(mutation) | Err(Abort::Answer(mutation)) => Ok(mutation),
         Err(Abort::Db(e)) => Err(e),
-        Err(Abort::Refused(_)) => Err(DbError::Store(StoreError::Internal(
-            "a refusal escaped the unit".into(),
-        ))),
     }
 }
 
-/// Steps 6–7 after the effect: the response on the claim, then the events, last.
-fn conclude(
-    conn: &mut PgConnection,
-    claim: Option<IdempotencyClaim>,
-    applied: Applied,
-) -> Result<Mutation, Abort> {
-    let Applied {
-        order,
-        other,
-        output,
-        levels,
-        print_jobs,
-    } = applied;
-    let response = match claim {
-        None => None,
-        Some(IdempotencyClaim {
-            staff_id,
-            key,
-            render,
-            ..
-        }) => {
-            let response = render(RenderInput::Committed {
-                order: &order,
-                other: other.as_ref(),
-                change: &output.change,
-            });
-            store_response(conn, staff_id, &key, &response)?;
-            Some(response)
+/// [`UnitStore`] on one connection inside the unit's transaction.
+struct PgUnit<'a> {
+    conn: &'a mut PgConnection,
+}
+
+impl UnitStore for PgUnit<'_> {
+    type Error = Abort;
+
+    fn claim(&mut self, claim: &IdempotencyClaim) -> Result<Option<Mutation>, Abort> {
+        match claim_key(self.conn, claim) {
+            Ok(()) => Ok(None),
+            Err(Abort::Answer(answer)) => Ok(Some(answer)),
+            Err(e) => Err(e),
         }
-    };
-    let WorkOutput { change, mut effects } = output;
-    if !levels.is_empty() {
-        effects.events.push(stock_changed(&levels));
     }
-    // The unit has written (the claim or the order), so its transaction id exists already.
-    let events = append_events_after_write(conn, &effects.events)?;
-    Ok(Mutation::Committed(Box::new(Committed {
-        order,
-        other,
-        change,
-        events,
-        print_jobs,
-        response,
-    })))
-}
 
-/// The refusal path: without a claim, roll back; with one, store the rendered refusal on
-/// the record and commit only that.
-fn refuse(
-    conn: &mut PgConnection,
-    claim: Option<IdempotencyClaim>,
-    mut refused: Refusal,
-) -> Result<Mutation, Abort> {
-    let Some(claim) = claim else {
-        return Err(Abort::Answer(Mutation::Refused(Box::new(refused))));
-    };
-    let IdempotencyClaim {
-        staff_id,
-        key,
-        render,
-        ..
-    } = claim;
-    let response = render(RenderInput::Refused {
-        error: &refused.error,
-        current: refused.current.as_ref(),
-    });
-    store_response(conn, staff_id, &key, &response)?;
-    refused.response = Some(response);
-    Ok(Mutation::Refused(Box::new(refused)))
-}
+    fn lock_order(&mut self, target: OrderTarget) -> Result<Order, Abort> {
+        match target {
+            OrderTarget::Order(id) => {
+                lock_order(self.conn, id.as_uuid())?.ok_or_else(|| StoreError::not_found("order").into())
+            }
+            OrderTarget::Item(item) => lock_item_order(self.conn, item),
+        }
+    }
 
-fn stale(expected: Option<i32>, loaded: &Order) -> Option<OrderError> {
-    match expected {
-        Some(expected) if expected != loaded.version => Some(OrderError::StaleVersion {
-            expected,
-            current: loaded.version,
-        }),
-        _ => None,
+    fn lock_pair(&mut self, target: OrderId, source: OrderId) -> Result<(Order, Order), Abort> {
+        lock_pair(self.conn, target, source)
+    }
+
+    fn lock_tracked_stock(&mut self, products: &[ProductId]) -> Result<BTreeMap<ProductId, i32>, Abort> {
+        let ids: Vec<Uuid> = products.iter().map(ProductId::as_uuid).collect();
+        Ok(lock_stock(self.conn, &ids)?
+            .into_iter()
+            .filter_map(|(id, qty)| Some((ProductId::from_uuid(id), qty?)))
+            .collect())
+    }
+
+    fn write_effects(&mut self, effects: &mut EffectsToWrite) -> Result<(), Abort> {
+        let conn = &mut *self.conn;
+        write_stock(conn, &effects.stock)?;
+        for Save { next, loaded } in &mut effects.saves {
+            save_order(conn, next, loaded.as_ref())?;
+        }
+        if !effects.print_jobs.is_empty() {
+            let rows: Vec<NewPrintJobRow<'_>> = effects
+                .print_jobs
+                .iter()
+                .map(NewPrintJobRow::from_domain)
+                .collect();
+            diesel::insert_into(print_jobs::table)
+                .values(&rows)
+                .execute(conn)?;
+        }
+        super::payment_rows::write(conn, &effects.payments)?;
+        for entry in std::mem::take(&mut effects.audit) {
+            append_audit(conn, entry, Utc::now())?;
+        }
+        Ok(())
+    }
+
+    fn store_answer(
+        &mut self,
+        staff: StaffId,
+        key: &IdempotencyKey,
+        _fingerprint: &RequestFingerprint,
+        answer: &StoredResponse,
+    ) -> Result<(), Abort> {
+        store_response(self.conn, staff, key, answer)
+    }
+
+    fn append_events(&mut self, events: Vec<NewEvent>) -> Result<Vec<Event>, Abort> {
+        // The unit has written (the claim or the order), so its transaction id exists already.
+        Ok(append_events_after_write(self.conn, &events)?)
     }
 }
 
-/// Steps 3–5: version check, work, then the effect.
-fn apply(conn: &mut PgConnection, locked: Locked, plan: Plan) -> Result<Applied, Abort> {
-    match (plan, locked) {
-        (Plan::Create { business_date, work }, Locked::Nothing) => {
-            let number = next_number(conn, business_date)?;
-            let (order, output) = match work(number) {
-                Ok(built) => built,
-                Err(error) => {
-                    give_back_number(conn, business_date)?;
-                    return Err(refusal(error, None));
-                }
-            };
-            if order.number != number || order.business_date != business_date || order.version != 1 {
-                return Err(StoreError::Internal(
-                    "the created order does not carry its allocated number, date and version 1".into(),
-                )
-                .into());
-            }
-            let save = Save {
-                next: order,
-                loaded: None,
-            };
-            write_effects(conn, vec![save], output, None)
-        }
-        (
-            Plan::Mutate {
-                expected_version,
-                work,
-            },
-            Locked::One(loaded),
-        ) => {
-            let loaded = *loaded;
-            if let Some(error) = stale(expected_version, &loaded) {
-                return Err(refusal(error, Some(loaded)));
-            }
-            let mut next = loaded.clone();
-            next.version = loaded.version + 1;
-            let output = match work(&mut next) {
-                Ok(output) => output,
-                Err(error) => {
-                    return Err(refusal(error, Some(loaded)));
-                }
-            };
-            let current = loaded.clone();
-            let save = Save {
-                next,
-                loaded: Some(loaded),
-            };
-            write_effects(conn, vec![save], output, Some(current))
-        }
-        (
-            Plan::Merge {
-                target_version,
-                source_version,
-                work,
-            },
-            Locked::Two { target, source },
-        ) => {
-            let (target, source) = (*target, *source);
-            if let Some(error) = stale(target_version, &target) {
-                return Err(refusal(error, Some(target)));
-            }
-            if let Some(error) = stale(source_version, &source) {
-                return Err(refusal(error, Some(source)));
-            }
-            let mut next_target = target.clone();
-            next_target.version = target.version + 1;
-            let mut next_source = source.clone();
-            next_source.version = source.version + 1;
-            let output = match work(&mut next_target, &mut next_source) {
-                Ok(output) => output,
-                Err(error) => {
-                    return Err(refusal(error, Some(target)));
-                }
-            };
-            let current = target.clone();
-            // The target first: its item upserts are what move the source's items.
-            let saves = vec![
-                Save {
-                    next: next_target,
-                    loaded: Some(target),
-                },
-                Save {
-                    next: next_source,
-                    loaded: Some(source),
-                },
-            ];
-            write_effects(conn, saves, output, Some(current))
-        }
-        _ => Err(StoreError::Internal("a unit's plan does not fit what it locked".into()).into()),
-    }
-}
-
-/// The next number of `business_date`, under the counter row's lock until COMMIT (a rolled
-/// back create gives its number back: committed numbers have no gaps).
-fn next_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32, Abort> {
+/// The next number of `business_date`, in a statement of its own (autocommit): the counter
+/// row is locked only for that statement. Numbers are distinct and increasing within a
+/// business day; a create that rolls back leaves its number unused.
+pub(crate) fn take_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32, DbError> {
     Ok(diesel::insert_into(order_number_counters::table)
         .values((
             order_number_counters::business_date.eq(business_date),
@@ -334,77 +171,13 @@ fn next_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32,
         .get_result(conn)?)
 }
 
-/// A refused create returns its number: the counter row is still locked by this unit, so no
-/// other create has taken the next one.
-fn give_back_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<(), Abort> {
-    diesel::update(order_number_counters::table.find(business_date))
-        .set(order_number_counters::last_number.eq(order_number_counters::last_number - 1))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Step 5: stock, the aggregates, print jobs, audit.
-fn write_effects(
-    conn: &mut PgConnection,
-    saves: Vec<Save>,
-    mut output: WorkOutput,
-    current: Option<Order>,
-) -> Result<Applied, Abort> {
-    let levels = match apply_stock(conn, &output.effects.stock)? {
-        Ok(levels) => levels,
-        Err(error) => return Err(refusal(error, current)),
-    };
-    let mut saved = Vec::with_capacity(saves.len());
-    for Save { mut next, loaded } in saves {
-        save_order(conn, &mut next, loaded.as_ref())?;
-        saved.push(next);
-    }
-    let mut saved = saved.into_iter();
-    let Some(order) = saved.next() else {
-        return Err(StoreError::Internal("a unit saved no order".into()).into());
-    };
-    let other = saved.next();
-
-    let jobs = std::mem::take(&mut output.effects.print_jobs);
-    if !jobs.is_empty() {
-        let rows: Vec<NewPrintJobRow<'_>> = jobs.iter().map(NewPrintJobRow::from_domain).collect();
-        diesel::insert_into(print_jobs::table)
-            .values(&rows)
-            .execute(conn)?;
-    }
-    super::payment_rows::write(conn, &output.effects.payments)?;
-    for entry in std::mem::take(&mut output.effects.audit) {
-        append_audit(conn, entry, Utc::now())?;
-    }
-    Ok(Applied {
-        order,
-        other,
-        output,
-        levels,
-        print_jobs: jobs.iter().map(|j| j.id).collect(),
-    })
-}
-
-/// The net movement per product of `changes`, without the ones that cancel out.
-pub(crate) fn net_stock_movements(changes: &[StockChange]) -> Result<BTreeMap<ProductId, i32>, StoreError> {
-    let mut deltas: BTreeMap<ProductId, i32> = BTreeMap::new();
-    for change in changes {
-        let delta = deltas.entry(change.product_id).or_default();
-        *delta = delta
-            .checked_add(change.delta)
-            .ok_or_else(|| StoreError::Internal("a stock movement overflows".into()))?;
-    }
-    deltas.retain(|_, delta| *delta != 0);
-    Ok(deltas)
-}
-
 /// Locks those of the products `ids` (sorted) whose stock is tracked and reads it: in id
 /// order, like every unit does, so no two units wait on each other in a circle.
 ///
 /// A product whose stock is not tracked has nothing to move, so it is neither returned nor
 /// locked: locking it would write its row (the lock is kept in the tuple, and WAL-logged) and
 /// wait on every other send of the same product for nothing.
-pub(crate) fn lock_stock(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Option<i32>)>> {
+fn lock_stock(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, Option<i32>)>> {
     products::table
         .filter(products::id.eq_any(ids))
         .filter(products::stock_qty.is_not_null())
@@ -414,53 +187,21 @@ pub(crate) fn lock_stock(conn: &mut PgConnection, ids: &[Uuid]) -> QueryResult<V
         .load(conn)
 }
 
-/// Step 5.1. `Ok(Err(..))` is the domain's refusal: a tracked stock would go below 0 (then
-/// nothing is changed). Products whose stock is not tracked, or that do not exist, are left
-/// alone.
-fn apply_stock(
-    conn: &mut PgConnection,
-    changes: &[StockChange],
-) -> Result<Result<Vec<StockLevel>, OrderError>, Abort> {
-    let deltas = net_stock_movements(changes)?;
-    if deltas.is_empty() {
-        return Ok(Ok(Vec::new()));
+/// The new levels of the tracked stocks the unit moved, with one statement.
+fn write_stock(conn: &mut PgConnection, levels: &[StockLevel]) -> Result<(), Abort> {
+    if levels.is_empty() {
+        return Ok(());
     }
-    let ids: Vec<Uuid> = deltas.keys().map(ProductId::as_uuid).collect();
-    let current = lock_stock(conn, &ids)?;
-    let mut levels = Vec::with_capacity(current.len());
-    for (id, stock_qty) in current {
-        let product_id = ProductId::from_uuid(id);
-        let (Some(left), Some(&delta)) = (stock_qty, deltas.get(&product_id)) else {
-            continue;
-        };
-        let stock_qty = match left.checked_add(delta) {
-            Some(next) if next >= 0 => next,
-            _ => {
-                return Ok(Err(OrderError::OutOfStock {
-                    product: product_id,
-                    left,
-                }));
-            }
-        };
-        levels.push(StockLevel {
-            product_id,
-            stock_qty,
-            delta,
-        });
-    }
-    levels.sort_by_key(|l| l.product_id);
-    if !levels.is_empty() {
-        let ids: Vec<Uuid> = levels.iter().map(|l| l.product_id.as_uuid()).collect();
-        let quantities: Vec<i32> = levels.iter().map(|l| l.stock_qty).collect();
-        sql_query(
-            "UPDATE products AS p SET stock_qty = v.stock_qty \
-             FROM unnest($1::uuid[], $2::int4[]) AS v(id, stock_qty) WHERE p.id = v.id",
-        )
-        .bind::<Array<SqlUuid>, _>(ids)
-        .bind::<Array<Integer>, _>(quantities)
-        .execute(conn)?;
-    }
-    Ok(Ok(levels))
+    let ids: Vec<Uuid> = levels.iter().map(|l| l.product_id.as_uuid()).collect();
+    let quantities: Vec<i32> = levels.iter().map(|l| l.stock_qty).collect();
+    sql_query(
+        "UPDATE products AS p SET stock_qty = v.stock_qty \
+         FROM unnest($1::uuid[], $2::int4[]) AS v(id, stock_qty) WHERE p.id = v.id",
+    )
+    .bind::<Array<SqlUuid>, _>(ids)
+    .bind::<Array<Integer>, _>(quantities)
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Step 5.2 for one aggregate: insert it (new) or update it under its loaded version, then
@@ -484,7 +225,7 @@ fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>)
 }
 
 /// What saving an aggregate does to its items, once its row is updated.
-pub(crate) struct ItemChanges {
+struct ItemChanges {
     order: Uuid,
     /// New or changed items.
     upsert: Vec<OrderItemRow>,
@@ -515,7 +256,7 @@ statement!(
 
 /// Updates the rows of several aggregates at once, each under its loaded version (one
 /// statement), and says what their items need. `saves` pairs `next` with `loaded`.
-pub(crate) fn update_order_rows(
+fn update_order_rows(
     conn: &mut PgConnection,
     saves: &mut [(&mut Order, &Order)],
 ) -> Result<Vec<ItemChanges>, Abort> {
@@ -579,7 +320,7 @@ fn item_changes(order: Uuid, items: Vec<OrderItemRow>, loaded: &Order) -> Result
 }
 
 /// The items of several saved aggregates: one upsert for all, then each one's deletions.
-pub(crate) fn write_item_changes(conn: &mut PgConnection, changes: Vec<ItemChanges>) -> Result<(), Abort> {
+fn write_item_changes(conn: &mut PgConnection, changes: Vec<ItemChanges>) -> Result<(), Abort> {
     let upsert: Vec<&OrderItemRow> = changes.iter().flat_map(|c| c.upsert.iter()).collect();
     if !upsert.is_empty() {
         // (Sent as one JSON parameter, as `update_order_rows` does, the rows measured slower
@@ -630,16 +371,6 @@ fn lock_order(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, Abort>
     Ok(Some(row.into_order(items)?))
 }
 
-/// Step 2 of a mutation: the target's order, locked and loaded.
-pub(crate) fn lock_target(conn: &mut PgConnection, target: OrderTarget) -> Result<Locked, Abort> {
-    match target {
-        OrderTarget::Order(id) => lock_order(conn, id.as_uuid())?
-            .map(|order| Locked::One(Box::new(order)))
-            .ok_or_else(|| StoreError::not_found("order").into()),
-        OrderTarget::Item(item) => lock_item_order(conn, item).map(|order| Locked::One(Box::new(order))),
-    }
-}
-
 /// The order holding `item`, locked. A merge may move the item between the lookup and the
 /// lock, so the lookup is repeated (3 tries in all).
 fn lock_item_order(conn: &mut PgConnection, item: OrderItemId) -> Result<Order, Abort> {
@@ -663,7 +394,7 @@ fn lock_item_order(conn: &mut PgConnection, item: OrderItemId) -> Result<Order, 
 
 /// Step 2 of a merge: both rows in one statement ordered by id, so two merges in opposite
 /// directions take the locks in the same order.
-pub(crate) fn lock_pair(conn: &mut PgConnection, target: OrderId, source: OrderId) -> Result<Locked, Abort> {
+fn lock_pair(conn: &mut PgConnection, target: OrderId, source: OrderId) -> Result<(Order, Order), Abort> {
     let ids = [target.as_uuid(), source.as_uuid()];
     let rows: Vec<OrderRow> = orders::table
         .filter(orders::id.eq_any(ids))
@@ -679,14 +410,10 @@ pub(crate) fn lock_pair(conn: &mut PgConnection, target: OrderId, source: OrderI
     let (Some(first), Some(second)) = (loaded.pop(), loaded.pop()) else {
         return Err(StoreError::not_found("order").into());
     };
-    let (target, source) = if first.id == target {
+    Ok(if first.id == target {
         (first, second)
     } else {
         (second, first)
-    };
-    Ok(Locked::Two {
-        target: Box::new(target),
-        source: Box::new(source),
     })
 }
 

@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, TimeZone, Utc};
 
-use super::events::{ItemStatusPayload, OrderUpdatedPayload, TicketMovedPayload, TicketPayload};
-use super::service::*;
-use super::views::TableState;
+use super::*;
 use crate::approval::{Actor, ApprovalError};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use crate::ids::{OrderId, OrderItemId, PrintJobId, ProductId, TableId};
+use crate::order::events::{ItemStatusPayload, OrderUpdatedPayload, TicketMovedPayload, TicketPayload};
+use crate::order::ports::{IdempotencyClaim, OrderChange, OrderFilter, RenderInput};
+use crate::order::views::TableState;
 use crate::order::{ItemStatus, Order, OrderError, OrderStatus, OrderType};
-use crate::order_ports::{IdempotencyClaim, OrderChange, OrderFilter, RenderInput};
 use crate::permissions::{Action, Role};
 use crate::ports::Clock;
 use crate::print_job::{NewPrintJob, PrintJobKind};
@@ -1236,7 +1236,7 @@ async fn the_fake_meets_the_order_store_contract() {
 
 #[tokio::test]
 async fn expired_keys_are_purged_and_then_execute_again() {
-    use crate::order_ports::IdempotencyPurge;
+    use crate::order::ports::IdempotencyPurge;
     let v = venue();
     let first = applied(
         v.service

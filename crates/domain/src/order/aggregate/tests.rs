@@ -1,9 +1,15 @@
 use super::*;
 use crate::ids::CategoryId;
+use crate::ids::{ModifierId, ProductId};
 use crate::permissions::Role;
+use crate::settings::Settings;
+use crate::totals::Discount;
 use crate::validate::Sku;
+use crate::validate::{Label, Quantity};
 use crate::venue::Modifier;
+use crate::venue::Product;
 use chrono::{TimeDelta, TimeZone};
+use std::num::NonZeroU8;
 
 fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 3, 15, 9, 0, 0).single().unwrap()
