@@ -530,4 +530,64 @@ mod tests {
         let overflow = BTreeMap::from([(tracked, i32::MIN)]);
         assert!(stock_levels(&overflow, &BTreeMap::from([(tracked, -1)])).is_err());
     }
+
+    /// The unit applies the overpayment rule itself: a work that raised `paid` past the
+    /// balance it loaded is refused, whatever the work checked.
+    #[test]
+    fn a_unit_never_raises_paid_past_the_loaded_balance() {
+        use crate::money::Currency;
+        use crate::order::{NewOrder, NewOrderItem, OrderType};
+        use crate::payment::PaymentError;
+        use crate::totals::Pricing;
+        use crate::validate::{Label, Quantity};
+
+        let now = chrono::Utc::now();
+        let mut loaded = Order::new(
+            NewOrder {
+                number: 1,
+                business_date: now.date_naive(),
+                order_type: OrderType::Takeaway,
+                table_id: None,
+                staff_id: StaffId::new(),
+                terminal_id: None,
+                shift_id: None,
+                preparation_notes: None,
+                currency: Currency::Ugx,
+                pricing: Pricing::from_settings(&crate::settings::Settings::defaults("Cafe")),
+            },
+            now,
+        )
+        .unwrap();
+        loaded
+            .add_item(
+                NewOrderItem {
+                    product_id: product(1),
+                    name: Label::parse("Rolex").unwrap(),
+                    unit_price: Money::new(10_000, Currency::Ugx),
+                    quantity: Quantity::parse("quantity", 1).unwrap(),
+                    modifiers: vec![],
+                    notes: None,
+                    station: None,
+                    seat: None,
+                    course: None,
+                },
+                now,
+            )
+            .unwrap();
+        let due = loaded.balance().unwrap();
+        let save = |paid: i64| {
+            let mut next = loaded.clone();
+            next.paid = Money::new(paid, Currency::Ugx);
+            Save {
+                next,
+                loaded: Some(loaded.clone()),
+            }
+        };
+        assert_eq!(check_payments(&[save(due.minor())]), Ok(()));
+        assert_eq!(check_payments(&[save(0)]), Ok(()));
+        assert!(matches!(
+            check_payments(&[save(due.minor() + 1)]),
+            Err(OrderError::Payment(PaymentError::Overpayment { .. }))
+        ));
+    }
 }
