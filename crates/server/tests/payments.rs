@@ -339,3 +339,70 @@ async fn twenty_concurrent_payments_never_sum_above_the_total() {
         1
     );
 }
+
+/// Receipt numbers are taken inside the closing unit: orders closed at once get 1, 2, 3…
+/// with no gap, one receipt each, and a payment refused on a closed order takes none.
+#[tokio::test]
+async fn orders_closed_at_once_get_receipt_numbers_without_gaps() {
+    let venue = venue("payments-receipts").await;
+    let server = &venue.server;
+    let cashier = Arc::new(Client::adopt(server, "phiona").await);
+    let cook = Client::adopt(server, "emma").await;
+    let (food, _) = menu_and_table(&cashier).await;
+    cashier
+        .post_keyed("/api/shifts", json!({"opening_float": 0}))
+        .await
+        .expect(StatusCode::CREATED);
+    let mut orders = Vec::new();
+    for _ in 0..5 {
+        orders.push(ready_order(&cashier, &cook, &food, None, 1).await);
+    }
+    // An open order is not numbered.
+    let open = ready_order(&cashier, &cook, &food, None, 1).await;
+    let tasks: Vec<_> = orders
+        .iter()
+        .map(|order| {
+            let cashier = cashier.clone();
+            let pay = format!("/api/orders/{}/payments", id(order));
+            let total = order["total"].as_i64().unwrap();
+            tokio::spawn(async move {
+                cashier
+                    .post_keyed(&pay, json!({"method": "card", "amount": total}))
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        let answer = task.await.unwrap();
+        assert_eq!(answer.expect(StatusCode::CREATED)["order"]["status"], "closed");
+    }
+    let pay_closed = format!("/api/orders/{}/payments", id(&orders[0]));
+    cashier
+        .post_keyed(&pay_closed, json!({"method": "card", "amount": 1}))
+        .await
+        .refused(StatusCode::CONFLICT, "order_finished", None);
+
+    #[derive(diesel::QueryableByName)]
+    struct Numbered {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        number: i64,
+    }
+    use diesel::RunQueryDsl;
+    let numbers: Vec<i64> = diesel::sql_query("SELECT number FROM receipts ORDER BY number")
+        .load::<Numbered>(&mut venue.db.connect())
+        .unwrap()
+        .into_iter()
+        .map(|r| r.number)
+        .collect();
+    assert_eq!(numbers, vec![1, 2, 3, 4, 5]);
+    for order in &orders {
+        assert_eq!(
+            count_where(&venue.db, "receipts", &format!("order_id = '{}'", id(order))),
+            1
+        );
+    }
+    assert_eq!(
+        count_where(&venue.db, "receipts", &format!("order_id = '{}'", id(&open))),
+        0
+    );
+}

@@ -17,7 +17,7 @@ use super::ports::{
     Committed, CreateWork, Effects, IdempotencyClaim, MergeWork, Mutation, OrderTarget, OrderWork, Refusal,
     RenderInput, StockChange, StockLevel, WorkOutput,
 };
-use super::{Order, OrderError};
+use super::{Order, OrderError, OrderStatus};
 use crate::audit::NewAuditEntry;
 use crate::error::StoreError;
 use crate::event::{Event, NewEvent};
@@ -72,6 +72,37 @@ pub struct EffectsToWrite {
     pub audit: Vec<NewAuditEntry>,
     /// Payments taken or changed (upserted by id), each on one of the saved orders.
     pub payments: Vec<Payment>,
+    /// Receipts of the orders this unit closes: the store numbers them (see [`NewReceipt`]).
+    pub receipts: Vec<NewReceipt>,
+}
+
+/// The receipt of an order a unit closes. The store fills `number` with the venue's next
+/// receipt number inside the unit's transaction, so numbers have no gaps: a unit that rolls
+/// back gives its number back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReceipt {
+    pub order_id: OrderId,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    pub number: Option<i64>,
+}
+
+/// The receipts a unit issues: one for every saved order that it closes.
+pub fn receipts_to_issue(saves: &[Save]) -> Vec<NewReceipt> {
+    saves
+        .iter()
+        .filter(|save| {
+            save.next.status == OrderStatus::Closed
+                && save
+                    .loaded
+                    .as_ref()
+                    .is_none_or(|l| l.status != OrderStatus::Closed)
+        })
+        .map(|save| NewReceipt {
+            order_id: save.next.id,
+            issued_at: save.next.closed_at.unwrap_or(save.next.updated_at),
+            number: None,
+        })
+        .collect()
 }
 
 /// The plain operations of one store transaction. Nothing in here decides a rule.
@@ -396,11 +427,13 @@ pub fn run<S: UnitStore>(
     for save in &mut saves {
         save.next.items.sort_by_key(|item| (item.created_at, item.id));
     }
+    let receipts = receipts_to_issue(&saves);
     let mut written = EffectsToWrite {
         saves,
         stock: levels,
         print_jobs,
         audit,
+        receipts,
         payments,
     };
     store.write_effects(&mut written)?;

@@ -43,6 +43,8 @@ struct State {
     print_jobs: Vec<NewPrintJob>,
     audit: Vec<NewAuditEntry>,
     payments: BTreeMap<crate::ids::PaymentId, crate::payment::Payment>,
+    last_receipt: i64,
+    receipts: BTreeMap<OrderId, i64>,
 }
 
 /// The in-memory fake of the order ports (and of the staff, table, menu and settings stores
@@ -218,6 +220,11 @@ impl InMemoryStore {
         self.state().print_jobs.clone()
     }
 
+    /// The receipt number the order was closed with.
+    pub fn receipt_number(&self, order: OrderId) -> Option<i64> {
+        self.state().receipts.get(&order).copied()
+    }
+
     /// The payments units wrote, by id.
     pub fn payments(&self) -> Vec<crate::payment::Payment> {
         self.state().payments.values().cloned().collect()
@@ -352,6 +359,13 @@ impl UnitStore for FakeUnit<'_> {
         self.state
             .payments
             .extend(effects.payments.iter().map(|p| (p.id, p.clone())));
+        for receipt in &mut effects.receipts {
+            self.state.last_receipt += 1;
+            receipt.number = Some(self.state.last_receipt);
+            self.state
+                .receipts
+                .insert(receipt.order_id, self.state.last_receipt);
+        }
         Ok(())
     }
 
