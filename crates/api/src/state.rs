@@ -71,6 +71,8 @@ pub struct AppState {
     pub shifts: Arc<pos_domain::shifts::ShiftService>,
     /// Payments on orders, through the order unit of work: `PaymentService::new(store, …)`.
     pub payments: Arc<pos_domain::payments::PaymentService>,
+    /// Orders' numbered receipts and the payments they list.
+    pub receipts: Arc<dyn pos_domain::receipts::ReceiptStore>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
     pub hasher: Arc<dyn PasswordHasher>,

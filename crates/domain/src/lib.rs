@@ -23,6 +23,7 @@ pub mod ports;
 pub mod print_job;
 pub mod print_queue;
 pub mod printing;
+pub mod receipts;
 pub mod seed;
 pub mod settings;
 pub mod shift;

@@ -405,4 +405,49 @@ async fn orders_closed_at_once_get_receipt_numbers_without_gaps() {
         count_where(&venue.db, "receipts", &format!("order_id = '{}'", id(&open))),
         0
     );
+
+    // The receipt asked for again: its number, marked as a copy, as JSON, text or ESC/POS.
+    let path = format!("/api/orders/{}/receipt", id(&orders[0]));
+    let json = cashier.get(&path).await;
+    let json = json.expect(StatusCode::OK);
+    let number = json["receipt_number"].as_i64().unwrap();
+    assert!((1..=5).contains(&number), "{json}");
+    assert_eq!(json["copy"], true);
+    let text = json["text"].as_str().unwrap();
+    for part in ["*** COPY ***", &format!("Receipt No. {number}"), "Card", "TOTAL"] {
+        assert!(text.contains(part), "{part} missing from\n{text}");
+    }
+    let plain = cashier
+        .http
+        .get(format!("{}{path}?paper=58mm", cashier.base))
+        .bearer_auth(&cashier.token)
+        .header("Accept", "text/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), StatusCode::OK);
+    let plain = plain.text().await.unwrap();
+    assert!(plain.lines().all(|l| l.chars().count() <= 32), "{plain}");
+    assert!(plain.contains(&format!("Receipt No. {number}")));
+    let escpos = cashier.get(&format!("{path}?format=escpos")).await;
+    assert_eq!(escpos.status, StatusCode::OK);
+    assert_eq!(escpos.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(&escpos.bytes[..2], b"\x1b@", "ESC @ first");
+    // An open order has no number yet: its receipt is a bill.
+    let bill = cashier.get(&format!("/api/orders/{}/receipt", id(&open))).await;
+    assert!(bill.expect(StatusCode::OK)["receipt_number"].is_null());
+
+    // Bad input names its parameter and changes nothing.
+    cashier
+        .get(&format!("{path}?format=pdf"))
+        .await
+        .refused(StatusCode::BAD_REQUEST, "invalid_parameter", Some("format"));
+    let bad_paper = cashier.get(&format!("{path}?paper=99mm")).await;
+    assert_eq!(bad_paper.status, StatusCode::BAD_REQUEST, "{}", bad_paper.body);
+    assert!(bad_paper.body.to_string().contains("paper"), "{}", bad_paper.body);
+    cashier
+        .get(&format!("/api/orders/{}/receipt", uuid::Uuid::new_v4()))
+        .await
+        .refused(StatusCode::NOT_FOUND, "not_found", None);
+    assert_eq!(count_where(&venue.db, "receipts", "true"), 5);
 }

@@ -56,6 +56,7 @@ pub mod orders;
 pub mod payments;
 pub mod print_jobs;
 pub mod realtime;
+pub mod receipts;
 pub mod shifts;
 pub mod staff;
 pub mod system;
@@ -76,5 +77,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(kds::routes)
         .configure(print_jobs::routes)
         .configure(shifts::routes)
-        .configure(payments::routes);
+        .configure(payments::routes)
+        .configure(receipts::routes);
 }

@@ -226,6 +226,7 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         menu: store.clone(),
         settings: store.clone(),
         auth: store.clone(),
+        receipts: Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
             Arc::new(pos_domain::testing::UnusedShiftStore),

@@ -252,6 +252,7 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         menu: store.clone(),
         settings: store.clone(),
         auth: store.clone(),
+        receipts: Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
             Arc::new(pos_domain::testing::UnusedShiftStore),

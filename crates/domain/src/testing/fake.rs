@@ -711,3 +711,47 @@ impl SettingsStore for InMemoryStore {
         Ok(settings.clone())
     }
 }
+
+#[async_trait]
+impl crate::receipts::ReceiptStore for InMemoryStore {
+    async fn receipt_of(
+        &self,
+        order: OrderId,
+    ) -> Result<
+        (
+            Option<crate::receipts::ReceiptRecord>,
+            Vec<crate::receipts::ReceiptPayment>,
+        ),
+        StoreError,
+    > {
+        let state = self.state();
+        let record = state
+            .receipts
+            .get(&order)
+            .map(|&number| crate::receipts::ReceiptRecord {
+                number,
+                issued_at: state
+                    .orders
+                    .get(&order)
+                    .and_then(|o| o.closed_at)
+                    .unwrap_or_else(|| self.clock.now()),
+                fiscal: None,
+            });
+        let mut paid: Vec<_> = state
+            .payments
+            .values()
+            .filter(|p| p.order_id == order && p.status.received())
+            .collect();
+        paid.sort_by_key(|p| (p.created_at, p.id));
+        let paid = paid
+            .into_iter()
+            .map(|p| crate::receipts::ReceiptPayment {
+                method: p.method,
+                amount: p.amount,
+                tendered: p.tendered,
+                change: p.change,
+            })
+            .collect();
+        Ok((record, paid))
+    }
+}
