@@ -89,12 +89,13 @@ pub fn receipt_data(
             })
         })
         .collect();
+    // The last cash payment that gave change (a receipt shows one tendered/change pair).
     let cash = payments
         .iter()
+        .rev()
         .filter(|p| p.method.is_cash())
         .filter_map(|p| Some((p.tendered?, p.change?)))
-        .filter(|(_, change)| !change.is_zero())
-        .last()
+        .find(|(_, change)| !change.is_zero())
         .map(|(tendered, change)| CashTender { tendered, change });
     let local = context.printed_at + TimeDelta::minutes(i64::from(settings.utc_offset_minutes));
     Ok(ReceiptData {

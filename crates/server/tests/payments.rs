@@ -438,10 +438,11 @@ async fn orders_closed_at_once_get_receipt_numbers_without_gaps() {
     assert!(bill.expect(StatusCode::OK)["receipt_number"].is_null());
 
     // Bad input names its parameter and changes nothing.
-    cashier
-        .get(&format!("{path}?format=pdf"))
-        .await
-        .refused(StatusCode::BAD_REQUEST, "invalid_parameter", Some("format"));
+    cashier.get(&format!("{path}?format=pdf")).await.refused(
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        Some("format"),
+    );
     let bad_paper = cashier.get(&format!("{path}?paper=99mm")).await;
     assert_eq!(bad_paper.status, StatusCode::BAD_REQUEST, "{}", bad_paper.body);
     assert!(bad_paper.body.to_string().contains("paper"), "{}", bad_paper.body);
