@@ -55,7 +55,9 @@ pub const SESSION_COOKIE: &str = "pos_session";
         (name = "orders", description = "Taking orders: items, send, serve, voids, moves, merges, ticket reprints"),
         (name = "kds", description = "Kitchen and bar displays: station queues and bumps"),
         (name = "print_jobs", description = "The print queue agents poll and acknowledge"),
-        (name = "backups", description = "Database backups: take, list, download, delete (admin)")
+        (name = "backups", description = "Database backups: take, list, download, delete (admin)"),
+        (name = "payments", description = "Taking payments on orders: cash, card, mobile money, split bills"),
+        (name = "shifts", description = "Cash drawers: open with a float, cash in and out, close with the count, X report")
     )
 )]
 struct BaseDoc;

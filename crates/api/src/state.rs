@@ -68,6 +68,12 @@ pub struct AppState {
     pub realtime: Realtime,
     /// The order use cases (menu, floor, orders, KDS): `orders::order_use_cases(store, …)`.
     pub orders: Arc<OrderUseCases>,
+    /// The shift use cases (drawers, cash movements, closes): `ShiftService::new(store, …)`.
+    pub shifts: Arc<pos_domain::shifts::ShiftService>,
+    /// Payments on orders, through the order unit of work: `PaymentService::new(store, …)`.
+    pub payments: Arc<pos_domain::payments::PaymentService>,
+    /// Orders' numbered receipts and the payments they list.
+    pub receipts: Arc<dyn pos_domain::receipts::ReceiptStore>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
     /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.

@@ -19,14 +19,17 @@ pub mod ids;
 pub mod money;
 pub mod order;
 pub mod payment;
+pub mod payments;
 pub mod permissions;
 pub mod ports;
 pub mod print_job;
 pub mod print_queue;
 pub mod printing;
+pub mod receipts;
 pub mod seed;
 pub mod settings;
 pub mod shift;
+pub mod shifts;
 pub mod staff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -132,6 +132,25 @@ pub struct ReceiptData {
     /// ESC/POS only: pulse the cash drawer (`ESC p 0 25 250`) right after initialising, so the
     /// drawer opens while the receipt prints.
     pub open_cash_drawer: bool,
+    /// The venue's gap-free receipt number, once the order closed (a bill has none).
+    #[serde(default)]
+    pub receipt_number: Option<i64>,
+    /// Tips are not sales: printed apart, after the payments, when non-zero.
+    #[serde(default)]
+    pub tip: Option<Money>,
+    /// What a fiscal device or tax authority returned for this receipt, when there is one.
+    #[serde(default)]
+    pub fiscal: Option<FiscalData>,
+}
+
+/// Fiscal data a tax authority's device or service gives a receipt (e.g. KRA eTIMS, URA
+/// EFRIS): every part optional, printed as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiscalData {
+    pub document_number: Option<String>,
+    pub verification_code: Option<String>,
+    /// What the authority's QR code encodes (a verification URL), printed as text.
+    pub qr_payload: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -296,6 +315,9 @@ fn receipt_layout(receipt: &ReceiptData, paper: Paper, charset: Charset) -> Layo
     if receipt.copy {
         doc.paragraph("*** COPY ***", Align::Centre, BOLD);
     }
+    if let Some(number) = receipt.receipt_number {
+        doc.paragraph(&format!("Receipt No. {number}"), Align::Left, PLAIN);
+    }
     let order = format!("Order #{}", receipt.order_number);
     match &receipt.table {
         Some(table) => doc.two_columns("", &order, &format!("Table {table}"), PLAIN),
@@ -355,6 +377,21 @@ fn receipt_layout(receipt: &ReceiptData, paper: Paper, charset: Charset) -> Layo
     }
     if paid_anything && !receipt.balance.is_zero() {
         doc.two_columns("", "BALANCE DUE", &receipt.balance.format_receipt(), BOLD);
+    }
+    if let Some(tip) = receipt.tip.filter(|tip| !tip.is_zero()) {
+        doc.two_columns("", "Tip (thank you)", &tip.format_amount(), PLAIN);
+    }
+    if let Some(fiscal) = &receipt.fiscal {
+        doc.rule('-');
+        if let Some(number) = fiscal.document_number.as_deref().filter(|t| has_text(t)) {
+            doc.hanging("Fiscal doc: ", number, PLAIN);
+        }
+        if let Some(code) = fiscal.verification_code.as_deref().filter(|t| has_text(t)) {
+            doc.hanging("Verify: ", code, PLAIN);
+        }
+        if let Some(qr) = fiscal.qr_payload.as_deref().filter(|t| has_text(t)) {
+            doc.paragraph(qr, Align::Centre, PLAIN);
+        }
     }
     if has_text(&receipt.footer) {
         if paid_anything || receipt.cash.is_some() {
@@ -916,6 +953,9 @@ mod tests {
             footer: "Thank you!".into(),
             copy: false,
             open_cash_drawer: false,
+            receipt_number: None,
+            tip: None,
+            fiscal: None,
         }
     }
 
@@ -1350,6 +1390,9 @@ mod tests {
                 footer,
                 copy: true,
                 open_cash_drawer: true,
+                receipt_number: None,
+                tip: None,
+                fiscal: None,
             };
             for paper in [Paper::Mm80, Paper::Mm58] {
                 assert_fits(&render_receipt_text(&data, paper), &render_receipt_escpos(&data, paper), paper);

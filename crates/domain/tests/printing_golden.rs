@@ -11,8 +11,8 @@ use std::path::{Path, PathBuf};
 use chrono::{NaiveDate, NaiveDateTime};
 use pos_domain::money::{Currency, Money};
 use pos_domain::printing::{
-    CashTender, MethodTotal, Paper, ReceiptData, ReceiptLine, ShiftReportData, ShiftReportKind, TaxLine,
-    TicketData, TicketLine, render_receipt_escpos, render_receipt_text, render_shift_report_escpos,
+    CashTender, FiscalData, MethodTotal, Paper, ReceiptData, ReceiptLine, ShiftReportData, ShiftReportKind,
+    TaxLine, TicketData, TicketLine, render_receipt_escpos, render_receipt_text, render_shift_report_escpos,
     render_shift_report_text, render_ticket_escpos, render_ticket_text,
 };
 use pos_domain::staff::Station;
@@ -171,6 +171,9 @@ fn ugx_receipt() -> ReceiptData {
         footer: "Thank you for visiting!\nFollow us @cafehavilah".into(),
         copy: false,
         open_cash_drawer: true,
+        receipt_number: None,
+        tip: None,
+        fiscal: None,
     }
 }
 
@@ -224,6 +227,27 @@ fn kes_receipt() -> ReceiptData {
         footer: "Asante sana! Karibu tena.".into(),
         copy: false,
         open_cash_drawer: false,
+        receipt_number: None,
+        tip: None,
+        fiscal: None,
+    }
+}
+
+/// The closed order's receipt reprinted: its gap-free number, a tip apart from the sale,
+/// the copy mark and fiscal data.
+fn numbered_receipt() -> ReceiptData {
+    ReceiptData {
+        receipt_number: Some(1042),
+        tip: Some(ugx(5_000)),
+        copy: true,
+        // A reprint never opens the drawer.
+        open_cash_drawer: false,
+        fiscal: Some(FiscalData {
+            document_number: Some("FDN 0042-118877".into()),
+            verification_code: Some("7H3K-99QA".into()),
+            qr_payload: Some("https://efris.ura.go.ug/v/7H3K99QA".into()),
+        }),
+        ..ugx_receipt()
     }
 }
 
@@ -292,7 +316,11 @@ fn rendered() -> Vec<(String, Vec<u8>)> {
                 render_ticket_escpos(&ticket, paper),
             ));
         }
-        let receipts = [("receipt_ugx", ugx_receipt()), ("receipt_kes", kes_receipt())];
+        let receipts = [
+            ("receipt_ugx", ugx_receipt()),
+            ("receipt_kes", kes_receipt()),
+            ("receipt_numbered", numbered_receipt()),
+        ];
         for (name, receipt) in receipts {
             files.push((
                 format!("{name}_{width}.txt"),
@@ -432,6 +460,11 @@ fn kes_receipt_matches_goldens() {
 }
 
 #[test]
+fn numbered_receipt_copy_with_tip_and_fiscal_data_matches_goldens() {
+    check_against_goldens("receipt_numbered_");
+}
+
+#[test]
 fn z_report_matches_goldens() {
     check_against_goldens("z_report_");
 }
@@ -440,7 +473,7 @@ fn z_report_matches_goldens() {
 #[test]
 fn every_golden_file_belongs_to_a_case() {
     let expected: Vec<String> = rendered().into_iter().map(|(name, _)| name).collect();
-    assert_eq!(expected.len(), 20);
+    assert_eq!(expected.len(), 24);
     let Ok(entries) = std::fs::read_dir(golden_dir()) else {
         assert!(std::env::var("UPDATE_GOLDEN").is_ok(), "tests/golden is missing");
         return;

@@ -388,6 +388,26 @@ diesel::joinable!(payments -> orders (order_id));
 diesel::joinable!(refunds -> payments (payment_id));
 diesel::joinable!(print_jobs -> orders (order_id));
 
+diesel::table! {
+    receipt_counter (id) {
+        id -> Int2,
+        last_number -> Int8,
+    }
+}
+
+diesel::table! {
+    receipts (order_id) {
+        order_id -> Uuid,
+        number -> Int8,
+        issued_at -> Timestamptz,
+        fiscal_document_number -> Nullable<Text>,
+        fiscal_verification_code -> Nullable<Text>,
+        fiscal_qr_payload -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(receipts -> orders (order_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     staff,
     terminals,
@@ -404,6 +424,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     z_reports,
     order_number_counters,
     orders,
+    receipt_counter,
+    receipts,
     order_items,
     payments,
     refunds,

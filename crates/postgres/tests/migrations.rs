@@ -172,6 +172,8 @@ fn the_diesel_schema_matches_the_migrated_database() {
         order_items,
         payments,
         refunds,
+        receipt_counter,
+        receipts,
         idempotency_records,
         events,
         print_jobs,

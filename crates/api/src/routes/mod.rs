@@ -54,8 +54,11 @@ pub mod backups;
 pub mod kds;
 pub mod menu;
 pub mod orders;
+pub mod payments;
 pub mod print_jobs;
 pub mod realtime;
+pub mod receipts;
+pub mod shifts;
 pub mod staff;
 pub mod system;
 pub mod tables;
@@ -74,5 +77,8 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(orders::routes)
         .configure(kds::routes)
         .configure(print_jobs::routes)
-        .configure(backups::routes);
+        .configure(backups::routes)
+        .configure(shifts::routes)
+        .configure(payments::routes)
+        .configure(receipts::routes);
 }

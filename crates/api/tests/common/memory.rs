@@ -94,12 +94,25 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
     let fake = store.fake.clone();
     let unmodelled = Arc::new(Unmodelled);
     AppState {
+        receipts: Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
+        payments: Arc::new(pos_domain::payments::PaymentService::new(
+            Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
+            Arc::new(pos_domain::testing::UnusedShiftStore),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+        )),
+        shifts: Arc::new(pos_domain::shifts::ShiftService::new(
+            Arc::new(pos_domain::testing::UnusedShiftStore),
+            unmodelled.clone(),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+        )),
         health: fake.clone(),
         staff: fake.clone(),
         terminals: fake.clone(),
         tables: unmodelled.clone(),
         menu: unmodelled.clone(),
-        settings: unmodelled,
+        settings: unmodelled.clone(),
         auth: fake.clone(),
         audit: fake,
         sessions: super::sessions(config),

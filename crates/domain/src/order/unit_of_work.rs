@@ -17,14 +17,17 @@ use super::ports::{
     Committed, CreateWork, Effects, IdempotencyClaim, MergeWork, Mutation, OrderTarget, OrderWork, Refusal,
     RenderInput, StockChange, StockLevel, WorkOutput,
 };
-use super::{Order, OrderError};
+use super::{Order, OrderError, OrderStatus};
 use crate::audit::NewAuditEntry;
 use crate::error::StoreError;
 use crate::event::{Event, NewEvent};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use crate::ids::{OrderId, ProductId, StaffId};
+use crate::money::Money;
 use crate::order::events::stock_changed;
+use crate::payment::{Payment, check_payment_fits};
 use crate::print_job::NewPrintJob;
+use crate::totals::TotalsError;
 
 /// What a unit sets out to do.
 pub enum Plan {
@@ -67,6 +70,39 @@ pub struct EffectsToWrite {
     pub stock: Vec<StockLevel>,
     pub print_jobs: Vec<NewPrintJob>,
     pub audit: Vec<NewAuditEntry>,
+    /// Payments taken or changed (upserted by id), each on one of the saved orders.
+    pub payments: Vec<Payment>,
+    /// Receipts of the orders this unit closes: the store numbers them (see [`NewReceipt`]).
+    pub receipts: Vec<NewReceipt>,
+}
+
+/// The receipt of an order a unit closes. The store fills `number` with the venue's next
+/// receipt number inside the unit's transaction, so numbers have no gaps: a unit that rolls
+/// back gives its number back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewReceipt {
+    pub order_id: OrderId,
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    pub number: Option<i64>,
+}
+
+/// The receipts a unit issues: one for every saved order that it closes.
+pub fn receipts_to_issue(saves: &[Save]) -> Vec<NewReceipt> {
+    saves
+        .iter()
+        .filter(|save| {
+            save.next.status == OrderStatus::Closed
+                && save
+                    .loaded
+                    .as_ref()
+                    .is_none_or(|l| l.status != OrderStatus::Closed)
+        })
+        .map(|save| NewReceipt {
+            order_id: save.next.id,
+            issued_at: save.next.closed_at.unwrap_or(save.next.updated_at),
+            number: None,
+        })
+        .collect()
 }
 
 /// The plain operations of one store transaction. Nothing in here decides a rule.
@@ -185,6 +221,46 @@ pub fn check_created(
         return Err(StoreError::Internal("a create moved stock".into()));
     }
     Ok(())
+}
+
+/// The payment rule, whatever the work did: a unit raises an order's paid amount by no more
+/// than the balance it loaded ([`check_payment_fits`], the one overpayment rule); a new
+/// order starts unpaid.
+pub fn check_payments(saves: &[Save]) -> Result<(), OrderError> {
+    for save in saves {
+        let loaded_paid = save
+            .loaded
+            .as_ref()
+            .map_or(Money::zero(save.next.currency), |loaded| loaded.paid);
+        if save.next.paid.minor() > loaded_paid.minor() {
+            let balance = match &save.loaded {
+                Some(loaded) => loaded.balance()?,
+                None => Money::zero(save.next.currency),
+            };
+            let applied = save
+                .next
+                .paid
+                .checked_sub(loaded_paid)
+                .map_err(TotalsError::from)?;
+            check_payment_fits(balance, applied)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every payment a unit writes belongs to an order it saves (a work that breaks this is a
+/// bug, not a refusal).
+fn check_payments_owned(saves: &[Save], payments: &[Payment]) -> Result<(), StoreError> {
+    match payments
+        .iter()
+        .find(|p| !saves.iter().any(|save| save.next.id == p.order_id))
+    {
+        Some(stray) => Err(StoreError::Internal(format!(
+            "payment {} is not on an order the unit saves",
+            stray.id
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A 5xx answer is never stored: the whole unit rolls back instead (an effect never commits
@@ -327,9 +403,14 @@ pub fn run<S: UnitStore>(
                 stock,
                 print_jobs,
                 audit,
+                payments,
                 mut events,
             },
     } = output;
+    check_payments_owned(&saves, &payments)?;
+    if let Err(error) = check_payments(&saves) {
+        return refuse(store, claim, error, current);
+    }
     let deltas = net_stock_movements(&stock)?;
     let levels = if deltas.is_empty() {
         Vec::new()
@@ -346,11 +427,14 @@ pub fn run<S: UnitStore>(
     for save in &mut saves {
         save.next.items.sort_by_key(|item| (item.created_at, item.id));
     }
+    let receipts = receipts_to_issue(&saves);
     let mut written = EffectsToWrite {
         saves,
         stock: levels,
         print_jobs,
         audit,
+        receipts,
+        payments,
     };
     store.write_effects(&mut written)?;
     let mut saved = written.saves.into_iter().map(|save| save.next);
@@ -478,5 +562,65 @@ mod tests {
         );
         let overflow = BTreeMap::from([(tracked, i32::MIN)]);
         assert!(stock_levels(&overflow, &BTreeMap::from([(tracked, -1)])).is_err());
+    }
+
+    /// The unit applies the overpayment rule itself: a work that raised `paid` past the
+    /// balance it loaded is refused, whatever the work checked.
+    #[test]
+    fn a_unit_never_raises_paid_past_the_loaded_balance() {
+        use crate::money::Currency;
+        use crate::order::{NewOrder, NewOrderItem, OrderType};
+        use crate::payment::PaymentError;
+        use crate::totals::Pricing;
+        use crate::validate::{Label, Quantity};
+
+        let now = chrono::Utc::now();
+        let mut loaded = Order::new(
+            NewOrder {
+                number: 1,
+                business_date: now.date_naive(),
+                order_type: OrderType::Takeaway,
+                table_id: None,
+                staff_id: StaffId::new(),
+                terminal_id: None,
+                shift_id: None,
+                preparation_notes: None,
+                currency: Currency::Ugx,
+                pricing: Pricing::from_settings(&crate::settings::Settings::defaults("Cafe")),
+            },
+            now,
+        )
+        .unwrap();
+        loaded
+            .add_item(
+                NewOrderItem {
+                    product_id: product(1),
+                    name: Label::parse("Rolex").unwrap(),
+                    unit_price: Money::new(10_000, Currency::Ugx),
+                    quantity: Quantity::parse("quantity", 1).unwrap(),
+                    modifiers: vec![],
+                    notes: None,
+                    station: None,
+                    seat: None,
+                    course: None,
+                },
+                now,
+            )
+            .unwrap();
+        let due = loaded.balance().unwrap();
+        let save = |paid: i64| {
+            let mut next = loaded.clone();
+            next.paid = Money::new(paid, Currency::Ugx);
+            Save {
+                next,
+                loaded: Some(loaded.clone()),
+            }
+        };
+        assert_eq!(check_payments(&[save(due.minor())]), Ok(()));
+        assert_eq!(check_payments(&[save(0)]), Ok(()));
+        assert!(matches!(
+            check_payments(&[save(due.minor() + 1)]),
+            Err(OrderError::Payment(PaymentError::Overpayment { .. }))
+        ));
     }
 }

@@ -42,6 +42,9 @@ struct State {
     events: Vec<Event>,
     print_jobs: Vec<NewPrintJob>,
     audit: Vec<NewAuditEntry>,
+    payments: BTreeMap<crate::ids::PaymentId, crate::payment::Payment>,
+    last_receipt: i64,
+    receipts: BTreeMap<OrderId, i64>,
 }
 
 /// The in-memory fake of the order ports (and of the staff, table, menu and settings stores
@@ -217,6 +220,16 @@ impl InMemoryStore {
         self.state().print_jobs.clone()
     }
 
+    /// The receipt number the order was closed with.
+    pub fn receipt_number(&self, order: OrderId) -> Option<i64> {
+        self.state().receipts.get(&order).copied()
+    }
+
+    /// The payments units wrote, by id.
+    pub fn payments(&self) -> Vec<crate::payment::Payment> {
+        self.state().payments.values().cloned().collect()
+    }
+
     pub fn audit(&self) -> Vec<NewAuditEntry> {
         self.state().audit.clone()
     }
@@ -343,6 +356,16 @@ impl UnitStore for FakeUnit<'_> {
         }
         self.state.print_jobs.extend(effects.print_jobs.iter().cloned());
         self.state.audit.extend(effects.audit.iter().cloned());
+        self.state
+            .payments
+            .extend(effects.payments.iter().map(|p| (p.id, p.clone())));
+        for receipt in &mut effects.receipts {
+            self.state.last_receipt += 1;
+            receipt.number = Some(self.state.last_receipt);
+            self.state
+                .receipts
+                .insert(receipt.order_id, self.state.last_receipt);
+        }
         Ok(())
     }
 
@@ -686,5 +709,49 @@ impl SettingsStore for InMemoryStore {
     async fn put_settings(&self, settings: &Settings) -> Result<Settings, StoreError> {
         self.state().settings = Some(settings.clone());
         Ok(settings.clone())
+    }
+}
+
+#[async_trait]
+impl crate::receipts::ReceiptStore for InMemoryStore {
+    async fn receipt_of(
+        &self,
+        order: OrderId,
+    ) -> Result<
+        (
+            Option<crate::receipts::ReceiptRecord>,
+            Vec<crate::receipts::ReceiptPayment>,
+        ),
+        StoreError,
+    > {
+        let state = self.state();
+        let record = state
+            .receipts
+            .get(&order)
+            .map(|&number| crate::receipts::ReceiptRecord {
+                number,
+                issued_at: state
+                    .orders
+                    .get(&order)
+                    .and_then(|o| o.closed_at)
+                    .unwrap_or_else(|| self.clock.now()),
+                fiscal: None,
+            });
+        let mut paid: Vec<_> = state
+            .payments
+            .values()
+            .filter(|p| p.order_id == order && p.status.received())
+            .collect();
+        paid.sort_by_key(|p| (p.created_at, p.id));
+        let paid = paid
+            .into_iter()
+            .map(|p| crate::receipts::ReceiptPayment {
+                method: p.method,
+                amount: p.amount,
+                tendered: p.tendered,
+                change: p.change,
+            })
+            .collect();
+        Ok((record, paid))
     }
 }

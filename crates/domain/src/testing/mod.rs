@@ -5,6 +5,7 @@
 
 mod fake;
 mod fake_auth;
+mod shifts;
 
 pub mod contract;
 pub mod contract_auth;
@@ -25,6 +26,7 @@ use crate::ports::{BusMessage, Clock, EventBus};
 
 pub use fake::InMemoryStore;
 pub use fake_auth::{FAKE_PIN_PEPPER, InMemoryAuthStore, PlainSecrets};
+pub use shifts::UnusedShiftStore;
 
 /// A clock that stands still until told to move. Clones share the same time.
 #[derive(Debug, Clone)]

@@ -7,10 +7,14 @@
 mod catalog;
 mod idempotency;
 mod item_rows;
+mod payment_rows;
 mod rows;
 mod unit_of_work;
 
 pub(crate) use catalog::ProductWithModifiers;
+// Shifts claim keys and store answers with the unit's own statements.
+pub(crate) use idempotency::{claim_key, store_response};
+pub(crate) use unit_of_work::Abort;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;

@@ -31,7 +31,9 @@ use super::item_rows::{insert_items, upsert_items};
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, assemble, order_to_rows};
 use crate::error::DbError;
 use crate::prepared::{Prepared, statement};
-use crate::schema::{order_items, order_number_counters, orders, print_jobs, products};
+use crate::schema::{
+    order_items, order_number_counters, orders, print_jobs, products, receipt_counter, receipts,
+};
 use crate::store::append_audit;
 use crate::store::events::append_events_after_write;
 
@@ -132,6 +134,10 @@ impl UnitStore for PgUnit<'_> {
                 .values(&rows)
                 .execute(conn)?;
         }
+        super::payment_rows::write(conn, &effects.payments)?;
+        for receipt in &mut effects.receipts {
+            receipt.number = Some(issue_receipt(conn, receipt)?);
+        }
         for entry in std::mem::take(&mut effects.audit) {
             append_audit(conn, entry, Utc::now())?;
         }
@@ -152,6 +158,23 @@ impl UnitStore for PgUnit<'_> {
         // The unit has written (the claim or the order), so its transaction id exists already.
         Ok(append_events_after_write(self.conn, &events)?)
     }
+}
+
+/// Takes the venue's next receipt number and records the receipt: the counter row stays
+/// locked until the unit ends, so numbers are gap-free (a rolled-back close gives it back).
+fn issue_receipt(conn: &mut PgConnection, receipt: &unit_of_work::NewReceipt) -> Result<i64, Abort> {
+    let number: i64 = diesel::update(receipt_counter::table.find(1_i16))
+        .set(receipt_counter::last_number.eq(receipt_counter::last_number + 1))
+        .returning(receipt_counter::last_number)
+        .get_result(conn)?;
+    diesel::insert_into(receipts::table)
+        .values((
+            receipts::order_id.eq(receipt.order_id.as_uuid()),
+            receipts::number.eq(number),
+            receipts::issued_at.eq(receipt.issued_at),
+        ))
+        .execute(conn)?;
+    Ok(number)
 }
 
 /// The next number of `business_date`, in a statement of its own (autocommit): the counter
