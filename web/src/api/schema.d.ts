@@ -5542,7 +5542,7 @@ export interface operations {
                  * @example 80mm
                  */
                 paper?: string;
-                format?: "text" | "escpos" | null;
+                format?: "text" | "escpos";
             };
             header?: never;
             path: {

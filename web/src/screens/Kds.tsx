@@ -184,10 +184,12 @@ export function Kds() {
                         type="button"
                         class={`kds-item ${i.status}`}
                         disabled={!['sent', 'preparing'].includes(i.status)}
-                        aria-label={`Bump ${i.quantity} ${i.name}, ${STATUS[i.status]}`}
                         onClick={() => bumpItem(t, i.item_id, i.name)}
                       >
-                        <span class="q">{i.quantity}×</span>
+                        <span class="q">
+                          <span class="visually-hidden">Bump </span>
+                          {i.quantity}×
+                        </span>
                         <span class="n">
                           {i.name}
                           {i.modifiers.length > 0 && <small>{i.modifiers.join(', ')}</small>}
@@ -199,7 +201,9 @@ export function Kds() {
                             </small>
                           )}
                         </span>
-                        <span class="s">{STATUS[i.status]}</span>
+                        <span class="s">
+                          {STATUS[i.status]}
+                        </span>
                       </button>
                     </li>
                   ))}

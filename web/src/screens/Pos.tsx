@@ -218,23 +218,27 @@ function Floor({
             {list.map((t) => {
               const order = t.orders[0];
               return (
-                <button
-                  type="button"
-                  key={t.id}
-                  class={`table ${t.state}`}
-                  aria-label={`Table ${t.code}, ${TABLE_STATE[t.state]}${order ? `, order ${order.number}` : ''}${queued.has(t.id) ? ', order queued offline' : ''}`}
-                  onClick={() => onTable(t)}
-                  disabled={loading}
-                >
-                  <span class="table-code">{t.code}</span>
-                  <span class="table-state">{TABLE_STATE[t.state]}</span>
+                <button type="button" key={t.id} class={`table ${t.state}`} onClick={() => onTable(t)} disabled={loading}>
+                  <span class="table-code">
+                    <span class="visually-hidden">Table </span>
+                    {t.code}
+                  </span>
+                  <span class="table-state">
+                    {TABLE_STATE[t.state]}
+                  </span>
                   {order && (
                     <span class="table-order">
-                      #{order.number} · {formatMoney(order.total, order.currency)}
+                      <span class="visually-hidden">order </span>#{order.number} · {formatMoney(order.total, order.currency)}
                     </span>
                   )}
-                  {queued.has(t.id) && <span class="table-queued">Queued</span>}
-                  <span class="table-seats">{t.seats} seats</span>
+                  {queued.has(t.id) && (
+                    <span class="table-queued">
+                      <span class="visually-hidden">order </span>Queued
+                    </span>
+                  )}
+                  <span class="table-seats">
+                    {t.seats} seats
+                  </span>
                 </button>
               );
             })}
@@ -248,9 +252,8 @@ function Floor({
 function ProductTile({ product, currency, onPick }: { product: MenuProduct; currency: string; onPick: () => void }) {
   const [imageOk, setImageOk] = useState(!!product.image_url);
   const price = formatMoney(product.effective_price, currency);
-  const label = `${product.name}, ${price}${product.happy_hour_active ? ', happy hour' : ''}${product.orderable ? '' : ', sold out'}`;
   return (
-    <button type="button" class={`product ${product.orderable ? '' : 'sold-out'}`} aria-label={label} disabled={!product.orderable} onClick={onPick}>
+    <button type="button" class={`product ${product.orderable ? '' : 'sold-out'}`} disabled={!product.orderable} onClick={onPick}>
       {imageOk && product.image_url ? (
         <img src={product.image_url} alt="" loading="lazy" width={160} height={96} onError={() => setImageOk(false)} />
       ) : (
@@ -260,7 +263,13 @@ function ProductTile({ product, currency, onPick }: { product: MenuProduct; curr
       )}
       <span class="product-name">{product.name}</span>
       <span class="product-price">
-        {product.happy_hour_active && <s>{formatMoney(product.price, currency)}</s>} {price}
+        {product.happy_hour_active && (
+          <s>
+            <span class="visually-hidden">was </span>
+            {formatMoney(product.price, currency)}
+          </s>
+        )}{' '}
+        {price}
       </span>
       {product.happy_hour_active && <span class="badge hh">Happy hour</span>}
       {!product.orderable && <span class="badge out">Sold out</span>}

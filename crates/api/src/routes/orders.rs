@@ -262,7 +262,7 @@ pub struct TicketQuery {
     /// `80mm` (48 columns, default) or `58mm` (32 columns).
     #[param(value_type = Option<String>, example = "80mm")]
     pub paper: Option<Paper>,
-    #[param(value_type = Option<TicketFormat>)]
+    #[param(value_type = Option<TicketFormat>, inline)]
     pub format: Option<TicketFormat>,
 }
 

@@ -1,0 +1,269 @@
+// End-to-end run of the SPA against a real `pos serve` (POS_URL) with the seeded demo venue,
+// in Debian's Chromium (CHROMIUM, default /usr/bin/chromium) driven by playwright-core.
+// Elements are found by role and accessible name only. Every screen is checked with
+// axe-core (no serious or critical violations) and photographed into e2e-output/screenshots.
+// Exit code 0 when everything passed; otherwise the failures are printed.
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.POS_URL ?? 'http://127.0.0.1:3000';
+const PASSWORD = process.env.SEED_PASSWORD ?? 'password123';
+const NEW_PASSWORD = 'a-new-long-password-1';
+const OUT = process.env.E2E_OUT ?? 'e2e-output';
+const SHOTS = join(OUT, 'screenshots');
+mkdirSync(SHOTS, { recursive: true });
+const require = createRequire(import.meta.url);
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const TIMEOUT = 10_000;
+const newContext = async (opts) => {
+  const c = await browser.newContext(opts);
+  c.setDefaultTimeout(TIMEOUT);
+  return c;
+};
+
+const failures = [];
+const t0 = Date.now();
+function log(msg) {
+  console.log(`[e2e ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}`);
+}
+function expect(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+
+// ---- set-up through the API (bearer tokens: no cookies, no CSRF) ----
+async function call(method, path, { token, body, key } = {}) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (key) headers['Idempotency-Key'] = key;
+  const r = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+/** Signs `username` in and, the first time, replaces the seeded password. */
+async function ready(username) {
+  let r = await call('POST', '/api/auth/login', { body: { username, password: PASSWORD } });
+  if (r.status === 401) r = await call('POST', '/api/auth/login', { body: { username, password: NEW_PASSWORD } });
+  expect(r.status === 200, `login ${username}: ${r.status} ${JSON.stringify(r.body)}`);
+  if (r.body.staff.must_change_password) {
+    const c = await call('POST', '/api/auth/change-password', {
+      token: r.body.token,
+      body: { current_password: PASSWORD, new_password: NEW_PASSWORD },
+    });
+    expect(c.status === 200, `change-password ${username}: ${c.status} ${JSON.stringify(c.body)}`);
+    return c.body;
+  }
+  return r.body;
+}
+
+// ---- browser helpers ----
+async function axe(page, name) {
+  await page.addScriptTag({ content: AXE });
+  const violations = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const result = await axe.run(document, { resultTypes: ['violations'] });
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  if (violations.length) failures.push(`axe on ${name}:\n  ${violations.join('\n  ')}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
+}
+
+async function screen(page, name) {
+  await shot(page, name);
+  await axe(page, name);
+  log(`screen ${name} checked`);
+}
+
+async function step(name, fn) {
+  log(name);
+  try {
+    await fn();
+  } catch (e) {
+    failures.push(`${name}: ${e.stack ?? e}`);
+    throw e;
+  }
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const tablet = { viewport: { width: 1280, height: 800 }, bypassCSP: true, serviceWorkers: 'allow' };
+const screen24 = { viewport: { width: 1920, height: 1080 }, bypassCSP: true };
+
+try {
+  let admin, manager;
+  await step('set-up: staff passwords and a PIN through the API', async () => {
+    admin = await ready('able');
+    manager = await ready('linus');
+    await ready('phiona');
+    const staff = await call('GET', '/api/admin/staff', { token: admin.token });
+    const phiona = staff.body.find((s) => s.username === 'phiona');
+    const linus = staff.body.find((s) => s.username === 'linus');
+    for (const [s, pin] of [[phiona, '1357'], [linus, '2468']]) {
+      const r = await call('PUT', `/api/admin/staff/${s.id}/pin`, { token: admin.token, body: { pin } });
+      expect(r.status < 300, `set pin: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+  });
+
+  // ---- the cashier ----
+  const pos = await newContext(tablet);
+  const cashier = await pos.newPage();
+  let number;
+  await step('cashier signs in with a PIN on terminal pos-1', async () => {
+    await cashier.goto(BASE + '/');
+    await cashier.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: TIMEOUT });
+    await cashier.getByRole('button', { name: 'PIN' }).click();
+    await cashier.getByLabel('Terminal code').fill('pos-1');
+    await cashier.getByRole('button', { name: 'Use this terminal' }).click();
+    for (const d of '1357') await cashier.getByRole('button', { name: `Digit ${d}`, exact: true }).click();
+    await screen(cashier, 'login-pin');
+    await cashier.getByRole('button', { name: 'Sign in with PIN' }).click();
+    await cashier.getByRole('heading', { name: 'Tables' }).waitFor({ timeout: TIMEOUT });
+    await cashier.getByRole('status').filter({ hasText: 'Live' }).waitFor({ timeout: TIMEOUT });
+    await screen(cashier, 'pos-floor');
+  });
+
+  await step('cashier opens T1, orders food and drinks, sends', async () => {
+    await cashier.getByRole('button', { name: /^Table T1 Free/ }).click();
+    await cashier.getByRole('group', { name: 'Categories' }).getByRole('button', { name: 'Food' }).click();
+    await cashier.getByRole('button', { name: /^English Breakfast /i }).click();
+    await cashier.getByRole('button', { name: /^English Breakfast /i }).click();
+    await cashier.getByRole('button', { name: 'Course 2' }).click();
+    await cashier.getByRole('button', { name: /^Quick Man Breakfast /i }).click();
+    await cashier.getByRole('button', { name: 'Course 2' }).click();
+    await cashier.getByRole('group', { name: 'Categories' }).getByRole('button', { name: 'Drinks' }).click();
+    await cashier.getByRole('button', { name: /^Local Beer /i }).click();
+    await cashier.getByRole('searchbox', { name: 'Search the menu' }).fill('wine');
+    await cashier.getByRole('button', { name: /^Red Wine \(Glass\) /i }).click();
+    await screen(cashier, 'pos-order');
+    await cashier.getByRole('button', { name: 'Send to kitchen/bar' }).click();
+    const toast = cashier.getByRole('status').filter({ hasText: /Order #\d+ sent/ });
+    await toast.waitFor({ timeout: TIMEOUT });
+    number = Number((await toast.textContent()).match(/#(\d+)/)[1]);
+    log(`order #${number} sent`);
+    await cashier.getByRole('button', { name: new RegExp(`^Table T1 Occupied order #${number} `) }).waitFor({ timeout: TIMEOUT });
+  });
+
+  // ---- the kitchen: forced password change, then the ticket ----
+  const kitchenCtx = await newContext(screen24);
+  const kitchen = await kitchenCtx.newPage();
+  await step('cook signs in, must change the password, sees the ticket, bumps it', async () => {
+    await kitchen.goto(BASE + '/');
+    await kitchen.getByRole('button', { name: 'Password' }).click();
+    await kitchen.getByLabel('Username').fill('emma');
+    await kitchen.getByLabel('Password').fill(PASSWORD);
+    await screen(kitchen, 'login-password');
+    await kitchen.getByRole('button', { name: 'Sign in' }).click();
+    await kitchen.getByRole('heading', { name: 'Choose a new password' }).waitFor({ timeout: TIMEOUT });
+    await screen(kitchen, 'change-password');
+    await kitchen.getByLabel('Current password').fill(PASSWORD);
+    await kitchen.getByLabel('New password', { exact: true }).fill(NEW_PASSWORD);
+    await kitchen.getByLabel('Repeat new password').fill(NEW_PASSWORD);
+    await kitchen.getByRole('button', { name: 'Change password' }).click();
+    const ticket = kitchen.getByRole('article', { name: `Ticket ${number}` });
+    await ticket.waitFor({ timeout: TIMEOUT });
+    await kitchen.getByRole('status').filter({ hasText: 'Live' }).waitFor({ timeout: TIMEOUT });
+    expect(await ticket.getByRole('button', { name: /English Breakfast/ }).count() === 1, 'the kitchen ticket lists the breakfast');
+    expect(await ticket.getByRole('button', { name: /Local Beer/ }).count() === 0, 'drinks are not on the kitchen ticket');
+    await screen(kitchen, 'kds-kitchen');
+    // One item first (sent → preparing), then the whole ticket.
+    await ticket.getByRole('button', { name: /^Bump 2× English Breakfast New/ }).click();
+    await ticket.getByRole('button', { name: /^Bump 2× English Breakfast Preparing/ }).waitFor({ timeout: TIMEOUT });
+    await ticket.getByRole('button', { name: `Bump ticket #${number}` }).click();
+    await ticket.getByRole('button', { name: `Bump ticket #${number}` }).waitFor({ state: 'detached', timeout: TIMEOUT });
+    await ticket.getByRole('button', { name: /^Bump 2× English Breakfast Ready/ }).waitFor({ timeout: TIMEOUT });
+    // Recall the last bump, then bump it again.
+    await kitchen.getByRole('button', { name: /^Recall ticket #/ }).click();
+    await ticket.getByRole('button', { name: `Bump ticket #${number}` }).waitFor({ timeout: TIMEOUT });
+    await ticket.getByRole('button', { name: `Bump ticket #${number}` }).click();
+    await ticket.getByRole('button', { name: `Bump ticket #${number}` }).waitFor({ state: 'detached', timeout: TIMEOUT });
+  });
+
+  // ---- expo and board (a manager) ----
+  const floorCtx = await newContext(screen24);
+  const mgr = await floorCtx.newPage();
+  await step('manager: expo bumps the bar ticket; the board shows the number ready', async () => {
+    await mgr.goto(BASE + '/board');
+    await mgr.getByRole('button', { name: 'Password' }).click();
+    await mgr.getByLabel('Username').fill('linus');
+    await mgr.getByLabel('Password').fill(NEW_PASSWORD);
+    await mgr.getByRole('button', { name: 'Sign in' }).click();
+    await mgr.getByRole('list', { name: 'Preparing' }).getByText(String(number), { exact: true }).waitFor({ timeout: TIMEOUT });
+    await screen(mgr, 'board-preparing');
+    const board = mgr.url();
+    await mgr.goto(BASE + '/kds?station=expo');
+    await mgr.getByRole('heading', { name: 'Expo' }).waitFor({ timeout: TIMEOUT });
+    await mgr.getByRole('button', { name: `Bump ticket #${number}` }).waitFor({ timeout: TIMEOUT });
+    await screen(mgr, 'kds-expo');
+    await mgr.getByRole('button', { name: `Bump ticket #${number}` }).click();
+    await mgr.getByRole('button', { name: `Bump ticket #${number}` }).waitFor({ state: 'detached', timeout: TIMEOUT });
+    await mgr.goto(board);
+    await mgr.getByRole('list', { name: 'Ready' }).getByText(String(number), { exact: true }).waitFor({ timeout: TIMEOUT });
+    await screen(mgr, 'board');
+  });
+
+  await step('cashier: open orders and the order screen of a sent order', async () => {
+    await cashier.getByRole('button', { name: 'Open orders' }).click();
+    await cashier.getByRole('button', { name: `Open order ${number}` }).waitFor({ timeout: TIMEOUT });
+    await screen(cashier, 'pos-open-orders');
+    await cashier.getByRole('button', { name: `Void order ${number}` }).click();
+    await cashier.getByRole('dialog', { name: `Void order #${number}` }).waitFor({ timeout: TIMEOUT });
+    await screen(cashier, 'pos-void-dialog');
+    await cashier.getByRole('button', { name: 'Cancel' }).click();
+    await cashier.getByRole('button', { name: 'Floor' }).click();
+  });
+
+  // ---- offline ----
+  await step('offline: two orders taken, the page reloads offline and opens, replay makes exactly two', async () => {
+    await cashier.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: TIMEOUT });
+    const before = await call('GET', '/api/orders?limit=500', { token: manager.token });
+    const known = new Set(before.body.map((o) => o.id));
+    await pos.setOffline(true);
+    await cashier.getByRole('status').filter({ hasText: 'Offline' }).waitFor({ timeout: TIMEOUT });
+    for (const table of ['T2', 'T3']) {
+      await cashier.getByRole('button', { name: new RegExp(`^Table ${table} Free`) }).click();
+      await cashier.getByRole('group', { name: 'Categories' }).getByRole('button', { name: 'Drinks' }).click();
+      await cashier.getByRole('button', { name: /^Local Beer /i }).click();
+      await cashier.getByRole('button', { name: 'Send to kitchen/bar' }).click();
+      await cashier.getByRole('status').filter({ hasText: `Offline: Table ${table} is queued` }).waitFor({ timeout: TIMEOUT });
+    }
+    await cashier.getByRole('button', { name: '4 queued' }).waitFor({ timeout: TIMEOUT });
+    await cashier.reload();
+    await cashier.getByRole('heading', { name: 'Tables' }).waitFor({ timeout: TIMEOUT });
+    await cashier.getByRole('button', { name: /^Table T2 Free order Queued/ }).waitFor({ timeout: TIMEOUT });
+    await cashier.getByRole('button', { name: '4 queued' }).click();
+    await cashier.getByRole('list', { name: 'Queued changes' }).getByText('Waiting for the network').first().waitFor({ timeout: TIMEOUT });
+    await screen(cashier, 'pos-offline-queue');
+    const during = await call('GET', '/api/orders?limit=500', { token: manager.token });
+    expect(during.body.length === before.body.length, 'nothing reached the server while offline');
+    await pos.setOffline(false);
+    await cashier.getByRole('list', { name: 'Queued changes' }).getByText('Sent').nth(3).waitFor({ timeout: 20_000 });
+    expect((await cashier.getByText('Waiting for the network').count()) === 0, 'every entry was sent');
+    // Give a duplicate replay (if there were one) a chance to land before counting.
+    await cashier.waitForTimeout(1500);
+    const after = await call('GET', '/api/orders?limit=500', { token: manager.token });
+    const fresh = after.body.filter((o) => !known.has(o.id));
+    expect(fresh.length === 2, `exactly two new orders on the server, found ${fresh.length}`);
+    expect(fresh.every((o) => o.status === 'sent' && o.items.length === 1), `both sent with one item: ${JSON.stringify(fresh.map((o) => [o.status, o.items.length]))}`);
+    log(`offline orders #${fresh.map((o) => o.number).join(', #')} arrived once each`);
+  });
+} catch {
+  // recorded in failures
+} finally {
+  await browser.close();
+}
+
+if (failures.length) {
+  console.error(`\n${failures.length} e2e failure(s):\n${failures.join('\n\n')}`);
+  process.exit(1);
+}
+log('all e2e checks passed');
