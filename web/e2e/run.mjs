@@ -82,6 +82,14 @@ async function screen(page, name) {
   log(`screen ${name} checked`);
 }
 
+async function enabled(locator) {
+  const until = Date.now() + TIMEOUT;
+  while (!(await locator.isEnabled())) {
+    if (Date.now() > until) throw new Error(`${locator} never became enabled`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function step(name, fn) {
   log(name);
   try {
@@ -129,6 +137,7 @@ try {
     await cashier.getByRole('button', { name: 'Sign in with PIN' }).click();
     await cashier.getByRole('heading', { name: 'Tables' }).waitFor({ timeout: TIMEOUT });
     await cashier.getByRole('status').filter({ hasText: 'Live' }).waitFor({ timeout: TIMEOUT });
+    await enabled(cashier.getByRole('button', { name: 'New takeaway' }));
     await screen(cashier, 'pos-floor');
   });
 
