@@ -47,6 +47,7 @@ export default defineConfig({
   server: { proxy: { '/api': 'http://127.0.0.1:3000', '/pos-images': 'http://127.0.0.1:3000' } },
   test: {
     environment: 'happy-dom',
+    environmentOptions: { happyDOM: { url: 'http://127.0.0.1:3000/' } },
     include: ['src/**/*.test.{ts,tsx}'],
   },
 });

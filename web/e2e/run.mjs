@@ -220,15 +220,28 @@ try {
     await screen(mgr, 'board');
   });
 
-  await step('cashier: open orders and the order screen of a sent order', async () => {
+  await step('cashier: open orders; move the order to T4, void it with the manager\'s PIN', async () => {
     await cashier.getByRole('button', { name: 'Open orders' }).click();
     await cashier.getByRole('button', { name: `Open order ${number}` }).waitFor({ timeout: TIMEOUT });
     await screen(cashier, 'pos-open-orders');
+    await cashier.getByRole('button', { name: `Move order ${number}` }).click();
+    const move = cashier.getByRole('dialog', { name: `Move order #${number}` });
+    await move.getByLabel('To table').selectOption({ label: 'T4 (Free)' });
+    await move.getByRole('button', { name: 'Move' }).click();
+    await move.waitFor({ state: 'detached' });
+    await cashier.getByRole('row', { name: new RegExp(`#${number} T4 `) }).waitFor();
     await cashier.getByRole('button', { name: `Void order ${number}` }).click();
-    await cashier.getByRole('dialog', { name: `Void order #${number}` }).waitFor({ timeout: TIMEOUT });
+    const dialog = cashier.getByRole('dialog', { name: `Void order #${number}` });
+    await dialog.getByLabel('Reason').fill('Guests left before eating');
+    await dialog.getByLabel("Manager's PIN").fill('2468');
     await screen(cashier, 'pos-void-dialog');
-    await cashier.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.getByRole('button', { name: 'Void order' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await cashier.getByRole('button', { name: `Open order ${number}` }).waitFor({ state: 'detached' });
+    const voided = await call('GET', '/api/orders?status=voided', { token: manager.token });
+    expect(voided.body.some((o) => o.number === number && o.void), `order #${number} is voided on the server`);
     await cashier.getByRole('button', { name: 'Floor' }).click();
+    await cashier.getByRole('button', { name: /^Table T4 Free/ }).waitFor();
   });
 
   // ---- offline ----
@@ -264,6 +277,24 @@ try {
     expect(fresh.length === 2, `exactly two new orders on the server, found ${fresh.length}`);
     expect(fresh.every((o) => o.status === 'sent' && o.items.length === 1), `both sent with one item: ${JSON.stringify(fresh.map((o) => [o.status, o.items.length]))}`);
     log(`offline orders #${fresh.map((o) => o.number).join(', #')} arrived once each`);
+  });
+  await step('a locked account shows how long the lock lasts', async () => {
+    const ctx = await newContext(tablet);
+    const page = await ctx.newPage();
+    await page.goto(BASE + '/');
+    await page.getByRole('button', { name: 'Password' }).click();
+    await page.getByLabel('Username').fill('gift');
+    const locked = page.getByRole('alert').filter({ hasText: 'Locked' });
+    for (let i = 0; i < 6 && !(await locked.count()); i++) {
+      await page.getByLabel('Password').fill(`wrong-${i}`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('alert').waitFor();
+      // The answer is in when the button is usable again or the lock is shown.
+      while ((await page.getByRole('button', { name: 'Sign in' }).isDisabled()) && !(await locked.count())) await page.waitForTimeout(50);
+    }
+    await page.getByRole('alert').filter({ hasText: /Try again in 1[45] min/ }).waitFor();
+    await screen(page, 'login-locked');
+    await ctx.close();
   });
 } catch {
   // recorded in failures

@@ -36,7 +36,8 @@ const csrf: Middleware = {
   },
 };
 
-export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin' });
+// fetch looked up at call time (tests stub it; a service worker may wrap it).
+export const api = createClient<paths>({ baseUrl: '', credentials: 'same-origin', fetch: (request) => globalThis.fetch(request) });
 api.use(csrf);
 
 /** Raw JSON request for the offline queue (paths built at replay time). Throws only when the

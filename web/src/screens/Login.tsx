@@ -11,14 +11,14 @@ export function formatWait(seconds: number): string {
 }
 
 function useCountdown(until: number | null): number | null {
-  const [now, setNow] = useState(Date.now());
+  const [, tick] = useState(0);
   useEffect(() => {
     if (!until) return;
-    const t = setInterval(() => setNow(Date.now()), 1000);
+    const t = setInterval(() => tick((n) => n + 1), 1000);
     return () => clearInterval(t);
   }, [until]);
   if (!until) return null;
-  const left = Math.ceil((until - now) / 1000);
+  const left = Math.ceil((until - Date.now()) / 1000);
   return left > 0 ? left : null;
 }
 

@@ -254,7 +254,7 @@ function Floor({
   );
 }
 
-function ProductTile({ product, currency, onPick }: { product: MenuProduct; currency: string; onPick: () => void }) {
+export function ProductTile({ product, currency, onPick }: { product: MenuProduct; currency: string; onPick: () => void }) {
   const [imageOk, setImageOk] = useState(!!product.image_url);
   const price = formatMoney(product.effective_price, currency);
   return (
