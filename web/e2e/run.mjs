@@ -278,6 +278,46 @@ try {
     expect(fresh.every((o) => o.status === 'sent' && o.items.length === 1), `both sent with one item: ${JSON.stringify(fresh.map((o) => [o.status, o.items.length]))}`);
     log(`offline orders #${fresh.map((o) => o.number).join(', #')} arrived once each`);
   });
+  await step('a change refused on replay (stale version) is shown, held with its send, and retried', async () => {
+    const menu = await call('GET', '/api/menu', { token: manager.token });
+    const product = (name) => menu.body.categories.flatMap((c) => c.products).find((p) => p.name === name).id;
+    const tables = await call('GET', '/api/tables', { token: manager.token });
+    const t5 = tables.body.find((t) => t.code === 'T5').id;
+    const made = await call('POST', '/api/orders', {
+      token: manager.token, key: 'e2e-t5-create',
+      body: { type: 'dine_in', table_id: t5, items: [{ product_id: product('Chicken Wings'), quantity: 1 }] },
+    });
+    expect(made.status === 201, `create at T5: ${made.status} ${JSON.stringify(made.body)}`);
+    await cashier.getByRole('button', { name: 'Floor' }).click();
+    await cashier.getByRole('button', { name: new RegExp(`^Table T5 Occupied order #${made.body.number} `) }).click();
+    await cashier.getByRole('heading', { name: new RegExp(`^Table T5`) }).waitFor();
+    await pos.setOffline(true);
+    await cashier.getByRole('group', { name: 'Categories' }).getByRole('button', { name: 'Drinks' }).click();
+    await cashier.getByRole('button', { name: /^Local Beer /i }).click();
+    await cashier.getByRole('button', { name: 'Send to kitchen/bar' }).click();
+    await cashier.getByRole('status').filter({ hasText: 'Offline: Table T5 is queued' }).waitFor();
+    // Meanwhile a colleague changes the order.
+    const other = await call('POST', `/api/orders/${made.body.id}/items`, {
+      token: manager.token, key: 'e2e-t5-add', body: { items: [{ product_id: product('French Fries Plate'), quantity: 1 }] },
+    });
+    expect(other.status === 200, `colleague's add: ${other.status} ${JSON.stringify(other.body)}`);
+    await pos.setOffline(false);
+    await cashier.getByRole('button', { name: '2 need attention' }).click();
+    const entry = cashier.getByRole('listitem').filter({ hasText: 'Add 1 item to Table T5' });
+    await entry.getByRole('alert').waitFor();
+    await cashier.getByRole('listitem').filter({ hasText: 'Send Table T5 to kitchen/bar' }).getByText('Refused: needs you').waitFor();
+    await screen(cashier, 'pos-queue-conflict');
+    let order = await call('GET', `/api/orders/${made.body.id}`, { token: manager.token });
+    expect(order.body.items.length === 2 && order.body.status === 'open', `nothing of the refused change landed: ${order.body.items.length} items, ${order.body.status}`);
+    await cashier.getByRole('button', { name: 'Try again: Add 1 item to Table T5' }).click();
+    await entry.getByText('Sent', { exact: true }).waitFor();
+    await cashier.getByRole('listitem').filter({ hasText: 'Send Table T5 to kitchen/bar' }).getByText('Sent', { exact: true }).waitFor();
+    order = await call('GET', `/api/orders/${made.body.id}`, { token: manager.token });
+    const names = order.body.items.map((i) => i.name).sort();
+    expect(JSON.stringify(names) === JSON.stringify(['Chicken Wings', 'French Fries Plate', 'Local Beer']), `items after retry: ${names}`);
+    expect(order.body.status === 'sent', `sent after retry: ${order.body.status}`);
+  });
+
   await step('a locked account shows how long the lock lasts', async () => {
     const ctx = await newContext(tablet);
     const page = await ctx.newPage();

@@ -31,6 +31,13 @@ class FakeServer {
       this.orders.push(order);
       return { status: 201, body: order };
     }
+    const add = path.match(/^\/api\/orders\/([^/]+)\/items$/);
+    const target = add && this.orders.find((o) => o.id === add[1]);
+    if (target) {
+      target.items.push(...(body as { items: unknown[] }).items);
+      target.version++;
+      return { status: 200, body: target };
+    }
     const m = path.match(/^\/api\/orders\/([^/]+)\/send$/);
     const order = m && this.orders.find((o) => o.id === m[1]);
     if (order) {
@@ -129,6 +136,27 @@ describe('offline queue', () => {
     expect(retried.idempotencyKey).not.toBe(oldKey);
     expect((await replay(store, server.send)).sent).toBe(2);
     expect(server.orders).toHaveLength(1);
+    expect(server.orders[0].sent).toBe(true);
+  });
+
+  it('a refused add holds the send queued with it, and both go on retry', async () => {
+    server.orders.push({ id: 'o1', items: [], sent: false, version: 4 });
+    server.refuse = (_m, path, body) =>
+      path === '/api/orders/o1/items' && (body as { expected_version?: number }).expected_version === 3
+        ? { status: 409, body: { code: 'stale_version', detail: 'The order changed meanwhile' } }
+        : undefined;
+    await enqueue(store, [
+      { label: 'Add', method: 'POST', path: '/api/orders/o1/items', body: { items: [], expected_version: 3 } },
+      { label: 'Send', method: 'POST', path: '/api/orders/o1/send', body: {} },
+    ]);
+    await replay(store, server.send);
+    const [add, send] = await store.all();
+    expect(add.state).toBe('conflict');
+    expect(send.state).toBe('conflict');
+    expect(send.problem?.code).toBe('depends_on_refused');
+    expect(server.orders[0].sent).toBe(false);
+    await retryConflict(store, add.id);
+    expect((await replay(store, server.send)).sent).toBe(2);
     expect(server.orders[0].sent).toBe(true);
   });
 

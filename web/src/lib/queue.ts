@@ -29,6 +29,8 @@ export interface QueueEntry {
   idempotencyKey: string;
   /** The client-made id this entry's answer gives a server id to (order creation). */
   creates?: string;
+  /** Entries queued together (add items, then send): a refusal holds the later ones. */
+  group?: string;
   state: EntryState;
   attempts: number;
   problem?: Problem;
@@ -69,9 +71,11 @@ export async function enqueue(store: QueueStore, entries: NewEntry[]): Promise<Q
   const existing = await store.all();
   let seq = existing.reduce((max, e) => Math.max(max, e.seq), 0);
   const made: QueueEntry[] = [];
+  const group = uuid();
   for (const e of entries) {
     const entry: QueueEntry = {
       ...e,
+      group,
       id: uuid(),
       seq: ++seq,
       idempotencyKey: uuid(),
@@ -127,10 +131,24 @@ async function replayOnce(store: QueueStore, send: Sender): Promise<ReplayOutcom
   const outcome: ReplayOutcome = { reachable: true, sent: 0, conflicts: 0 };
   const entries = (await store.all()).sort((a, b) => a.seq - b.seq);
   const refused = new Set(entries.filter((e) => e.state === 'conflict' && e.creates).map((e) => e.creates!));
+  const refusedGroups = new Set(entries.filter((e) => e.state === 'conflict' && e.group).map((e) => e.group!));
+  const hold = async (entry: QueueEntry) => {
+    await store.put({
+      ...entry,
+      state: 'conflict',
+      problem: { status: 0, code: 'depends_on_refused', detail: 'Held: a change queued before it was refused.' },
+    });
+    if (entry.creates) refused.add(entry.creates);
+    outcome.conflicts++;
+  };
   for (const entry of entries) {
     // `sending` survives a reload that interrupted a send: resend with the same key, the
     // server answers the stored result if the first attempt went through.
     if (entry.state !== 'queued' && entry.state !== 'sending') continue;
+    if (entry.group && refusedGroups.has(entry.group)) {
+      await hold(entry);
+      continue;
+    }
     const map = new Map<string, string>();
     let blockedBy: string | undefined;
     for (const ref of references(entry)) {
@@ -139,16 +157,8 @@ async function replayOnce(store: QueueStore, send: Sender): Promise<ReplayOutcom
       else blockedBy = ref;
     }
     if (blockedBy) {
-      if (refused.has(blockedBy)) {
-        await store.put({
-          ...entry,
-          state: 'conflict',
-          problem: { status: 0, code: 'depends_on_refused', detail: 'The order this belongs to was refused.' },
-        });
-        if (entry.creates) refused.add(entry.creates);
-        outcome.conflicts++;
-      }
-      continue; // its order is still queued ahead of it
+      if (refused.has(blockedBy)) await hold(entry);
+      continue; // otherwise its order is still queued ahead of it
     }
     const path = substitute(entry.path, map);
     const body = substitute(entry.body, map);
@@ -180,6 +190,7 @@ async function replayOnce(store: QueueStore, send: Sender): Promise<ReplayOutcom
         problem: { status: answer.status, code: p.code, title: p.title, detail: p.detail },
       });
       if (entry.creates) refused.add(entry.creates);
+      if (entry.group) refusedGroups.add(entry.group);
       outcome.conflicts++;
     }
   }

@@ -802,8 +802,19 @@ const ENTRY_STATE: Record<QueueEntry['state'], string> = {
   conflict: 'Refused: needs you',
 };
 
+/** What the cashier can do about a refusal, by its problem code. */
+const HINTS: Record<string, string> = {
+  stale_version: 'Someone changed this order meanwhile. “Try again” applies your change to the order as it is now.',
+  depends_on_refused: 'Waits for the refused change above it.',
+  product_unavailable: 'An item is sold out. Dismiss this and take the order again without it.',
+};
+
+const RANK: Record<QueueEntry['state'], number> = { conflict: 0, sending: 1, queued: 1, done: 2 };
+
 function QueueView() {
-  const entries = useStore(queueEntries);
+  const all = useStore(queueEntries);
+  // What needs the cashier first, then what waits (in replay order), then what went through.
+  const entries = [...all].sort((a, b) => RANK[a.state] - RANK[b.state] || (a.state === 'done' ? b.seq - a.seq : a.seq - b.seq));
   useEffect(() => {
     void refreshQueue();
   }, []);
@@ -831,6 +842,7 @@ function QueueView() {
             {e.problem && (
               <p class="alert" role="alert">
                 {e.problem.detail ?? e.problem.title ?? e.problem.code}
+                {e.problem.code && HINTS[e.problem.code] && <span class="hint"> {HINTS[e.problem.code]}</span>}
               </p>
             )}
             {e.state === 'conflict' && (
