@@ -16,7 +16,7 @@ const SHOTS = join(OUT, 'screenshots');
 mkdirSync(SHOTS, { recursive: true });
 const require = createRequire(import.meta.url);
 const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-const TIMEOUT = 10_000;
+const TIMEOUT = 15_000;
 const newContext = async (opts) => {
   const c = await browser.newContext(opts);
   c.setDefaultTimeout(TIMEOUT);
@@ -246,7 +246,7 @@ try {
 
   // ---- offline ----
   await step('offline: two orders taken, the page reloads offline and opens, replay makes exactly two', async () => {
-    await cashier.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: TIMEOUT });
+    await cashier.waitForFunction(() => navigator.serviceWorker?.controller != null, null, { timeout: 30_000 });
     const before = await call('GET', '/api/orders?limit=500', { token: manager.token });
     const known = new Set(before.body.map((o) => o.id));
     await pos.setOffline(true);
@@ -316,6 +316,25 @@ try {
     const names = order.body.items.map((i) => i.name).sort();
     expect(JSON.stringify(names) === JSON.stringify(['Chicken Wings', 'French Fries Plate', 'Local Beer']), `items after retry: ${names}`);
     expect(order.body.status === 'sent', `sent after retry: ${order.body.status}`);
+  });
+
+  await step('the kitchen screen shows it is reconnecting during an outage and catches up after', async () => {
+    await kitchenCtx.setOffline(true);
+    await kitchen.getByRole('alert').filter({ hasText: 'Reconnecting' }).waitFor();
+    await screen(kitchen, 'kds-reconnecting');
+    const menu = await call('GET', '/api/menu', { token: manager.token });
+    const fries = menu.body.categories.flatMap((c) => c.products).find((p) => p.name === 'French Fries Plate').id;
+    const made = await call('POST', '/api/orders', {
+      token: manager.token, key: 'e2e-takeaway', body: { type: 'takeaway', items: [{ product_id: fries, quantity: 3 }] },
+    });
+    const sent = await call('POST', `/api/orders/${made.body.id}/send`, { token: manager.token, key: 'e2e-takeaway-send' });
+    expect(sent.status === 200, `send: ${sent.status}`);
+    // It resumes after the last event it saw, so the missed order.sent is replayed from the log.
+    const resumed = kitchen.waitForRequest((r) => /\/api\/realtime\/stream\?.*since=\d+/.test(r.url()));
+    await kitchenCtx.setOffline(false);
+    await resumed;
+    await kitchen.getByRole('article', { name: `Ticket ${made.body.number}` }).waitFor({ timeout: 20_000 });
+    await kitchen.getByRole('alert').filter({ hasText: 'Reconnecting' }).waitFor({ state: 'detached' });
   });
 
   await step('a locked account shows how long the lock lasts', async () => {

@@ -1,7 +1,8 @@
 // Live events over the browser's own EventSource: the session cookie authenticates it, and
 // when the connection drops the browser reconnects by itself sending Last-Event-ID, so the
 // server replays what was missed. When the stream is closed for good (readyState CLOSED,
-// e.g. the server restarted and answered an error), we reopen it with `?since=` ourselves.
+// e.g. the server restarted and answered an error), or the device went offline, we reopen
+// it with `?since=` ourselves.
 import { useEffect } from 'preact/hooks';
 import { store, useStore } from './store';
 
@@ -54,10 +55,26 @@ export function openStream(opts: StreamOptions): () => void {
     for (const t of TYPES) source.addEventListener(t, handler as EventListener);
   };
   connect();
+  // A device that loses its network may keep a half-open stream for minutes: say so at
+  // once, and resume from the last event id as soon as the network is back.
+  const offline = () => {
+    source?.close();
+    linkState.set('reconnecting');
+  };
+  const online = () => {
+    if (stopped) return;
+    clearTimeout(timer);
+    source?.close();
+    connect();
+  };
+  window.addEventListener('offline', offline);
+  window.addEventListener('online', online);
   return () => {
     stopped = true;
     clearTimeout(timer);
     source?.close();
+    window.removeEventListener('offline', offline);
+    window.removeEventListener('online', online);
   };
 }
 
