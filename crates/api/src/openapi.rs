@@ -52,7 +52,9 @@ pub const SESSION_COOKIE: &str = "pos_session";
         (name = "tables", description = "The floor: tables with their live state and open orders"),
         (name = "orders", description = "Taking orders: items, send, serve, voids, moves, merges, ticket reprints"),
         (name = "kds", description = "Kitchen and bar displays: station queues and bumps"),
-        (name = "print_jobs", description = "The print queue agents poll and acknowledge")
+        (name = "print_jobs", description = "The print queue agents poll and acknowledge"),
+        (name = "payments", description = "Taking payments on orders: cash, card, mobile money, split bills"),
+        (name = "shifts", description = "Cash drawers: open with a float, cash in and out, close with the count, X report")
     )
 )]
 struct BaseDoc;

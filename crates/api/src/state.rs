@@ -67,6 +67,10 @@ pub struct AppState {
     pub realtime: Realtime,
     /// The order use cases (menu, floor, orders, KDS): `orders::order_use_cases(store, …)`.
     pub orders: Arc<OrderUseCases>,
+    /// The shift use cases (drawers, cash movements, closes): `ShiftService::new(store, …)`.
+    pub shifts: Arc<pos_domain::shifts::ShiftService>,
+    /// Payments on orders, through the order unit of work: `PaymentService::new(store, …)`.
+    pub payments: Arc<pos_domain::payments::PaymentService>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
     pub hasher: Arc<dyn PasswordHasher>,

@@ -19,6 +19,7 @@ pub mod order;
 pub mod order_ports;
 pub mod orders;
 pub mod payment;
+pub mod payments;
 pub mod permissions;
 pub mod ports;
 pub mod print_job;
@@ -27,6 +28,7 @@ pub mod printing;
 pub mod seed;
 pub mod settings;
 pub mod shift;
+pub mod shifts;
 pub mod staff;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

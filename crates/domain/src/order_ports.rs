@@ -93,6 +93,7 @@ use crate::event::{Event, NewEvent};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use crate::ids::{OrderId, OrderItemId, PrintJobId, ProductId, StaffId, TableId};
 use crate::order::{ItemStatus, Order, OrderError, OrderStatus, SendOutcome, VoidRecord};
+use crate::payment::Payment;
 use crate::print_job::NewPrintJob;
 use crate::staff::Station;
 use crate::venue::Product;
@@ -126,6 +127,8 @@ pub struct Effects {
     pub print_jobs: Vec<NewPrintJob>,
     /// Appended in order, before the events.
     pub audit: Vec<NewAuditEntry>,
+    /// Payments taken or changed by the unit: upserted by id with the order saved.
+    pub payments: Vec<Payment>,
     /// Appended in order, last.
     pub events: Vec<NewEvent>,
 }
@@ -164,6 +167,8 @@ pub enum OrderChange {
         from: Option<TableId>,
         to: TableId,
     },
+    /// A payment was applied to the order (see `Effects::payments`).
+    PaymentTaken(Box<Payment>),
     /// Items of `source` moved onto the target, which `Committed::order` is.
     Merged {
         source: OrderId,

@@ -13,7 +13,7 @@ use crate::approval::{Actor, ApprovalError, approver_for, require};
 use crate::ids::{CashMovementId, ShiftId, StaffId, TerminalId};
 use crate::money::{Currency, Money, MoneyError};
 use crate::order::{ItemStatus, Order, OrderStatus};
-use crate::payment::{Payment, PaymentMethod, Refund};
+use crate::payment::{Payment, PaymentMethod, PaymentStatus, Refund};
 use crate::permissions::Action;
 use crate::totals::TotalsError;
 use crate::validate::{Note, ValidationError};
@@ -84,6 +84,12 @@ pub enum ShiftError {
     Approval(#[from] ApprovalError),
     #[error("amount overflows the representable range")]
     Overflow,
+    /// One drawer per person: the staff member already has an open shift.
+    #[error("you already have an open shift ({shift_id}): close it first")]
+    StaffShiftOpen { shift_id: ShiftId },
+    /// One drawer per till: the terminal already has an open shift.
+    #[error("this terminal already has an open shift ({shift_id})")]
+    TerminalShiftOpen { shift_id: ShiftId },
 }
 
 impl ShiftError {
@@ -98,6 +104,7 @@ impl ShiftError {
             ShiftError::ShiftsStillOpen { .. } => "shifts_still_open",
             ShiftError::Approval(e) => e.code(),
             ShiftError::Overflow => "amount_overflow",
+            ShiftError::StaffShiftOpen { .. } | ShiftError::TerminalShiftOpen { .. } => "shift_already_open",
         }
     }
 }
@@ -188,16 +195,33 @@ impl CashFlows {
         payments: &[Payment],
         refunds: &[Refund],
     ) -> Result<Self, ShiftError> {
+        Self::from_parts(
+            currency,
+            payments.iter().map(|p| (p.method, p.status, p.amount)),
+            refunds.iter().map(|r| (r.method, r.amount)),
+        )
+    }
+
+    /// The same sums over bare `(method, status, amount)` payment rows and `(method, amount)`
+    /// refund rows (the original payment's method), what a store reads for a drawer.
+    pub fn from_parts(
+        currency: Currency,
+        payments: impl IntoIterator<Item = (PaymentMethod, PaymentStatus, Money)>,
+        refunds: impl IntoIterator<Item = (PaymentMethod, Money)>,
+    ) -> Result<Self, ShiftError> {
         let cash_sales = Money::sum(
             currency,
             payments
-                .iter()
-                .filter(|p| p.method.is_cash() && p.status.received())
-                .map(|p| p.amount),
+                .into_iter()
+                .filter(|(method, status, _)| method.is_cash() && status.received())
+                .map(|(_, _, amount)| amount),
         )?;
         let cash_refunds = Money::sum(
             currency,
-            refunds.iter().filter(|r| r.method.is_cash()).map(|r| r.amount),
+            refunds
+                .into_iter()
+                .filter(|(method, _)| method.is_cash())
+                .map(|(_, amount)| amount),
         )?;
         Ok(Self {
             cash_sales,

@@ -110,6 +110,18 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
             },
         ),
         print_jobs: store.clone(),
+        payments: Arc::new(pos_domain::payments::PaymentService::new(
+            store.clone(),
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+        )),
+        shifts: Arc::new(pos_domain::shifts::ShiftService::new(
+            store.clone(),
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+        )),
         realtime: pos_api::realtime::Realtime::new(
             store.clone(),
             pos_api::realtime::RealtimeConfig::default(),

@@ -53,8 +53,10 @@ pub mod auth;
 pub mod kds;
 pub mod menu;
 pub mod orders;
+pub mod payments;
 pub mod print_jobs;
 pub mod realtime;
+pub mod shifts;
 pub mod staff;
 pub mod system;
 pub mod tables;
@@ -72,5 +74,7 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(tables::routes)
         .configure(orders::routes)
         .configure(kds::routes)
-        .configure(print_jobs::routes);
+        .configure(print_jobs::routes)
+        .configure(shifts::routes)
+        .configure(payments::routes);
 }

@@ -226,6 +226,18 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         menu: store.clone(),
         settings: store.clone(),
         auth: store.clone(),
+        payments: Arc::new(pos_domain::payments::PaymentService::new(
+            Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
+            Arc::new(pos_domain::testing::UnusedShiftStore),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+        )),
+        shifts: Arc::new(pos_domain::shifts::ShiftService::new(
+            Arc::new(pos_domain::testing::UnusedShiftStore),
+            store.clone(),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+        )),
         audit: store,
         sessions: super::sessions(config),
         bus: Arc::new(InProcessBus::default()),

@@ -252,6 +252,18 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         menu: store.clone(),
         settings: store.clone(),
         auth: store.clone(),
+        payments: Arc::new(pos_domain::payments::PaymentService::new(
+            Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
+            Arc::new(pos_domain::testing::UnusedShiftStore),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+        )),
+        shifts: Arc::new(pos_domain::shifts::ShiftService::new(
+            Arc::new(pos_domain::testing::UnusedShiftStore),
+            store.clone(),
+            Arc::new(InProcessBus::default()),
+            Arc::new(SystemClock),
+        )),
         audit: store,
         sessions: sessions(auth_config()),
         bus,

@@ -43,6 +43,7 @@ struct State {
     events: Vec<Event>,
     print_jobs: Vec<NewPrintJob>,
     audit: Vec<NewAuditEntry>,
+    payments: BTreeMap<crate::ids::PaymentId, crate::payment::Payment>,
 }
 
 /// The in-memory fake of the order ports (and of the staff, table, menu and settings stores
@@ -229,6 +230,11 @@ impl InMemoryStore {
         self.state().events.clone()
     }
 
+    /// The payments units wrote, by id.
+    pub fn payments(&self) -> Vec<crate::payment::Payment> {
+        self.state().payments.values().cloned().collect()
+    }
+
     pub fn print_jobs(&self) -> Vec<NewPrintJob> {
         self.state().print_jobs.clone()
     }
@@ -352,6 +358,9 @@ impl InMemoryStore {
         let print_jobs: Vec<PrintJobId> = output.effects.print_jobs.iter().map(|j| j.id).collect();
         state.print_jobs.extend(output.effects.print_jobs);
         state.audit.extend(output.effects.audit);
+        state
+            .payments
+            .extend(output.effects.payments.into_iter().map(|p| (p.id, p)));
         let mut new_events = output.effects.events;
         if !levels.is_empty() {
             new_events.push(stock_changed(&levels));

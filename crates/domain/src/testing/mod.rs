@@ -4,6 +4,7 @@
 //! ([`contract`]), so the PostgreSQL adapter can run the same checks as the fake.
 
 mod fake;
+mod shifts;
 
 pub mod contract;
 
@@ -22,6 +23,7 @@ use crate::event::Event;
 use crate::ports::{BusMessage, Clock, EventBus};
 
 pub use fake::InMemoryStore;
+pub use shifts::UnusedShiftStore;
 
 /// A clock that stands still until told to move. Clones share the same time.
 #[derive(Debug, Clone)]

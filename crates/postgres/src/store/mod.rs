@@ -10,6 +10,7 @@ mod orders;
 mod print_jobs;
 mod seed;
 mod settings;
+mod shifts;
 mod staff;
 mod terminals;
 mod venue;

@@ -467,6 +467,7 @@ pub(crate) fn conclude(
             .execute(conn)?;
     }
     for (_, _, output) in &committed {
+        super::payment_rows::write(conn, &output.effects.payments)?;
         for entry in &output.effects.audit {
             append_audit(conn, entry.clone(), chrono::Utc::now())?;
         }

@@ -9,12 +9,16 @@ mod batch_mutate;
 mod catalog;
 mod idempotency;
 mod item_rows;
+mod payment_rows;
 mod rows;
 mod unit;
 
 pub(crate) use batch::{CreateRequest, GroupQueue};
 pub(crate) use batch_mutate::MutateRequest;
 pub(crate) use catalog::ProductWithModifiers;
+// Shifts claim keys and store answers with the unit's own statements.
+pub(crate) use idempotency::{claim_key, store_response};
+pub(crate) use unit::Abort;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;

@@ -372,6 +372,7 @@ fn write_effects(
             .values(&rows)
             .execute(conn)?;
     }
+    super::payment_rows::write(conn, &output.effects.payments)?;
     for entry in std::mem::take(&mut output.effects.audit) {
         append_audit(conn, entry, Utc::now())?;
     }

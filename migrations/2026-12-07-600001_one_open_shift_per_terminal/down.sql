@@ -1,0 +1,1 @@
+DROP INDEX shifts_one_open_per_terminal;
