@@ -624,6 +624,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_id}/payments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Take a payment on an order. Needs the caller's open shift (409 `no_open_shift`); never
+         *     more than the balance (422 `overpayment`), whatever the concurrency. When the balance
+         *     reaches zero the order closes (if nothing is still being prepared) and its table is
+         *     free: `payment.completed`, `order.paid`, `order.closed`, `table.updated`.
+         */
+        post: operations["take_payment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}/send": {
         parameters: {
             query?: never;
@@ -781,6 +803,119 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/shifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Open the caller's shift, on the caller's terminal, with the counted float. A staff member
+         *     and a terminal each have at most one open shift.
+         */
+        post: operations["open_shift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shifts/current": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's open shift with its drawer; 404 `no_open_shift` when there is none. */
+        get: operations["current_shift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shifts/{shift_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One shift with its drawer as of now (its owner, or a manager). */
+        get: operations["get_shift"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shifts/{shift_id}/cash-movements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cash in (a change top-up) or out (a supplier paid from the till), with its reason. The
+         *     shift's owner, or a manager.
+         */
+        post: operations["record_cash_movement"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shifts/{shift_id}/close": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Close a shift with the cash counted: the answer carries expected cash and the variance
+         *     (counted − expected). A variance beyond the venue's `shift_variance_threshold` needs a
+         *     manager: the closer, or one approving in `approval` (both recorded in the audit log).
+         *     The owner closes their own shift; another's needs `close_any_shift`.
+         */
+        post: operations["close_shift"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/shifts/{shift_id}/x-report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The X report: the shift's drawer at this moment, without closing anything. */
+        get: operations["x_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/tables": {
         parameters: {
             query?: never;
@@ -873,6 +1008,50 @@ export interface components {
             /** @description True when every row links to the previous one and matches its hash. */
             valid: boolean;
         };
+        /** @description Cash put into or taken out of the drawer. */
+        CashMovementInput: {
+            /**
+             * Format: int64
+             * @description Minor units, greater than 0.
+             */
+            amount: number;
+            /** @description `cash_in` or `cash_out`. */
+            kind: string;
+            /** @description Why (1 to 500 characters): "change top-up", "charcoal from the till". */
+            reason: string;
+        };
+        /** @description One cash movement of a shift. */
+        CashMovementView: {
+            /** Format: int64 */
+            amount: number;
+            /** Format: date-time */
+            at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description `cash_in` or `cash_out`. */
+            kind: string;
+            reason: string;
+            /** Format: uuid */
+            staff_id: string;
+        };
+        /** @description The drawer: float + cash sales − cash refunds + cash in − cash out = expected. */
+        CashView: {
+            /** Format: int64 */
+            cash_in: number;
+            /** Format: int64 */
+            cash_out: number;
+            /** Format: int64 */
+            cash_refunds: number;
+            /**
+             * Format: int64
+             * @description Cash applied to orders (tendered minus change).
+             */
+            cash_sales: number;
+            /** Format: int64 */
+            expected: number;
+            /** Format: int64 */
+            opening_float: number;
+        };
         /**
          * @example {
          *       "current_password": "the current password",
@@ -883,6 +1062,16 @@ export interface components {
             current_password: string;
             /** @description At least 8 characters, at most 128, not `password123`, not the current one. */
             new_password: string;
+        };
+        /** @description Closing a shift with the cash counted in the drawer. */
+        CloseShiftInput: {
+            approval?: null | components["schemas"]["ApprovalInput"];
+            /**
+             * Format: int64
+             * @description Minor units counted, 0 or more.
+             */
+            counted_cash: number;
+            note?: string | null;
         };
         /**
          * @example {
@@ -1221,6 +1410,14 @@ export interface components {
             /** Format: uuid */
             table_id: string;
         };
+        /** @description Opening a shift: the cash counted into the drawer. */
+        OpenShiftInput: {
+            /**
+             * Format: int64
+             * @description Minor units of the venue currency, 0 or more.
+             */
+            opening_float: number;
+        };
         /** @description One line of an order. Amounts are minor units of the order's `currency`. */
         OrderItemView: {
             /** Format: int32 */
@@ -1360,6 +1557,58 @@ export interface components {
             version: number;
             void?: null | components["schemas"]["VoidView"];
         };
+        /** @description A payment: `method` and exactly one of `amount`, `items` or `seat`. */
+        PaymentInput: {
+            /**
+             * Format: int64
+             * @description Minor units applied to the order, 1 up to the balance.
+             */
+            amount?: number | null;
+            /** @description Pay for these items (their line totals, discounts included). */
+            items?: string[] | null;
+            /** @description `cash`, `card`, `mtn_momo` or `airtel_money`. */
+            method: string;
+            /** @description The provider's transaction reference: required for `mtn_momo` and `airtel_money`. */
+            reference?: string | null;
+            /**
+             * Format: int32
+             * @description Pay for the items on this seat.
+             */
+            seat?: number | null;
+            /**
+             * Format: int64
+             * @description Cash handed over (cash only), at least the amount; the answer gives the change.
+             */
+            tendered?: number | null;
+        };
+        /** @description The payment taken and the order as saved (closed when settled). */
+        PaymentTakenView: {
+            order: components["schemas"]["OrderView"];
+            payment: components["schemas"]["PaymentView"];
+        };
+        /** @description One payment. Amounts are minor units of the order's currency. */
+        PaymentView: {
+            /** Format: int64 */
+            amount: number;
+            /** Format: int64 */
+            change?: number | null;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            method: string;
+            /** Format: uuid */
+            order_id: string;
+            reference?: string | null;
+            /** Format: uuid */
+            shift_id?: string | null;
+            /** Format: uuid */
+            staff_id: string;
+            /** @description `pending`, `completed`, `failed`, `partially_refunded` or `refunded`. */
+            status: string;
+            /** Format: int64 */
+            tendered?: number | null;
+        };
         /**
          * @example {
          *       "pin": "4821",
@@ -1496,6 +1745,47 @@ export interface components {
         SetPinRequest: {
             /** @description 4 to 6 digits, unique among active staff. */
             pin: string;
+        };
+        /** @description A shift with its drawer as of now. Amounts are minor units of `currency`. */
+        ShiftView: {
+            cash: components["schemas"]["CashView"];
+            close_note?: string | null;
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: uuid */
+            closed_by?: string | null;
+            /** Format: int64 */
+            counted_cash?: number | null;
+            /** @example UGX */
+            currency: string;
+            /**
+             * Format: int64
+             * @description Fixed at close.
+             */
+            expected_cash?: number | null;
+            /** Format: uuid */
+            id: string;
+            movements: components["schemas"]["CashMovementView"][];
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: int64 */
+            opening_float: number;
+            /** Format: uuid */
+            staff_id: string;
+            /** @description `open` or `closed`. */
+            status: string;
+            /** Format: uuid */
+            terminal_id?: string | null;
+            /**
+             * Format: int64
+             * @description counted − expected: negative when cash is missing.
+             */
+            variance?: number | null;
+            /**
+             * Format: uuid
+             * @description The manager who accepted a variance beyond the threshold.
+             */
+            variance_approved_by?: string | null;
         };
         /** @description A staff member (no secrets). */
         StaffView: {
@@ -1675,6 +1965,12 @@ export interface components {
             /** Format: uuid */
             by: string;
             reason: string;
+        };
+        /** @description The X report: a shift's figures at any moment, the shift going on. */
+        XReportView: {
+            /** Format: date-time */
+            generated_at: string;
+            shift: components["schemas"]["ShiftView"];
         };
     };
     responses: never;
@@ -5288,6 +5584,126 @@ export interface operations {
             };
         };
     };
+    take_payment: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required: a fresh UUID per payment; a retry replays the first answer */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The order */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PaymentInput"];
+            };
+        };
+        responses: {
+            /** @description The payment and the order as saved */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentTakenView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no_open_shift`, `order_finished` (voided or closed), `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `overpayment`, `non_positive_amount`, `tendered_too_little`, `reference_required`, `nothing_due`, `idempotency_key_reused` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     send_order: {
         parameters: {
             query?: never;
@@ -6079,6 +6495,573 @@ export interface operations {
             };
             /** @description Not allowed for this account */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    open_shift: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpenShiftInput"];
+            };
+        };
+        responses: {
+            /** @description The shift, open */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `shift_already_open` (yours or this terminal's), `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    current_shift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The caller's open shift */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftView"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_shift: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The shift */
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shift */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    record_cash_movement: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The shift */
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CashMovementInput"];
+            };
+        };
+        responses: {
+            /** @description The shift with the movement */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `shift_closed`, `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    close_shift: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string | null;
+            };
+            path: {
+                /** @description The shift */
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseShiftInput"];
+            };
+        };
+        responses: {
+            /** @description The shift, closed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `approval_required`, `approver_not_allowed`, `invalid_approval`, `not_permitted` (someone else's shift) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `shift_closed`, `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `account_locked`: too many wrong approver credentials */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    x_report: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The shift */
+                shift_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shift's figures now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["XReportView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
