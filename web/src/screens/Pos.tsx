@@ -10,6 +10,8 @@ import { useStream } from '../lib/realtime';
 import { navigate, useLocation } from '../lib/router';
 import { session } from '../lib/session';
 import { useStore } from '../lib/store';
+import { BillScreen } from './Bill';
+import { ShiftScreen, currentShift, loadShift } from './Shift';
 
 export interface DraftLine {
   key: string;
@@ -103,6 +105,11 @@ export function Pos() {
   const [ticket, setTicket] = useState<Ticket | null>(null);
   const [toast, setToast] = useState<string | null>(null);
   const entries = useStore(queueEntries);
+  const shift = useStore(currentShift);
+
+  useEffect(() => {
+    void loadShift();
+  }, []);
 
   useEffect(() => {
     // For the cold-load benchmark (web/e2e/bench.mjs): the floor can be used from here on.
@@ -162,13 +169,38 @@ export function Pos() {
         <button type="button" aria-current={view === 'queue' ? 'page' : undefined} onClick={() => navigate('/pos?view=queue')}>
           Offline queue
         </button>
+        <button type="button" aria-current={view === 'shift' ? 'page' : undefined} onClick={() => navigate('/pos?view=shift')}>
+          Shift
+        </button>
       </StatusBar>
+      {shift === null && view !== 'shift' && (
+        <p class="banner" role="status">
+          No shift open: payments need one.{' '}
+          <button type="button" class="link" onClick={() => navigate('/pos?view=shift')}>
+            Open a shift
+          </button>
+        </p>
+      )}
       {toast && (
         <p class="toast" role="status">
           {toast}
         </p>
       )}
-      {view === 'order' && ticket && menu ? (
+      {view === 'bill' && ticket?.orderId && !isLocalId(ticket.orderId) ? (
+        <BillScreen
+          orderId={ticket.orderId}
+          tableCode={ticket.tableCode}
+          onBack={() => void openOrder(ticket.orderId!)}
+          onSettled={(message) => {
+            setToast(message);
+            setTicket(null);
+            void loadTables();
+            navigate('/pos');
+          }}
+        />
+      ) : view === 'shift' ? (
+        <ShiftScreen currency={menu?.currency ?? 'UGX'} />
+      ) : view === 'order' && ticket && menu ? (
         <OrderScreen
           menu={menu}
           ticket={ticket}
@@ -498,9 +530,20 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
           <p class="total">
             <span>Total</span> <strong>{formatMoney(total, currency)}</strong>
           </p>
-          <button type="button" class="primary big" disabled={!lines.length || busy} onClick={send}>
-            Send to kitchen/bar
-          </button>
+          <div class="foot-actions">
+            <button
+              type="button"
+              class="big"
+              disabled={!ticket.order || !!lines.length || isLocalId(ticket.orderId)}
+              title={lines.length ? 'Send the new items first' : undefined}
+              onClick={() => navigate('/pos?view=bill')}
+            >
+              Bill
+            </button>
+            <button type="button" class="primary big" disabled={!lines.length || busy} onClick={send}>
+              Send to kitchen/bar
+            </button>
+          </div>
         </div>
       </section>
 
