@@ -96,6 +96,9 @@ async function step(name, fn) {
     await fn();
   } catch (e) {
     failures.push(`${name}: ${e.stack ?? e}`);
+    // What each page showed when the step failed, for the report.
+    let n = 0;
+    for (const ctx of browser.contexts()) for (const p of ctx.pages()) await p.screenshot({ path: join(OUT, `failure-${++n}.png`) }).catch(() => {});
     throw e;
   }
 }
@@ -242,6 +245,123 @@ try {
     expect(voided.body.some((o) => o.number === number && o.void), `order #${number} is voided on the server`);
     await cashier.getByRole('button', { name: 'Floor' }).click();
     await cashier.getByRole('button', { name: /^Table T4 Free/ }).waitFor();
+  });
+
+  // ---- shift and bill ----
+  let shiftId;
+  await step('cashier opens a shift with a float, records cash in, reads the X report', async () => {
+    await cashier.getByRole('status').filter({ hasText: 'No shift open' }).waitFor();
+    await cashier.getByRole('button', { name: 'Shift', exact: true }).click();
+    await cashier.getByRole('heading', { name: 'Open a shift' }).waitFor();
+    await cashier.getByLabel('Opening float').fill('100,000');
+    await screen(cashier, 'pos-shift-open');
+    await cashier.getByRole('button', { name: 'Open shift with USh 100,000' }).click();
+    await cashier.getByRole('heading', { name: /^Shift open since/ }).waitFor();
+    await cashier.getByLabel('Amount').fill('20000');
+    await cashier.getByLabel('Reason').fill('change top-up');
+    await cashier.getByRole('button', { name: 'Record cash in' }).click();
+    await cashier.getByRole('status').filter({ hasText: 'Cash in of USh 20,000 recorded.' }).waitFor();
+    await cashier.getByRole('row', { name: 'Expected in the drawer USh 120,000' }).waitFor();
+    await screen(cashier, 'pos-shift');
+    await cashier.getByRole('button', { name: 'X report' }).click();
+    const report = cashier.getByRole('dialog', { name: 'X report' });
+    await report.getByRole('row', { name: 'Cash in USh 20,000' }).waitFor();
+    await screen(cashier, 'pos-x-report');
+    await report.getByRole('button', { name: 'Close' }).click();
+  });
+
+  await step('cashier takes an order at T1 for two seats; the bar readies it; the bill is split cash (seat 1) + MoMo (offline, replayed once)', async () => {
+    await cashier.getByRole('button', { name: 'Floor' }).click();
+    await cashier.getByRole('button', { name: /^Table T1 Free/ }).click();
+    await cashier.getByRole('searchbox', { name: 'Search the menu' }).fill('');
+    await cashier.getByRole('group', { name: 'Categories' }).getByRole('button', { name: 'Drinks' }).click();
+    await cashier.getByRole('button', { name: 'Seat 1' }).click();
+    await cashier.getByRole('button', { name: /^Local Beer /i }).click();
+    await cashier.getByRole('button', { name: /^Local Beer /i }).click();
+    await cashier.getByRole('button', { name: 'Seat 2' }).click();
+    await cashier.getByRole('button', { name: /^Craft Beer /i }).click();
+    await cashier.getByRole('button', { name: 'Send to kitchen/bar' }).click();
+    const toast = cashier.getByRole('status').filter({ hasText: /Order #\d+ sent/ });
+    await toast.waitFor();
+    const billNumber = Number((await toast.textContent()).match(/#(\d+)/)[1]);
+    const list = await call('GET', '/api/orders?status=sent', { token: manager.token });
+    let order = list.body.find((o) => o.number === billNumber);
+    expect(order, `order #${billNumber} on the server`);
+    // The bar finishes the drinks (an order closes only once nothing is at a station).
+    for (let i = 0; i < 3 && order.items.some((it) => it.status !== 'ready'); i++) {
+      const b = await call('POST', `/api/kds/orders/${order.id}/bump?station=bar`, { token: manager.token, key: `e2e-bill-bump-${i}` });
+      expect(b.status === 200, `bump: ${b.status} ${JSON.stringify(b.body)}`);
+      order = (await call('GET', `/api/orders/${order.id}`, { token: manager.token })).body;
+    }
+    expect(order.items.every((it) => it.status === 'ready'), `drinks ready: ${order.items.map((it) => it.status)}`);
+    const seat1 = order.items.filter((it) => it.seat === 1).reduce((s, it) => s + it.total, 0);
+    const seat2 = order.total - seat1;
+    const ugx = (n) => `USh ${n.toLocaleString('en-US')}`;
+
+    await cashier.getByRole('button', { name: new RegExp(`^Table T1 Occupied order #${billNumber} `) }).click();
+    await cashier.getByRole('button', { name: 'Bill', exact: true }).click();
+    await cashier.getByRole('heading', { name: new RegExp(`^Bill · Table T1 #${billNumber}`) }).waitFor();
+    await cashier.getByText(`Balance due`).waitFor();
+    // Seat 1 in cash: 5,000 over the amount, the change is shown before and after.
+    const pay = cashier.getByRole('region', { name: 'Take a payment' });
+    await pay.getByRole('group', { name: 'This payment covers' }).getByRole('button', { name: 'Seat' }).click();
+    await pay.getByRole('button', { name: `Seat 1 · ${ugx(seat1)}` }).click();
+    await pay.getByLabel('Cash handed over').fill(String(seat1 + 5000));
+    await pay.getByText('Change: USh 5,000').waitFor();
+    await screen(cashier, 'pos-bill-cash');
+    await pay.getByRole('button', { name: `Take Cash · ${ugx(seat1)}` }).click();
+    await pay.getByRole('status').filter({ hasText: 'Change to give: USh 5,000' }).waitFor();
+    await cashier.getByRole('region', { name: 'Bill summary' }).getByText(ugx(seat2), { exact: true }).first().waitFor();
+    // The rest by MTN MoMo while the network is down: it queues with its key.
+    await pos.setOffline(true);
+    await cashier.getByRole('status').filter({ hasText: 'Offline' }).waitFor();
+    await pay.getByRole('button', { name: 'MTN MoMo' }).click();
+    await pay.getByLabel('MoMo transaction reference').fill('MP241207.1530.A12345');
+    await screen(cashier, 'pos-bill-momo');
+    await pay.getByRole('button', { name: `Take MTN MoMo · ${ugx(seat2)}` }).click();
+    await pay.getByRole('status').filter({ hasText: 'queued, it will be sent' }).waitFor();
+    const during = (await call('GET', `/api/orders/${order.id}`, { token: manager.token })).body;
+    expect(during.paid === seat1 && during.status !== 'closed', `only the cash reached the server while offline: paid ${during.paid}, ${during.status}`);
+    await pos.setOffline(false);
+    await pay.getByRole('status').filter({ hasText: `Order #${billNumber} is paid and closed; Table T1 is free.` }).waitFor({ timeout: 20_000 });
+    await screen(cashier, 'pos-bill-paid');
+    // Through the API: closed, nothing due, paid exactly once each, on the cashier's shift.
+    await cashier.waitForTimeout(1000);
+    const closed = (await call('GET', `/api/orders/${order.id}`, { token: manager.token })).body;
+    expect(closed.status === 'closed' && closed.balance === 0 && closed.paid === closed.total, `order closed and paid: ${closed.status} ${closed.paid}/${closed.total}`);
+    const tables = (await call('GET', '/api/tables', { token: manager.token })).body;
+    expect(tables.find((t) => t.code === 'T1').state === 'free', 'T1 is free on the server');
+    shiftId = closed.shift_id;
+    const shift = (await call('GET', `/api/shifts/${shiftId}`, { token: manager.token })).body;
+    expect(shift.cash.cash_sales === seat1, `the drawer counts the cash once: ${shift.cash.cash_sales} vs ${seat1}`);
+    expect(shift.cash.expected === 120000 + seat1, `expected cash ${shift.cash.expected}`);
+    await pay.getByRole('button', { name: 'Back to the floor' }).click();
+    await cashier.getByRole('button', { name: /^Table T1 Free/ }).waitFor();
+  });
+
+  await step('cashier closes the shift 10,000 short: the manager approves with a PIN', async () => {
+    const shift = (await call('GET', `/api/shifts/${shiftId}`, { token: manager.token })).body;
+    const counted = shift.cash.expected - 10000;
+    await cashier.getByRole('button', { name: 'Shift', exact: true }).click();
+    await cashier.getByLabel('Cash counted').fill(String(counted));
+    await cashier.getByText('-USh 10,000 (short)').waitFor();
+    await cashier.getByRole('button', { name: 'Close shift' }).click();
+    await cashier.getByRole('alert').filter({ hasText: 'a manager must approve' }).waitFor();
+    const still = (await call('GET', `/api/shifts/${shiftId}`, { token: manager.token })).body;
+    expect(still.status === 'open', 'refused without approval: the shift stays open');
+    await cashier.getByLabel("Manager's PIN").fill('2468');
+    await screen(cashier, 'pos-shift-close-approval');
+    await cashier.getByRole('button', { name: 'Approve and close shift' }).click();
+    await cashier.getByRole('heading', { name: 'Shift closed' }).waitFor();
+    await screen(cashier, 'pos-shift-closed');
+    const done = (await call('GET', `/api/shifts/${shiftId}`, { token: manager.token })).body;
+    expect(done.status === 'closed' && done.variance === -10000 && done.variance_approved_by, `closed with an approved variance: ${JSON.stringify([done.status, done.variance, done.variance_approved_by])}`);
+    await cashier.getByRole('button', { name: 'Done' }).click();
+    // The queue's finished entries are cleared so the offline step below counts only its own.
+    await cashier.getByRole('button', { name: 'Offline queue' }).click();
+    await cashier.getByRole('button', { name: 'Clear sent' }).click();
+    await cashier.getByText('Nothing queued.').waitFor();
+    await cashier.getByRole('button', { name: 'Floor' }).click();
   });
 
   // ---- offline ----

@@ -15,7 +15,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, type Order } from '../api/client';
 import { changeDue, itemsShare, liveLines, parseMinor, quickTenders, seatShare, seatsOf, splitEvenly } from '../lib/bill';
 import { formatMoney } from '../lib/money';
-import { submit } from '../lib/outbox';
+import { queueEntries, submit } from '../lib/outbox';
 import { currentShift, loadShift } from './Shift';
 import { navigate } from '../lib/router';
 import { useStore } from '../lib/store';
@@ -104,7 +104,25 @@ function BillBody({
   const [error, setError] = useState<string | null>(null);
   const [taken, setTaken] = useState<Taken | null>(null);
   const [busy, setBusy] = useState(false);
-  const [queued, setQueued] = useState(0);
+  // Payments taken offline on this bill, by queue entry: counted against the balance until
+  // the replay's answer (the order as saved) replaces them.
+  const [pending, setPending] = useState<Record<string, number>>({});
+  const entries = useStore(queueEntries);
+  const path = `/api/orders/${order.id}/payments`;
+  useEffect(() => {
+    const latest = entries
+      .filter((e) => e.path === path && e.state === 'done' && pending[e.id] !== undefined)
+      .map((e) => (e.result as { order?: Order } | undefined)?.order)
+      .filter((o): o is Order => !!o && o.version > order.version)
+      .sort((a, b) => b.version - a.version)[0];
+    if (latest) {
+      onOrder(latest);
+      setTaken((t) => t && { ...t, text: t.text.replace('queued, it will be sent when the network is back', 'sent now that the network is back') });
+    }
+  }, [entries]);
+  const queued = entries
+    .filter((e) => pending[e.id] !== undefined && (e.state === 'queued' || e.state === 'sending'))
+    .reduce((s, e) => s + pending[e.id], 0);
 
   const balance = order.balance - queued;
   const amount =
@@ -136,13 +154,12 @@ function BillBody({
       onOrder(result.order);
       const ch = result.payment.change ?? null;
       setTaken({ text: `${label}: paid.`, change: method === 'cash' ? ch ?? 0 : null });
-      setQueued(0);
     } else if (entry.state === 'conflict') {
       if (entry.problem?.code === 'no_open_shift') void loadShift();
       setError(`Refused: ${entry.problem?.detail ?? entry.problem?.title ?? 'the server refused the payment'}. It is kept in the offline queue.`);
     } else {
       // Offline: it waits in the queue with its key; the bill counts it as pending.
-      setQueued((q) => q + amount);
+      setPending((p) => ({ ...p, [entry.id]: amount }));
       setTaken({ text: `${label}: queued, it will be sent when the network is back.`, change: method === 'cash' ? change ?? 0 : null });
     }
     setAmountText('');
@@ -280,7 +297,7 @@ function BillBody({
                   <input inputMode="decimal" autocomplete="off" value={tenderedText} onInput={(e) => setTenderedText(e.currentTarget.value)} />
                 </label>
                 {amount > 0 && (
-                  <div class="quick" role="group" aria-label="Cash handed over">
+                  <div class="quick" role="group" aria-label="Quick cash amounts">
                     {quickTenders(amount, NOTES[cur] ?? []).map((t) => (
                       <button type="button" key={t} onClick={() => setTenderedText(String(t))}>
                         {formatMoney(t, cur)}
