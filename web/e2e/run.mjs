@@ -261,7 +261,7 @@ try {
     await cashier.getByLabel('Reason').fill('change top-up');
     await cashier.getByRole('button', { name: 'Record cash in' }).click();
     await cashier.getByRole('status').filter({ hasText: 'Cash in of USh 20,000 recorded.' }).waitFor();
-    await cashier.getByRole('row', { name: 'Expected in the drawer USh 120,000' }).waitFor();
+    await cashier.getByRole('row', { name: 'Expected in drawer USh 120,000' }).waitFor();
     await screen(cashier, 'pos-shift');
     await cashier.getByRole('button', { name: 'X report' }).click();
     const report = cashier.getByRole('dialog', { name: 'X report' });

@@ -235,7 +235,8 @@ function BillBody({
                 <button type="button" class="link" onClick={() => navigate('/pos?view=shift')}>Open a shift</button>
               </p>
             )}
-            <div class="segmented" role="group" aria-label="This payment covers">
+            <p class="group-label" id="covers-h">This payment covers</p>
+            <div class="segmented" role="group" aria-labelledby="covers-h">
               <button type="button" aria-pressed={mode === 'balance'} onClick={() => setMode('balance')}>Whole balance</button>
               <button type="button" aria-pressed={mode === 'amount'} onClick={() => setMode('amount')}>Amount</button>
               <button type="button" aria-pressed={mode === 'items'} onClick={() => setMode('items')}>Items</button>
@@ -283,7 +284,8 @@ function BillBody({
             <p class="this-payment">
               This payment: <strong>{formatMoney(Math.max(amount, 0), cur)}</strong>
             </p>
-            <div class="segmented methods" role="group" aria-label="Payment method">
+            <p class="group-label" id="method-h">Paid by</p>
+            <div class="segmented methods" role="group" aria-labelledby="method-h">
               {METHODS.map((m) => (
                 <button type="button" key={m.id} aria-pressed={method === m.id} onClick={() => setMethod(m.id)}>
                   {m.name}

@@ -111,6 +111,11 @@ export function Pos() {
     void loadShift();
   }, []);
 
+  // A toast belongs to the floor it was shown on; it would cover the bill's and shift's buttons.
+  useEffect(() => {
+    if (view !== 'floor') setToast(null);
+  }, [view]);
+
   useEffect(() => {
     // For the cold-load benchmark (web/e2e/bench.mjs): the floor can be used from here on.
     if (menu && tables.length && !performance.getEntriesByName('pos-interactive').length) performance.mark('pos-interactive');

@@ -170,7 +170,7 @@ function DrawerTable({ cash, currency }: { cash: Schemas['CashView']; currency: 
           </tr>
         ))}
         <tr class="sum">
-          <th scope="row">Expected in the drawer</th>
+          <th scope="row">Expected in drawer</th>
           <td class="money">{formatMoney(cash.expected, currency)}</td>
         </tr>
       </tbody>
