@@ -855,6 +855,9 @@ const HINTS: Record<string, string> = {
   stale_version: 'Someone changed this order meanwhile. “Try again” applies your change to the order as it is now.',
   depends_on_refused: 'Waits for the refused change above it.',
   product_unavailable: 'An item is sold out. Dismiss this and take the order again without it.',
+  no_open_shift: 'Payments need your open shift. Open one (Shift), then “Try again”.',
+  overpayment: 'More than the balance: someone took a payment meanwhile. Dismiss this and open the bill again.',
+  order_finished: 'The order was closed or voided meanwhile. Dismiss this; refunds are for closed orders.',
 };
 
 const RANK: Record<QueueEntry['state'], number> = { conflict: 0, sending: 1, queued: 1, done: 2 };
