@@ -3,8 +3,10 @@
 //! committed OpenAPI document, runs the Vitest suite, builds the bundle, then serves it
 //! with the built `pos serve` over a fresh seeded database and drives it end to end in
 //! Debian's Chromium with playwright-core (web/e2e/run.mjs): PIN login, an order to the
-//! kitchen and bar, bumps, the board, axe-core on every screen, and an outage during which
-//! two orders are taken and the page is reloaded — exactly two reach the server.
+//! kitchen and bar, bumps, the board, a shift opened and closed short with a manager's PIN,
+//! a bill split cash + MoMo (the MoMo taken offline) that closes the order and frees its
+//! table, axe-core on every screen, and an outage during which two orders are taken and
+//! the page is reloaded — exactly two reach the server.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
