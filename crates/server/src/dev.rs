@@ -29,6 +29,7 @@ pub const VAR_DIR: &str = "var";
 pub const DATABASE: &str = "pos";
 
 pub async fn run(seed_file: Option<PathBuf>) -> anyhow::Result<()> {
+    crate::web_bundle::ensure_fresh(&std::env::current_dir()?);
     let mut config = crate::startup(Required::NOTHING)?;
     // Caught from here on, so that a signal while the cluster starts still stops it.
     let mut signals = ShutdownSignals::install()?;

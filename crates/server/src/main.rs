@@ -19,6 +19,7 @@ mod seed_file;
 mod serve;
 mod shutdown;
 mod telemetry;
+mod web_bundle;
 mod wiring;
 
 use std::path::PathBuf;

@@ -1,0 +1,47 @@
+import type { ComponentChildren } from 'preact';
+import { useStore } from '../lib/store';
+import { online, queueEntries } from '../lib/outbox';
+import { useLinkState } from '../lib/realtime';
+import { logout, session } from '../lib/session';
+import { navigate } from '../lib/router';
+
+/** The top bar: who is signed in, the connection, the queue, sign out. */
+export function StatusBar({ title, children, showQueue = true }: { title: string; children?: ComponentChildren; showQueue?: boolean }) {
+  const me = useStore(session);
+  const isOnline = useStore(online);
+  const link = useLinkState();
+  const entries = useStore(queueEntries);
+  const waiting = entries.filter((e) => e.state === 'queued' || e.state === 'sending').length;
+  const conflicts = entries.filter((e) => e.state === 'conflict').length;
+  const connection = !isOnline ? 'Offline' : link === 'live' ? 'Live' : link === 'reconnecting' ? 'Reconnecting…' : 'Connecting…';
+  return (
+    <header class="bar">
+      <h1>{title}</h1>
+      <nav class="bar-actions" aria-label="Screen">
+        {children}
+      </nav>
+      <div class="bar-right">
+        <span class={`pill ${!isOnline ? 'bad' : link === 'live' ? 'good' : 'warn'}`} role="status" aria-live="polite">
+          {connection}
+        </span>
+        {showQueue && (waiting > 0 || conflicts > 0) && (
+          <button type="button" class={`pill ${conflicts ? 'bad' : 'warn'}`} onClick={() => navigate('/pos?view=queue')}>
+            {waiting > 0 && `${waiting} queued`}
+            {waiting > 0 && conflicts > 0 && ', '}
+            {conflicts > 0 && `${conflicts} need attention`}
+          </button>
+        )}
+        <span class="who">{me?.staff.full_name}</span>
+        <button
+          type="button"
+          onClick={async () => {
+            await logout();
+            navigate('/', true);
+          }}
+        >
+          Sign out
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { KdsTicket } from '../api/client';
+import { ageClass, allDay, boardNumbers, byAge, formatAge } from './kds';
+
+function ticket(order: string, number: number, station: 'kitchen' | 'bar', sentAt: string, items: [string, number, string][]): KdsTicket {
+  return {
+    order_id: order, number, version: 1, order_type: 'dine_in', station, sent_at: sentAt, age_seconds: 0,
+    items: items.map(([name, quantity, status], i) => ({
+      item_id: `${order}-${station}-${i}`, name, quantity, status: status as KdsTicket['items'][0]['status'],
+      modifiers: [], sent_at: sentAt, age_seconds: 0,
+    })),
+  };
+}
+
+describe('kds helpers', () => {
+  it('colours by thresholds', () => {
+    const t = { warn: 300, late: 600 };
+    expect(ageClass(0, t)).toBe('fresh');
+    expect(ageClass(299, t)).toBe('fresh');
+    expect(ageClass(300, t)).toBe('warn');
+    expect(ageClass(600, t)).toBe('late');
+    expect(formatAge(605)).toBe('10:05');
+  });
+  it('counts what is still to make, ignoring ready items', () => {
+    const tickets = [
+      ticket('a', 1, 'kitchen', '2026-01-01T10:00:00Z', [['Pizza', 2, 'sent'], ['Chips', 1, 'ready']]),
+      ticket('b', 2, 'kitchen', '2026-01-01T10:01:00Z', [['Pizza', 1, 'preparing'], ['Salad', 1, 'sent']]),
+    ];
+    expect(allDay(tickets)).toEqual([
+      { name: 'Pizza', quantity: 3 },
+      { name: 'Salad', quantity: 1 },
+    ]);
+  });
+  it('an order is ready on the board only when every station is done', () => {
+    const tickets = [
+      ticket('a', 7, 'kitchen', '2026-01-01T10:00:00Z', [['Pizza', 1, 'ready']]),
+      ticket('a', 7, 'bar', '2026-01-01T10:00:00Z', [['Beer', 1, 'sent']]),
+      ticket('b', 3, 'kitchen', '2026-01-01T10:02:00Z', [['Soup', 1, 'ready']]),
+    ];
+    expect(boardNumbers(tickets)).toEqual({ preparing: [7], ready: [3] });
+  });
+  it('orders tickets oldest first', () => {
+    const tickets = [
+      ticket('b', 2, 'kitchen', '2026-01-01T10:05:00Z', []),
+      ticket('a', 9, 'kitchen', '2026-01-01T10:00:00Z', []),
+    ];
+    expect(byAge(tickets).map((t) => t.number)).toEqual([9, 2]);
+  });
+});

@@ -1,0 +1,58 @@
+// Pure KDS helpers: timer colours, the all-day count, the board's grouping.
+import type { KdsTicket } from '../api/client';
+
+export interface Thresholds {
+  /** Seconds after which a ticket turns amber. */
+  warn: number;
+  /** Seconds after which it turns red. */
+  late: number;
+}
+
+/** Used until the venue settings carry KDS thresholds (no settings route exists yet). */
+export const DEFAULT_THRESHOLDS: Thresholds = { warn: 5 * 60, late: 10 * 60 };
+
+export function ageClass(ageSeconds: number, t: Thresholds): 'fresh' | 'warn' | 'late' {
+  if (ageSeconds >= t.late) return 'late';
+  if (ageSeconds >= t.warn) return 'warn';
+  return 'fresh';
+}
+
+export function formatAge(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+const WAITING = new Set(['sent', 'preparing']);
+
+/** How many of each item are still to make across the tickets, most first. */
+export function allDay(tickets: KdsTicket[]): { name: string; quantity: number }[] {
+  const counts = new Map<string, number>();
+  for (const t of tickets)
+    for (const i of t.items) if (WAITING.has(i.status)) counts.set(i.name, (counts.get(i.name) ?? 0) + i.quantity);
+  return [...counts.entries()]
+    .map(([name, quantity]) => ({ name, quantity }))
+    .sort((a, b) => b.quantity - a.quantity || a.name.localeCompare(b.name));
+}
+
+export function ticketDone(t: KdsTicket): boolean {
+  return t.items.every((i) => !WAITING.has(i.status));
+}
+
+/** Order numbers for the customer board: ready once every item at every station is. */
+export function boardNumbers(tickets: KdsTicket[]): { preparing: number[]; ready: number[] } {
+  const byOrder = new Map<string, { number: number; done: boolean }>();
+  for (const t of tickets) {
+    const prev = byOrder.get(t.order_id);
+    const done = ticketDone(t);
+    byOrder.set(t.order_id, { number: t.number, done: (prev?.done ?? true) && done });
+  }
+  const preparing: number[] = [];
+  const ready: number[] = [];
+  for (const { number, done } of byOrder.values()) (done ? ready : preparing).push(number);
+  return { preparing: preparing.sort((a, b) => a - b), ready: ready.sort((a, b) => a - b) };
+}
+
+/** Oldest first (by when the station got it). */
+export function byAge(tickets: KdsTicket[]): KdsTicket[] {
+  return [...tickets].sort((a, b) => a.sent_at.localeCompare(b.sent_at) || a.number - b.number);
+}
