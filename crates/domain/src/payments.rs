@@ -235,33 +235,6 @@ impl PaymentService {
     }
 
     async fn finish(&self, mutation: Mutation) -> Result<Outcome, OrderServiceError> {
-        match mutation {
-            Mutation::Committed(committed) => {
-                let mut publish_error = None;
-                for event in &committed.events {
-                    if let Err(e) = self.bus.publish(event).await {
-                        publish_error.get_or_insert(e);
-                    }
-                }
-                let committed = *committed;
-                Ok(Outcome::Applied(Box::new(crate::order::Applied {
-                    order: committed.order,
-                    other: committed.other,
-                    change: committed.change,
-                    events: committed.events,
-                    print_jobs: committed.print_jobs,
-                    response: committed.response,
-                    publish_error,
-                })))
-            }
-            Mutation::Refused(refusal) => Err(OrderServiceError::Refused {
-                error: refusal.error,
-                current: refusal.current.map(Box::new),
-                response: refusal.response,
-            }),
-            Mutation::Replayed(response) => Ok(Outcome::Replayed(response)),
-            Mutation::KeyMismatch => Err(OrderServiceError::KeyMismatch),
-            Mutation::KeyInProgress => Err(OrderServiceError::KeyInProgress),
-        }
+        crate::order::service::finish_mutation(self.bus.as_ref(), mutation).await
     }
 }

@@ -386,22 +386,7 @@ impl NewOrderItem {
             }
             _ => {}
         }
-        let mut modifiers: Vec<ItemModifier> = Vec::with_capacity(choice.modifier_ids.len());
-        for id in choice.modifier_ids {
-            if modifiers.iter().any(|m| m.modifier_id == id) {
-                return Err(OrderError::DuplicateModifier(id));
-            }
-            let modifier = product
-                .modifiers
-                .iter()
-                .find(|m| m.id == id && m.active && m.product_id == product.id)
-                .ok_or(OrderError::UnknownModifier(id))?;
-            modifiers.push(ItemModifier {
-                modifier_id: modifier.id,
-                name: modifier.name.clone(),
-                price: modifier.price,
-            });
-        }
+        let modifiers = chosen_modifiers(product, &choice.modifier_ids)?;
         Ok(Self {
             product_id: product.id,
             name: product.name.clone(),
@@ -471,4 +456,28 @@ pub struct NewOrder {
     pub preparation_notes: Option<Note>,
     pub currency: Currency,
     pub pricing: Pricing,
+}
+
+/// The modifiers chosen for `product`: its own active ones, each once.
+pub(crate) fn chosen_modifiers(
+    product: &Product,
+    ids: &[ModifierId],
+) -> Result<Vec<ItemModifier>, OrderError> {
+    let mut chosen: Vec<ItemModifier> = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if chosen.iter().any(|m| m.modifier_id == id) {
+            return Err(OrderError::DuplicateModifier(id));
+        }
+        let modifier = product
+            .modifiers
+            .iter()
+            .find(|m| m.id == id && m.active && m.product_id == product.id)
+            .ok_or(OrderError::UnknownModifier(id))?;
+        chosen.push(ItemModifier {
+            modifier_id: modifier.id,
+            name: modifier.name.clone(),
+            price: modifier.price,
+        });
+    }
+    Ok(chosen)
 }

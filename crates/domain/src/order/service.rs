@@ -33,8 +33,8 @@ use crate::order::ports::{
 use crate::order::read_cache::Expiring;
 use crate::order::views::{self, KdsQueue, MenuView, StationCounts, TableView};
 use crate::order::{
-    ItemChanges, ItemChoice, ItemModifier, ItemStatus, NewOrder, NewOrderItem, Order, OrderError, OrderItem,
-    OrderStatus, OrderType,
+    ItemChanges, ItemChoice, ItemStatus, NewOrder, NewOrderItem, Order, OrderError, OrderItem, OrderStatus,
+    OrderType,
 };
 use crate::permissions::{Action, Role};
 use crate::ports::{Clock, EventBus, MenuStore, SettingsStore, StaffStore, TableStore};
@@ -315,27 +315,6 @@ fn stock_of<'a>(items: impl IntoIterator<Item = &'a OrderItem>, sign: i32) -> Ve
         .into_iter()
         .map(|(product_id, delta)| StockChange { product_id, delta })
         .collect()
-}
-
-/// The modifiers chosen for `product`: its own active ones, each once.
-fn resolve_modifiers(product: &Product, ids: &[ModifierId]) -> Result<Vec<ItemModifier>, OrderError> {
-    let mut chosen: Vec<ItemModifier> = Vec::with_capacity(ids.len());
-    for &id in ids {
-        if chosen.iter().any(|m| m.modifier_id == id) {
-            return Err(OrderError::DuplicateModifier(id));
-        }
-        let modifier = product
-            .modifiers
-            .iter()
-            .find(|m| m.id == id && m.active && m.product_id == product.id)
-            .ok_or(OrderError::UnknownModifier(id))?;
-        chosen.push(ItemModifier {
-            modifier_id: modifier.id,
-            name: modifier.name.clone(),
-            price: modifier.price,
-        });
-    }
-    Ok(chosen)
 }
 
 fn updated(order: &Order, change: OrderChange, kind: UpdateKind) -> Result<WorkOutput, OrderError> {
@@ -714,38 +693,44 @@ where
 
     /// Turns the store's answer into the use case's, publishing what was appended.
     async fn finish(&self, mutation: Mutation) -> ServiceResult<Outcome> {
-        match mutation {
-            Mutation::Committed(committed) => {
-                let mut publish_error = None;
-                for event in &committed.events {
-                    if let Err(e) = self.bus.publish(event).await {
-                        publish_error.get_or_insert(e);
-                    }
-                }
-                let committed = *committed;
-                Ok(Outcome::Applied(Box::new(Applied {
-                    order: committed.order,
-                    other: committed.other,
-                    change: committed.change,
-                    events: committed.events,
-                    print_jobs: committed.print_jobs,
-                    response: committed.response,
-                    publish_error,
-                })))
-            }
-            Mutation::Refused(refusal) => Err(OrderServiceError::Refused {
-                error: refusal.error,
-                current: refusal.current.map(Box::new),
-                response: refusal.response,
-            }),
-            Mutation::Replayed(response) => Ok(Outcome::Replayed(response)),
-            Mutation::KeyMismatch => Err(OrderServiceError::KeyMismatch),
-            Mutation::KeyInProgress => Err(OrderServiceError::KeyInProgress),
-        }
+        finish_mutation(self.bus.as_ref(), mutation).await
     }
 }
 
 mod changes;
+
+/// Turns the order store's answer into a use case's, publishing what was appended. Every
+/// use case that changes an order (the order service's, payments) ends through it.
+pub(crate) async fn finish_mutation(bus: &dyn EventBus, mutation: Mutation) -> ServiceResult<Outcome> {
+    match mutation {
+        Mutation::Committed(committed) => {
+            let mut publish_error = None;
+            for event in &committed.events {
+                if let Err(e) = bus.publish(event).await {
+                    publish_error.get_or_insert(e);
+                }
+            }
+            let committed = *committed;
+            Ok(Outcome::Applied(Box::new(Applied {
+                order: committed.order,
+                other: committed.other,
+                change: committed.change,
+                events: committed.events,
+                print_jobs: committed.print_jobs,
+                response: committed.response,
+                publish_error,
+            })))
+        }
+        Mutation::Refused(refusal) => Err(OrderServiceError::Refused {
+            error: refusal.error,
+            current: refusal.current.map(Box::new),
+            response: refusal.response,
+        }),
+        Mutation::Replayed(response) => Ok(Outcome::Replayed(response)),
+        Mutation::KeyMismatch => Err(OrderServiceError::KeyMismatch),
+        Mutation::KeyInProgress => Err(OrderServiceError::KeyInProgress),
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]

@@ -197,7 +197,10 @@ where
                     .iter()
                     .find(|p| p.id == product_id)
                     .ok_or_else(|| OrderServiceError::refused(OrderError::ProductUnavailable(product_id)))?;
-                Some(resolve_modifiers(product, ids).map_err(OrderServiceError::refused)?)
+                Some(
+                    crate::order::parts::chosen_modifiers(product, ids)
+                        .map_err(OrderServiceError::refused)?,
+                )
             }
         };
         let now = self.now();
