@@ -293,6 +293,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         completed_at -> Nullable<Timestamptz>,
         failed_at -> Nullable<Timestamptz>,
+        tip -> Int8,
     }
 }
 

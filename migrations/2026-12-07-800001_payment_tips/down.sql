@@ -1,0 +1,2 @@
+DROP INDEX payments_staff_idx;
+ALTER TABLE payments DROP COLUMN tip;
