@@ -149,6 +149,18 @@ pub struct GatewayOrder {
     pub customer_email: Option<String>,
 }
 
+/// A refund asked of the provider for a completed online payment. Pesapal allows one
+/// refund per payment, and mobile money only in full: the domain checks that before asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayRefund {
+    /// The provider's confirmation code of the payment being refunded.
+    pub confirmation_code: String,
+    pub amount: Money,
+    /// Who asked (the approving manager's username), as the provider records it.
+    pub username: String,
+    pub remarks: String,
+}
+
 /// The provider's answer to a submitted order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GatewayRedirect {
@@ -183,4 +195,7 @@ pub trait PaymentGateway: Send + Sync {
     async fn submit_order(&self, order: GatewayOrder) -> Result<GatewayRedirect, GatewayError>;
     /// The status to act on; never trust an IPN without asking this.
     async fn transaction_status(&self, order_tracking_id: &str) -> Result<GatewayStatus, GatewayError>;
+    /// `Ok` once the provider accepted the refund request (it settles later);
+    /// `Rejected` when it refuses (already refunded, partial mobile money, …).
+    async fn request_refund(&self, refund: GatewayRefund) -> Result<(), GatewayError>;
 }

@@ -12,7 +12,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use pos_domain::error::GatewayError;
 use pos_domain::money::{Currency, Money};
-use pos_domain::ports::{GatewayOrder, GatewayPaymentState, GatewayRedirect, GatewayStatus, PaymentGateway};
+use pos_domain::ports::{
+    GatewayOrder, GatewayPaymentState, GatewayRedirect, GatewayRefund, GatewayStatus, PaymentGateway,
+};
 use reqwest::header::ACCEPT;
 use reqwest::{RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
@@ -25,8 +27,8 @@ use tokio::sync::Mutex;
 use crate::amount::{from_major_units, to_major_units};
 use crate::config::{IpnMethod, PesapalConfig};
 use crate::wire::{
-    BillingAddress, IpnRegistration, RegisterIpnRequest, SubmitOrderRequest, SubmitOrderResponse,
-    TokenRequest, TokenResponse, TransactionStatusResponse,
+    BillingAddress, IpnRegistration, RefundRequest, RegisterIpnRequest, SubmitOrderRequest,
+    SubmitOrderResponse, TokenRequest, TokenResponse, TransactionStatusResponse,
 };
 
 /// Pesapal documents a five-minute token; an announced expiry further out is not believed.
@@ -357,6 +359,52 @@ impl PaymentGateway for PesapalClient {
         let status = map_status(parsed)?;
         tracing::debug!(order_tracking_id = tracking_id, state = ?status.state, "Pesapal transaction status");
         Ok(status)
+    }
+
+    async fn request_refund(&self, refund: GatewayRefund) -> Result<(), GatewayError> {
+        self.require_configured()?;
+        let confirmation_code = refund.confirmation_code.trim();
+        if confirmation_code.is_empty() {
+            return Err(invalid_request("the payment has no confirmation code to refund"));
+        }
+        if refund.amount.minor() <= 0 {
+            return Err(invalid_request("the refund amount must be positive"));
+        }
+        let amount = RawValue::from_string(to_major_units(refund.amount))
+            .map_err(|e| GatewayError::Protocol(format!("amount literal: {e}")))?;
+        let body = RefundRequest {
+            confirmation_code,
+            amount,
+            username: refund.username.trim(),
+            remarks: refund.remarks.trim(),
+        };
+        let endpoint = self.endpoint("Transactions/RefundRequest");
+        let (status, bytes) = self
+            .authorized(|token| self.http.post(&endpoint).bearer_auth(token).json(&body))
+            .await?;
+        let value = decode_json(status, &bytes, "RefundRequest")?;
+        if let Some(error) = provider_error(&value) {
+            tracing::warn!(confirmation_code, %error, "Pesapal refused the refund");
+            return Err(error);
+        }
+        check_http_status(status, "RefundRequest")?;
+        // Pesapal answers {"status":"200","message":…}; any other status is a refusal.
+        let answered = value.get("status").map(|s| match s {
+            Value::String(text) => text.trim().to_owned(),
+            other => other.to_string(),
+        });
+        if answered.as_deref() != Some("200") {
+            return Err(GatewayError::Rejected {
+                code: "refund_refused".to_owned(),
+                message: value
+                    .get("message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Pesapal did not accept the refund request")
+                    .to_owned(),
+            });
+        }
+        tracing::info!(confirmation_code, "refund requested from Pesapal");
+        Ok(())
     }
 }
 

@@ -49,6 +49,15 @@ pub(crate) struct SubmitOrderRequest<'a> {
 }
 
 #[derive(Serialize)]
+pub(crate) struct RefundRequest<'a> {
+    pub confirmation_code: &'a str,
+    /// The exact decimal literal, like SubmitOrderRequest's amount.
+    pub amount: Box<RawValue>,
+    pub username: &'a str,
+    pub remarks: &'a str,
+}
+
+#[derive(Serialize)]
 pub(crate) struct BillingAddress<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email_address: Option<&'a str>,
