@@ -99,6 +99,7 @@ pub enum OrderStatusSchema {
 #[allow(dead_code)]
 pub enum ItemStatusSchema {
     Pending,
+    Held,
     Sent,
     Preparing,
     Ready,

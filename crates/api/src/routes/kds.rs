@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use pos_domain::idempotency::StoredResponse;
 use pos_domain::ids::{OrderId, OrderItemId, TableId};
 use pos_domain::order::ports::{OrderChange, RenderInput};
-use pos_domain::order::views::{KdsItem, KdsQueue, KdsTicket, StationCounts};
+use pos_domain::order::views::{KdsHeldItem, KdsItem, KdsQueue, KdsTicket, StationCounts};
 use pos_domain::order::{ItemStatus, OrderStatus, OrderType};
 use pos_domain::permissions::Action;
 use pos_domain::staff::Station;
@@ -80,6 +80,33 @@ impl From<&KdsItem> for KdsItemView {
     }
 }
 
+/// An item of a later course, held until the waiter fires it: not to be made yet.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KdsHeldItemView {
+    #[schema(value_type = uuid::Uuid)]
+    pub item_id: OrderItemId,
+    pub name: String,
+    pub quantity: u16,
+    pub modifiers: Vec<String>,
+    pub notes: Option<String>,
+    pub seat: Option<u8>,
+    pub course: u8,
+}
+
+impl From<&KdsHeldItem> for KdsHeldItemView {
+    fn from(item: &KdsHeldItem) -> Self {
+        Self {
+            item_id: item.item_id,
+            name: item.name.clone(),
+            quantity: item.quantity,
+            modifiers: item.modifiers.clone(),
+            notes: item.notes.clone(),
+            seat: item.seat,
+            course: item.course,
+        }
+    }
+}
+
 /// One order's items at one station.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct KdsTicketView {
@@ -100,6 +127,8 @@ pub struct KdsTicketView {
     pub sent_at: DateTime<Utc>,
     pub age_seconds: i64,
     pub items: Vec<KdsItemView>,
+    /// Later courses for this station, waiting to be fired.
+    pub held: Vec<KdsHeldItemView>,
 }
 
 impl From<&KdsTicket> for KdsTicketView {
@@ -116,6 +145,7 @@ impl From<&KdsTicket> for KdsTicketView {
             sent_at: ticket.sent_at,
             age_seconds: ticket.age_seconds,
             items: ticket.items.iter().map(KdsItemView::from).collect(),
+            held: ticket.held.iter().map(KdsHeldItemView::from).collect(),
         }
     }
 }

@@ -12,7 +12,8 @@
 //! order untouched. `version` is for optimistic concurrency: stores save with
 //! `WHERE version = <loaded>` and write `version + 1`; methods here never change it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::num::NonZeroU8;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -187,7 +188,7 @@ impl Order {
             if item.status.is_at_station() {
                 return OrderStatus::Sent;
             }
-            any_pending |= item.status == ItemStatus::Pending;
+            any_pending |= item.status.is_unsent();
             all_served &= item.status == ItemStatus::Served;
         }
         if any_pending || !any_live {
@@ -278,7 +279,7 @@ impl Order {
 
     fn pending_item_mut(&mut self, id: OrderItemId) -> Result<&mut OrderItem, OrderError> {
         let item = self.item_mut(id)?;
-        if item.status != ItemStatus::Pending {
+        if !item.status.is_unsent() {
             return Err(OrderError::ItemNotPending {
                 item: id,
                 status: item.status,
@@ -342,45 +343,93 @@ impl Order {
     }
 
     /// Routes every pending item to its station; items without a station become ready.
+    /// Items of a later course are held until that course is fired ([`Order::fire_course`]):
+    /// the order's first course (items without one count as course 1) and courses already
+    /// fired go at once.
     pub fn send(&mut self, now: DateTime<Utc>) -> Result<SendOutcome, OrderError> {
         self.ensure_not_finished()?;
         self.edit(now, |order| {
-            let mut by_station: BTreeMap<Station, Vec<OrderItemId>> = BTreeMap::new();
-            let mut outcome = SendOutcome::default();
+            let first_course = order
+                .live_items()
+                .map(OrderItem::course_number)
+                .min()
+                .unwrap_or(1);
+            let fired: BTreeSet<u8> = order
+                .live_items()
+                .filter(|i| !i.status.is_unsent())
+                .map(OrderItem::course_number)
+                .collect();
+            let mut held = Vec::new();
+            let mut to_send = Vec::new();
             for item in order.items.iter_mut().filter(|i| i.status == ItemStatus::Pending) {
-                item.sent_at = Some(now);
-                match item.station {
-                    Some(station) => {
-                        item.status = ItemStatus::Sent;
-                        by_station.entry(station).or_default().push(item.id);
-                    }
-                    None => {
-                        item.status = ItemStatus::Ready;
-                        item.ready_at = Some(now);
-                        outcome.ready_without_station.push(item.id);
-                    }
+                let course = item.course_number();
+                if course == first_course || fired.contains(&course) {
+                    to_send.push(item.id);
+                } else {
+                    item.status = ItemStatus::Held;
+                    held.push(item.id);
                 }
             }
-            if by_station.is_empty() && outcome.ready_without_station.is_empty() {
+            if to_send.is_empty() && held.is_empty() {
                 return Err(OrderError::NothingToSend);
             }
-            for (station, items) in by_station {
-                let first_sent = match station {
-                    Station::Kitchen => &mut order.sent_to_kitchen_at,
-                    Station::Bar => &mut order.sent_to_bar_at,
-                };
-                let first_for_station = first_sent.is_none();
-                if first_for_station {
-                    *first_sent = Some(now);
-                }
-                outcome.tickets.push(StationTicket {
-                    station,
-                    items,
-                    first_for_station,
-                });
-            }
+            let mut outcome = order.route_to_stations(&to_send, now);
+            outcome.held = held;
             Ok(outcome)
         })
+    }
+
+    /// Sends the held items of `course` to their stations (the waiter calls the next course).
+    pub fn fire_course(&mut self, course: NonZeroU8, now: DateTime<Utc>) -> Result<SendOutcome, OrderError> {
+        self.ensure_not_finished()?;
+        self.edit(now, |order| {
+            let ids: Vec<OrderItemId> = order
+                .items
+                .iter()
+                .filter(|i| i.status == ItemStatus::Held && i.course_number() == course.get())
+                .map(|i| i.id)
+                .collect();
+            if ids.is_empty() {
+                return Err(OrderError::NothingToFire(course.get()));
+            }
+            Ok(order.route_to_stations(&ids, now))
+        })
+    }
+
+    /// Moves `ids` (pending or held) to their stations, or straight to ready without one.
+    fn route_to_stations(&mut self, ids: &[OrderItemId], now: DateTime<Utc>) -> SendOutcome {
+        let mut by_station: BTreeMap<Station, Vec<OrderItemId>> = BTreeMap::new();
+        let mut outcome = SendOutcome::default();
+        for item in self.items.iter_mut().filter(|i| ids.contains(&i.id)) {
+            item.sent_at = Some(now);
+            match item.station {
+                Some(station) => {
+                    item.status = ItemStatus::Sent;
+                    by_station.entry(station).or_default().push(item.id);
+                }
+                None => {
+                    item.status = ItemStatus::Ready;
+                    item.ready_at = Some(now);
+                    outcome.ready_without_station.push(item.id);
+                }
+            }
+        }
+        for (station, items) in by_station {
+            let first_sent = match station {
+                Station::Kitchen => &mut self.sent_to_kitchen_at,
+                Station::Bar => &mut self.sent_to_bar_at,
+            };
+            let first_for_station = first_sent.is_none();
+            if first_for_station {
+                *first_sent = Some(now);
+            }
+            outcome.tickets.push(StationTicket {
+                station,
+                items,
+                first_for_station,
+            });
+        }
+        outcome
     }
 
     /// One step forward at the station: sent → preparing → ready. Returns the new status.
@@ -503,7 +552,7 @@ impl Order {
                     action: "void",
                 });
             }
-            ItemStatus::Pending => {
+            ItemStatus::Pending | ItemStatus::Held => {
                 require(actor, Action::EditUnsentItems)?;
                 None
             }
@@ -540,7 +589,7 @@ impl Order {
         if !self.paid.is_zero() {
             return Err(OrderError::HasPayments { paid: self.paid });
         }
-        let anything_sent = self.live_items().any(|i| i.status != ItemStatus::Pending);
+        let anything_sent = self.live_items().any(|i| !i.status.is_unsent());
         let approved_by = if anything_sent {
             Some(approver_for(actor, approval, Action::VoidSentItems)?)
         } else {
@@ -584,7 +633,7 @@ impl Order {
         if self.live_items().next().is_none() {
             return Err(OrderError::EmptyOrder);
         }
-        if self.live_items().any(|i| i.status == ItemStatus::Pending) {
+        if self.live_items().any(|i| i.status.is_unsent()) {
             return Err(OrderError::ItemsPending);
         }
         if self.live_items().any(|i| i.status.is_at_station()) {

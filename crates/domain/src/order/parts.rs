@@ -103,6 +103,9 @@ impl OrderStatus {
 #[serde(rename_all = "snake_case")]
 pub enum ItemStatus {
     Pending,
+    /// Sent with its order but waiting for its course to be fired; not at a station yet
+    /// (no stock moved, no timer running).
+    Held,
     Sent,
     Preparing,
     Ready,
@@ -111,8 +114,9 @@ pub enum ItemStatus {
 }
 
 impl ItemStatus {
-    pub const ALL: [ItemStatus; 6] = [
+    pub const ALL: [ItemStatus; 7] = [
         ItemStatus::Pending,
+        ItemStatus::Held,
         ItemStatus::Sent,
         ItemStatus::Preparing,
         ItemStatus::Ready,
@@ -123,6 +127,7 @@ impl ItemStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             ItemStatus::Pending => "pending",
+            ItemStatus::Held => "held",
             ItemStatus::Sent => "sent",
             ItemStatus::Preparing => "preparing",
             ItemStatus::Ready => "ready",
@@ -138,7 +143,7 @@ impl ItemStatus {
             .ok_or_else(|| {
                 ValidationError::new(
                     "status",
-                    "must be one of pending, sent, preparing, ready, served, voided",
+                    "must be one of pending, held, sent, preparing, ready, served, voided",
                 )
             })
     }
@@ -146,6 +151,11 @@ impl ItemStatus {
     /// At a station's queue: sent or being prepared.
     pub fn is_at_station(self) -> bool {
         matches!(self, ItemStatus::Sent | ItemStatus::Preparing)
+    }
+
+    /// Not yet at a station: still editable without approval, no stock moved.
+    pub fn is_unsent(self) -> bool {
+        matches!(self, ItemStatus::Pending | ItemStatus::Held)
     }
 }
 
@@ -165,6 +175,8 @@ pub enum OrderError {
     },
     #[error("no pending items to send")]
     NothingToSend,
+    #[error("no items of course {0} are held")]
+    NothingToFire(u8),
     #[error("no items are waiting at the {} station", .0.as_str())]
     NothingToBump(Station),
     #[error("no items are ready to serve")]
@@ -173,7 +185,7 @@ pub enum OrderError {
     EmptyOrder,
     #[error("the order still has items: void them or the order instead")]
     NotEmpty,
-    #[error("items are still pending: send or remove them first")]
+    #[error("items are still pending or held: send (or fire) or remove them first")]
     ItemsPending,
     #[error("items are still being prepared")]
     ItemsAtStation,
@@ -226,6 +238,7 @@ impl OrderError {
             OrderError::ItemNotPending { .. } => "item_not_pending",
             OrderError::InvalidItemTransition { .. } => "invalid_item_transition",
             OrderError::NothingToSend => "nothing_to_send",
+            OrderError::NothingToFire(_) => "nothing_to_fire",
             OrderError::NothingToBump(_) => "nothing_to_bump",
             OrderError::NothingToServe => "nothing_to_serve",
             OrderError::EmptyOrder => "empty_order",
@@ -318,6 +331,11 @@ pub struct OrderItem {
 }
 
 impl OrderItem {
+    /// The course it is served in; items without one belong to the first.
+    pub fn course_number(&self) -> u8 {
+        self.course.map_or(1, NonZeroU8::get)
+    }
+
     pub fn is_live(&self) -> bool {
         self.status != ItemStatus::Voided
     }
@@ -426,6 +444,8 @@ pub struct SendOutcome {
     pub tickets: Vec<StationTicket>,
     /// Items with no station: ready at once.
     pub ready_without_station: Vec<OrderItemId>,
+    /// Items of a later course, held until it is fired.
+    pub held: Vec<OrderItemId>,
 }
 
 impl SendOutcome {

@@ -34,7 +34,7 @@ use crate::order::read_cache::Expiring;
 use crate::order::views::{self, KdsQueue, MenuView, StationCounts, TableView};
 use crate::order::{
     ItemChanges, ItemChoice, ItemStatus, NewOrder, NewOrderItem, Order, OrderError, OrderItem, OrderStatus,
-    OrderType,
+    OrderType, SendOutcome,
 };
 use crate::permissions::{Action, Role};
 use crate::ports::{Clock, EventBus, MenuStore, SettingsStore, StaffStore, TableStore};

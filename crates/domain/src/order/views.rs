@@ -220,6 +220,19 @@ pub struct KdsItem {
     pub age_seconds: i64,
 }
 
+/// An item of a later course that waits to be fired: shown so the station knows what is
+/// coming, not to be made yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdsHeldItem {
+    pub item_id: OrderItemId,
+    pub name: String,
+    pub quantity: u16,
+    pub modifiers: Vec<String>,
+    pub notes: Option<String>,
+    pub seat: Option<u8>,
+    pub course: u8,
+}
+
 /// One order's items at one station.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KdsTicket {
@@ -235,6 +248,8 @@ pub struct KdsTicket {
     pub sent_at: DateTime<Utc>,
     pub age_seconds: i64,
     pub items: Vec<KdsItem>,
+    /// Later courses of this order for this station, by course.
+    pub held: Vec<KdsHeldItem>,
 }
 
 /// Items of a station by state; `waiting` is what the station still has to make.
@@ -301,6 +316,21 @@ pub fn kds_queue(station: Station, orders: &[Order], tables: &[Table], now: Date
             continue;
         };
         items.sort_by_key(|i| (i.sent_at, i.course, i.seat));
+        let mut held: Vec<KdsHeldItem> = order
+            .items
+            .iter()
+            .filter(|i| i.station == Some(station) && i.status == ItemStatus::Held)
+            .map(|i| KdsHeldItem {
+                item_id: i.id,
+                name: i.name.as_str().to_owned(),
+                quantity: i.quantity.get(),
+                modifiers: i.modifiers.iter().map(|m| m.name.as_str().to_owned()).collect(),
+                notes: i.notes.as_ref().map(|n| n.as_str().to_owned()),
+                seat: i.seat.map(|s| s.get()),
+                course: i.course_number(),
+            })
+            .collect();
+        held.sort_by_key(|i| (i.course, i.seat));
         for item in &items {
             match item.status {
                 ItemStatus::Sent => counts.sent += 1,
@@ -322,6 +352,7 @@ pub fn kds_queue(station: Station, orders: &[Order], tables: &[Table], now: Date
             sent_at: first_sent,
             age_seconds: age(first_sent),
             items,
+            held,
         });
     }
     tickets.sort_by_key(|t| (t.sent_at, t.order_id));

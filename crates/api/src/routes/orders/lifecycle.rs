@@ -1,5 +1,7 @@
 //! An order after it is taken: send, serve, void (whole or one item), cancel, move, merge.
 
+use std::num::NonZeroU8;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use pos_domain::ids::{OrderId, OrderItemId};
@@ -55,6 +57,52 @@ pub async fn send_order(
         StatusCode::OK,
         FieldHints::default(),
         |caller, claim| state.orders.send(caller, edit, claim),
+    )
+    .await
+}
+
+/// Fire a held course: the items of course `course` that waited (later courses are held
+/// when the order is sent) go to their stations now, with `order.sent` and tickets for
+/// them only. `Idempotency-Key` is required.
+#[utoipa::path(
+    tag = "orders",
+    params(
+        ("order_id" = uuid::Uuid, Path, description = "The order"),
+        ("course" = u8, Path, description = "The course to fire (1–255)"),
+        ("Idempotency-Key" = String, Header, description = IDEMPOTENCY_KEY_DOC),
+        ("If-Match" = Option<String>, Header, description = "The order's version, as `expected_version`"),
+    ),
+    request_body(content = Option<VersionInput>, description = "Optional"),
+    responses(
+        (status = 200, description = "The order as saved", body = OrderView),
+        (status = 409, description = "`nothing_to_fire` (no item of that course is held), `stale_version`, `out_of_stock`, `request_in_progress`", body = OrderProblem, content_type = "application/problem+json"),
+    ),
+    security(("bearer_auth" = []), ("cookie_auth" = [])),
+    extensions(("x-pos-action" = json!("send_order")))
+)]
+#[post("/orders/{order_id}/courses/{course}/fire")]
+pub async fn fire_course(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    path: Path<(OrderId, u8)>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::SendOrder)?;
+    let (order_id, course) = path.0;
+    let course =
+        NonZeroU8::new(course).ok_or_else(|| ValidationError::new("course", "must be between 1 and 255"))?;
+    let key = idempotency_key(&req, KeyRule::Required)?;
+    let input: VersionInput = body.json_or_default()?;
+    let edit = Edit::new(order_id, expected_version(&req, input.expected_version)?);
+    save(
+        &auth,
+        &req,
+        key,
+        body.bytes(),
+        StatusCode::OK,
+        FieldHints::default(),
+        |caller, claim| state.orders.fire_course(caller, edit, course, claim),
     )
     .await
 }

@@ -43,6 +43,7 @@ pub(crate) fn routes(cfg: &mut ServiceConfig) {
         .service(update_item)
         .service(remove_item)
         .service(send_order)
+        .service(fire_course)
         .service(serve_order)
         .service(void_order)
         .service(void_item)

@@ -75,6 +75,11 @@ fn item(name: &str, price: i64, station: Option<Station>) -> NewOrderItem {
     }
 }
 
+fn course(mut item: NewOrderItem, number: u8) -> NewOrderItem {
+    item.course = NonZeroU8::new(number);
+    item
+}
+
 fn rolex() -> NewOrderItem {
     item("Rolex", 10_000, Some(Station::Kitchen))
 }
@@ -447,9 +452,14 @@ fn order_with_item_in(status: ItemStatus) -> (Order, OrderItemId) {
         .add_item(item("Chips", 5_000, Some(Station::Kitchen)), at(0))
         .unwrap();
     order.send(at(0)).unwrap();
-    let id = order.add_item(rolex(), at(1)).unwrap();
+    let id = if status == ItemStatus::Held {
+        order.add_item(course(rolex(), 2), at(1)).unwrap()
+    } else {
+        order.add_item(rolex(), at(1)).unwrap()
+    };
     let steps = match status {
         ItemStatus::Pending => 0,
+        ItemStatus::Held => 1,
         ItemStatus::Sent => 1,
         ItemStatus::Preparing => 2,
         ItemStatus::Ready => 3,
@@ -487,24 +497,24 @@ enum ItemAct {
     Discount,
 }
 
-const ITEM_STATUSES: [ItemStatus; 6] = ItemStatus::ALL;
+const ITEM_STATUSES: [ItemStatus; 7] = ItemStatus::ALL;
 const T: &str = "invalid_item_transition";
 const NP: &str = "item_not_pending";
 
-/// Expected per item status (pending, sent, preparing, ready, served, voided): the new
-/// status, or the error code.
-const ITEM_TABLE: &[(ItemAct, [&str; 6])] = &[
-    (ItemAct::Bump, [T, "preparing", "ready", T, T, T]),
-    (ItemAct::Recall, [T, T, "sent", "preparing", T, T]),
-    (ItemAct::Update, ["pending", NP, NP, NP, NP, NP]),
-    (ItemAct::Remove, ["removed", NP, NP, NP, NP, NP]),
+/// Expected per item status (pending, held, sent, preparing, ready, served, voided): the
+/// new status, or the error code.
+const ITEM_TABLE: &[(ItemAct, [&str; 7])] = &[
+    (ItemAct::Bump, [T, T, "preparing", "ready", T, T, T]),
+    (ItemAct::Recall, [T, T, T, "sent", "preparing", T, T]),
+    (ItemAct::Update, ["pending", "held", NP, NP, NP, NP, NP]),
+    (ItemAct::Remove, ["removed", "removed", NP, NP, NP, NP, NP]),
     (
         ItemAct::Void,
-        ["voided", "voided", "voided", "voided", "voided", T],
+        ["voided", "voided", "voided", "voided", "voided", "voided", T],
     ),
     (
         ItemAct::Discount,
-        ["pending", "sent", "preparing", "ready", "served", T],
+        ["pending", "held", "sent", "preparing", "ready", "served", T],
     ),
 ];
 
@@ -611,6 +621,70 @@ fn send_routes_items_per_station_and_stamps_first_sends() {
     assert!(!out.tickets[0].first_for_station);
     assert_eq!(out.tickets[0].items, vec![more]);
     assert_eq!(order.sent_to_kitchen_at, Some(at(1)));
+}
+
+#[test]
+fn later_courses_are_held_until_fired() {
+    let mut order = dine_in();
+    let starter = order.add_item(course(rolex(), 1), at(0)).unwrap();
+    let drink = order
+        .add_item(item("Nile", 6_000, Some(Station::Bar)), at(0))
+        .unwrap();
+    let main = order.add_item(course(rolex(), 2), at(0)).unwrap();
+    let dessert = order
+        .add_item(course(item("Cake", 8_000, Some(Station::Kitchen)), 3), at(0))
+        .unwrap();
+
+    // Course 1 (and items without a course) go; later courses wait, untimed.
+    let out = order.send(at(1)).unwrap();
+    assert_eq!(out.sent_items(), vec![starter, drink]);
+    assert_eq!(out.held, vec![main, dessert]);
+    assert_eq!(order.item(main).unwrap().status, ItemStatus::Held);
+    assert_eq!(order.item(main).unwrap().sent_at, None);
+    assert_eq!(order.status, OrderStatus::Sent);
+    assert_eq!(order.send(at(2)).map_err(|e| e.code()), Err("nothing_to_send"));
+
+    // Firing course 2 sends exactly its items; course 3 still waits.
+    let fired = order.fire_course(NonZeroU8::new(2).unwrap(), at(3)).unwrap();
+    assert_eq!(fired.sent_items(), vec![main]);
+    assert!(!fired.tickets[0].first_for_station);
+    assert_eq!(order.item(main).unwrap().sent_at, Some(at(3)));
+    assert_eq!(order.item(dessert).unwrap().status, ItemStatus::Held);
+    let again = order.fire_course(NonZeroU8::new(2).unwrap(), at(4));
+    assert_eq!(again.map_err(|e| e.code()), Err("nothing_to_fire"));
+
+    // A course already fired takes new items at once; an unfired one holds them.
+    let second_main = order.add_item(course(rolex(), 2), at(5)).unwrap();
+    let second_cake = order
+        .add_item(course(item("Cake", 8_000, Some(Station::Kitchen)), 3), at(5))
+        .unwrap();
+    let out = order.send(at(6)).unwrap();
+    assert_eq!(out.sent_items(), vec![second_main]);
+    assert_eq!(out.held, vec![second_cake]);
+
+    // Held items keep the order from closing, and void without approval (nothing made).
+    order.bump_station(Station::Kitchen, at(7)).unwrap();
+    order.bump_station(Station::Bar, at(7)).unwrap();
+    assert_eq!(order.status, OrderStatus::Open);
+    let cashier = actor(Role::Cashier);
+    order
+        .void_item(second_cake, cashier, None, reason("changed mind"), at(8))
+        .unwrap();
+    pay_in_full(&mut order, at(9)).unwrap();
+    assert_eq!(order.close(at(9)).map_err(|e| e.code()), Err("items_pending"));
+    order.fire_course(NonZeroU8::new(3).unwrap(), at(10)).unwrap();
+    order.bump_station(Station::Kitchen, at(11)).unwrap();
+    order.close(at(12)).unwrap();
+}
+
+#[test]
+fn an_order_of_later_courses_only_starts_with_its_first() {
+    let mut order = dine_in();
+    let main = order.add_item(course(rolex(), 2), at(0)).unwrap();
+    let dessert = order.add_item(course(rolex(), 3), at(0)).unwrap();
+    let out = order.send(at(1)).unwrap();
+    assert_eq!(out.sent_items(), vec![main]);
+    assert_eq!(out.held, vec![dessert]);
 }
 
 #[test]

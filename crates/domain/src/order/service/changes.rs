@@ -62,9 +62,15 @@ impl TicketContext {
 /// The send transition with everything it emits: per station an `order.sent` event, a
 /// ticket print job and its `print_job.queued` event; the stock of every sent item; then
 /// `order.updated` (and `order.ready` when only station-less items went out).
-fn send_work(order: &mut Order, ctx: &TicketContext, now: DateTime<Utc>) -> Result<WorkOutput, OrderError> {
+/// A held course, once fired, goes out the same way.
+fn send_work(
+    order: &mut Order,
+    ctx: &TicketContext,
+    now: DateTime<Utc>,
+    transition: impl FnOnce(&mut Order) -> Result<SendOutcome, OrderError>,
+) -> Result<WorkOutput, OrderError> {
     let was = order.status;
-    let outcome = order.send(now)?;
+    let outcome = transition(order)?;
     let mut effects = Effects::default();
     let table_code = order
         .table_id
@@ -277,16 +283,50 @@ where
         .await
     }
 
-    /// `POST /api/orders/{id}/send`: routes every pending item to its station, queues one
-    /// ticket per station, decrements stock.
+    /// `POST /api/orders/{id}/send`: routes every pending item to its station (later
+    /// courses are held), queues one ticket per station, decrements stock.
     pub async fn send(
         &self,
         caller: Caller,
         edit: Edit,
         claim: Option<IdempotencyClaim>,
     ) -> ServiceResult<Outcome> {
-        permit(caller.actor, Action::SendOrder)?;
+        let ctx = self.ticket_context(caller).await?;
         let now = self.now();
+        let work: OrderWork = Box::new(move |order| send_work(order, &ctx, now, |o| o.send(now)));
+        self.mutate(
+            OrderTarget::Order(edit.order_id),
+            edit.expected_version,
+            claim,
+            work,
+        )
+        .await
+    }
+
+    /// `POST /api/orders/{id}/courses/{course}/fire`: the held items of that course go to
+    /// their stations, with `order.sent` and tickets for them only.
+    pub async fn fire_course(
+        &self,
+        caller: Caller,
+        edit: Edit,
+        course: NonZeroU8,
+        claim: Option<IdempotencyClaim>,
+    ) -> ServiceResult<Outcome> {
+        let ctx = self.ticket_context(caller).await?;
+        let now = self.now();
+        let work: OrderWork =
+            Box::new(move |order| send_work(order, &ctx, now, |o| o.fire_course(course, now)));
+        self.mutate(
+            OrderTarget::Order(edit.order_id),
+            edit.expected_version,
+            claim,
+            work,
+        )
+        .await
+    }
+
+    async fn ticket_context(&self, caller: Caller) -> ServiceResult<TicketContext> {
+        permit(caller.actor, Action::SendOrder)?;
         let settings = Settings::clone(&*self.cached_settings().await?);
         let table_codes = self
             .cached_tables()
@@ -295,20 +335,12 @@ where
             .map(|t| (t.id, t.code.as_str().to_owned()))
             .collect();
         let staff_name = String::clone(&*self.cached_staff_name(caller.actor.id).await?);
-        let ctx = TicketContext {
+        Ok(TicketContext {
             settings,
             table_codes,
             staff_name,
             config: self.config.clone(),
-        };
-        let work: OrderWork = Box::new(move |order| send_work(order, &ctx, now));
-        self.mutate(
-            OrderTarget::Order(edit.order_id),
-            edit.expected_version,
-            claim,
-            work,
-        )
-        .await
+        })
     }
 
     /// `POST /api/orders/{id}/serve`: every ready item goes out.
@@ -465,7 +497,7 @@ where
             let before = order.item(item_id)?.clone();
             let was = order.status;
             let record = order.void_item(item_id, caller.actor, void.approval, void.reason, now)?;
-            let was_sent = before.status != ItemStatus::Pending;
+            let was_sent = !before.status.is_unsent();
             let mut effects = Effects::default();
             if was_sent {
                 effects.stock = stock_of([&before], 1);
@@ -536,7 +568,7 @@ where
             let status_before = order.status;
             let record = order.void_order(caller.actor, void.approval, void.reason, now)?;
             let mut effects = Effects {
-                stock: stock_of(before.iter().filter(|i| i.status != ItemStatus::Pending), 1),
+                stock: stock_of(before.iter().filter(|i| !i.status.is_unsent()), 1),
                 ..Effects::default()
             };
             for item in before.iter().filter(|i| {
