@@ -575,6 +575,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_id}/courses/{course}/fire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Fire a held course: the items of course `course` that waited (later courses are held
+         *     when the order is sent) go to their stations now, with `order.sent` and tickets for
+         *     them only. `Idempotency-Key` is required.
+         */
+        post: operations["fire_course"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}/items": {
         parameters: {
             query?: never;
@@ -1307,7 +1328,7 @@ export interface components {
          * @description Where an item is: `pending` → `sent` → `preparing` → `ready` → `served`, or `voided`.
          * @enum {string}
          */
-        ItemStatus: "pending" | "sent" | "preparing" | "ready" | "served" | "voided";
+        ItemStatus: "pending" | "held" | "sent" | "preparing" | "ready" | "served" | "voided";
         /** @description What a bump or recall changed: the items and the order's state (ready once every item is). */
         KdsBumpView: {
             items: components["schemas"]["KdsItemState"][];
@@ -1318,6 +1339,20 @@ export interface components {
             order_status: components["schemas"]["OrderStatus"];
             /** Format: int32 */
             version: number;
+        };
+        /** @description An item of a later course, held until the waiter fires it: not to be made yet. */
+        KdsHeldItemView: {
+            /** Format: int32 */
+            course: number;
+            /** Format: uuid */
+            item_id: string;
+            modifiers: string[];
+            name: string;
+            notes?: string | null;
+            /** Format: int32 */
+            quantity: number;
+            /** Format: int32 */
+            seat?: number | null;
         };
         /** @description An item's state after a bump or recall. */
         KdsItemState: {
@@ -1357,6 +1392,8 @@ export interface components {
         KdsTicketView: {
             /** Format: int64 */
             age_seconds: number;
+            /** @description Later courses for this station, waiting to be fired. */
+            held: components["schemas"]["KdsHeldItemView"][];
             items: components["schemas"]["KdsItemView"][];
             /** Format: int32 */
             number: number;
@@ -5329,6 +5366,131 @@ export interface operations {
                 };
             };
             /** @description `order_not_empty`, `stale_version` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    fire_course: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes retries safe: the same key with the same request answers the first response again (`Idempotent-Replayed: true`); with another request 422. */
+                "Idempotency-Key": string;
+                /** @description The order's version, as `expected_version` */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The order */
+                order_id: string;
+                /** @description The course to fire (1–255) */
+                course: number;
+            };
+            cookie?: never;
+        };
+        /** @description Optional */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["VersionInput"];
+            };
+        };
+        responses: {
+            /** @description The order as saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `nothing_to_fire` (no item of that course is held), `stale_version`, `out_of_stock`, `request_in_progress` */
             409: {
                 headers: {
                     [name: string]: unknown;
