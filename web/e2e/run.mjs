@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { courses } from './courses.mjs';
 
 const BASE = process.env.POS_URL ?? 'http://127.0.0.1:3000';
 const PASSWORD = process.env.SEED_PASSWORD ?? 'password123';
@@ -200,6 +201,8 @@ try {
     await ticket.getByRole('button', { name: `Bump ticket #${number}` }).waitFor({ state: 'detached', timeout: TIMEOUT });
   });
 
+  await courses({ BASE, cashier, kitchen, manager, call, step, screen, expect, log, TIMEOUT });
+
   // ---- expo and board (a manager) ----
   const floorCtx = await newContext(screen24);
   const mgr = await floorCtx.newPage();
@@ -324,6 +327,7 @@ try {
     expect(during.paid === seat1 && during.status !== 'closed', `only the cash reached the server while offline: paid ${during.paid}, ${during.status}`);
     await pos.setOffline(false);
     await pay.getByRole('status').filter({ hasText: `Order #${billNumber} is paid and closed; Table T1 is free.` }).waitFor({ timeout: 20_000 });
+    await pay.getByLabel('Receipt text').filter({ hasText: 'Craft Beer' }).waitFor();
     await screen(cashier, 'pos-bill-paid');
     // Through the API: closed, nothing due, paid exactly once each, on the cashier's shift.
     await cashier.waitForTimeout(1000);

@@ -9,6 +9,7 @@ function ticket(order: string, number: number, station: 'kitchen' | 'bar', sentA
       item_id: `${order}-${station}-${i}`, name, quantity, status: status as KdsTicket['items'][0]['status'],
       modifiers: [], sent_at: sentAt, age_seconds: 0,
     })),
+    held: [],
   };
 }
 

@@ -8,11 +8,11 @@
 // back, so a payment is never taken twice. The server has the last word (overpayment,
 // no open shift, order finished): a refusal shows here and in the queue.
 //
-// Not offered by the server yet, so not here: discounts (with a manager's approval above
-// the limit), Pesapal (a QR code of its redirect_url) and printed/emailed receipts. Their
-// place is the `bill-later` slot below the methods.
+// Once the order closes, its receipt is shown on screen (ReceiptPanel). Not offered by the
+// server yet, so not here: discounts (with a manager's approval above the limit), Pesapal
+// (a QR code of its redirect_url) and a reprint. Their place is the `bill-later` slot.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, type Order } from '../api/client';
+import { api, problemText, type Order, type Receipt } from '../api/client';
 import { changeDue, itemsShare, liveLines, parseMinor, quickTenders, seatShare, seatsOf, splitEvenly } from '../lib/bill';
 import { formatMoney } from '../lib/money';
 import { queueEntries, submit } from '../lib/outbox';
@@ -201,6 +201,9 @@ function BillBody({
           <dd class="due">{formatMoney(Math.max(balance, 0), cur)}</dd>
         </dl>
         <p class="muted">Includes tax of {formatMoney(order.tax, cur)}.</p>
+        {order.items.some((i) => i.status === 'held') && (
+          <p class="alert" role="note">A course is still held: fire it from the order before the order can close.</p>
+        )}
       </section>
 
       <section class="bill-pay card" aria-label="Take a payment">
@@ -226,6 +229,7 @@ function BillBody({
             <button type="button" class="primary big" onClick={() => onSettled(`Order #${order.number} paid.`)}>
               Back to the floor
             </button>
+            {order.status === 'closed' && <ReceiptPanel orderId={order.id} />}
           </div>
         ) : (
           <>
@@ -329,5 +333,46 @@ function BillBody({
         )}
       </section>
     </main>
+  );
+}
+
+/** The receipt of a closed order as the server renders it for 80 mm paper (GET
+ * /api/orders/{id}/receipt), shown on screen in a fixed-width font so its columns line up.
+ * The server prints the original when the order closes; there is no reprint route yet. */
+export function ReceiptPanel({ orderId }: { orderId: string }) {
+  const [receipt, setReceipt] = useState<Receipt | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const load = async () => {
+    setError(null);
+    try {
+      const { data, error: p } = await api.GET('/api/orders/{order_id}/receipt', {
+        params: { path: { order_id: orderId }, query: { format: 'json', paper: '80mm' } },
+      });
+      // Several content types are declared; JSON is the one asked for (`format=json`).
+      if (data && typeof data === 'object' && 'text' in data) setReceipt(data as Receipt);
+      else setError(problemText(p, 'The receipt could not be loaded.'));
+    } catch {
+      setError('Offline: the receipt shows when the network is back.');
+    }
+  };
+  useEffect(() => {
+    void load();
+  }, [orderId]);
+  return (
+    <section class="receipt" aria-labelledby="receipt-h">
+      <h3 id="receipt-h">
+        Receipt{receipt?.receipt_number != null && <span class="muted"> no. {receipt.receipt_number}</span>}
+      </h3>
+      {receipt ? (
+        <pre class="receipt-text" aria-label="Receipt text" tabIndex={0}>{receipt.text}</pre>
+      ) : error ? (
+        <>
+          <p class="alert" role="alert">{error}</p>
+          <button type="button" onClick={() => void load()}>Show the receipt</button>
+        </>
+      ) : (
+        <p role="status">Loading the receipt…</p>
+      )}
+    </section>
   );
 }

@@ -1,11 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, problemText, type KdsTicket, type Station } from '../api/client';
+import { api, problemText, type KdsHeldItem, type KdsTicket, type Station } from '../api/client';
 import { StatusBar } from '../components/StatusBar';
+import { byCourse } from '../lib/courses';
 import { DEFAULT_THRESHOLDS, ageClass, allDay, boardNumbers, byAge, formatAge, ticketDone } from '../lib/kds';
 import { useLinkState, useStream } from '../lib/realtime';
 import { navigate, useLocation } from '../lib/router';
 
-const STATUS: Record<string, string> = { sent: 'New', preparing: 'Preparing', ready: 'Ready', served: 'Served', voided: 'Voided', pending: 'Held' };
+const STATUS: Record<string, string> = { sent: 'New', preparing: 'Preparing', ready: 'Ready', served: 'Served', voided: 'Voided', pending: 'Not sent', held: 'Held' };
 
 /** Tickets of the given stations, refetched whenever a KDS event arrives. */
 function useTickets(stations: Station[], stationFilter?: Station) {
@@ -76,6 +77,33 @@ function chime() {
   } catch {
     // no audio device
   }
+}
+
+/** Items of later courses under a ticket: dimmed, labelled, and not buttons (nothing to bump
+ * until the waiter fires the course). */
+export function HeldCourses({ held }: { held: KdsHeldItem[] }) {
+  return (
+    <>
+      {byCourse(held).map((h) => (
+        <section key={h.course} class="kds-held" aria-label={`Course ${h.course} — held`}>
+          <h3>Course {h.course} — held</h3>
+          <ul>
+            {h.items.map((i) => (
+              <li key={i.item_id} class="kds-held-item">
+                <span class="q">{i.quantity}×</span>
+                <span class="n">
+                  {i.name}
+                  {i.modifiers.length > 0 && <small>{i.modifiers.join(', ')}</small>}
+                  {i.notes && <small>“{i.notes}”</small>}
+                  {i.seat ? <small>Seat {i.seat}</small> : null}
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+    </>
+  );
 }
 
 function ReconnectBanner() {
@@ -208,6 +236,7 @@ export function Kds() {
                     </li>
                   ))}
                 </ul>
+                <HeldCourses held={t.held} />
                 {!ticketDone(t) && (
                   <button type="button" class="primary bump" onClick={() => bumpTicket(t)}>
                     Bump ticket #{t.number}

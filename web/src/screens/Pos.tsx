@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, problemText, type FloorTable, type Menu, type MenuProduct, type Order } from '../api/client';
 import { Dialog } from '../components/Dialog';
+import { ProductGrid } from '../components/ProductGrid';
 import { StatusBar } from '../components/StatusBar';
 import { recall, remember } from '../lib/cache';
 import { formatMoney, lineTotal } from '../lib/money';
@@ -10,6 +11,8 @@ import { useStream } from '../lib/realtime';
 import { navigate, useLocation } from '../lib/router';
 import { session } from '../lib/session';
 import { useStore } from '../lib/store';
+import { fireCourseEntry, heldCourses } from '../lib/courses';
+import { search, searchIndex } from '../lib/virtual';
 import { BillScreen } from './Bill';
 import { ShiftScreen, currentShift, loadShift } from './Shift';
 
@@ -41,7 +44,7 @@ export function itemsOf(lines: DraftLine[]) {
 
 const TABLE_STATE: Record<string, string> = { free: 'Free', occupied: 'Occupied', bill_requested: 'Bill requested' };
 const ITEM_STATUS: Record<string, string> = {
-  pending: 'Not sent', sent: 'Sent', preparing: 'Preparing', ready: 'Ready', served: 'Served', voided: 'Voided',
+  pending: 'Not sent', held: 'Held', sent: 'Sent', preparing: 'Preparing', ready: 'Ready', served: 'Served', voided: 'Voided',
 };
 
 function useMenuAndFloor() {
@@ -90,7 +93,7 @@ function useMenuAndFloor() {
   return { menu, tables, loadTables };
 }
 
-interface Ticket {
+export interface Ticket {
   tableId: string | null;
   tableCode: string | null;
   orderId: string | null;
@@ -291,32 +294,9 @@ function Floor({
   );
 }
 
-export function ProductTile({ product, currency, onPick }: { product: MenuProduct; currency: string; onPick: () => void }) {
-  const [imageOk, setImageOk] = useState(!!product.image_url);
-  const price = formatMoney(product.effective_price, currency);
-  return (
-    <button type="button" class={`product ${product.orderable ? '' : 'sold-out'}`} disabled={!product.orderable} onClick={onPick}>
-      {imageOk && product.image_url && (
-        <img src={product.image_url} alt="" loading="lazy" width={160} height={96} onError={() => setImageOk(false)} />
-      )}
-      <span class="product-name">{product.name}</span>
-      <span class="product-price">
-        {product.happy_hour_active && (
-          <s>
-            <span class="visually-hidden">was </span>
-            {formatMoney(product.price, currency)}
-          </s>
-        )}{' '}
-        {price}
-      </span>
-      {product.happy_hour_active && <span class="badge hh">Happy hour</span>}
-      {!product.orderable && <span class="badge out">Sold out</span>}
-      {product.modifiers.length > 0 && <span class="badge mods">Options</span>}
-    </button>
-  );
-}
+export { ProductTile } from '../components/ProductTile';
 
-function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Ticket; tables: FloorTable[]; onDone: (msg: string) => void }) {
+export function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Ticket; tables: FloorTable[]; onDone: (msg: string) => void }) {
   const [category, setCategory] = useState<string>(menu.categories[0]?.id ?? '');
   const [query, setQuery] = useState('');
   const [lines, setLines] = useState<DraftLine[]>([]);
@@ -324,33 +304,54 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
   const [course, setCourse] = useState<number | null>(null);
   const [picking, setPicking] = useState<MenuProduct | null>(null);
   const [editing, setEditing] = useState<DraftLine | null>(null);
-  const [notes, setNotes] = useState(ticket.order?.preparation_notes ?? '');
+  // The order as last answered by the server (firing a course answers it again).
+  const [order, setOrder] = useState<Order | null>(ticket.order);
+  const [firing, setFiring] = useState<Record<number, string>>({});
+  const [notes, setNotes] = useState(order?.preparation_notes ?? '');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const currency = menu.currency;
   const table = tables.find((t) => t.id === ticket.tableId);
 
+  // Built once per menu: a keystroke then scans 20,000 short strings, well under a frame.
+  const index = useMemo(() => searchIndex(menu.categories.flatMap((c) => c.products)), [menu]);
   const products = useMemo(() => {
-    const q = query.trim().toLowerCase();
-    if (q) {
-      return menu.categories.flatMap((c) => c.products).filter((p) => p.name.toLowerCase().includes(q) || p.sku.toLowerCase().includes(q));
-    }
+    if (query.trim()) return search(index, query);
     return menu.categories.find((c) => c.id === category)?.products ?? [];
-  }, [menu, category, query]);
+  }, [menu, index, category, query]);
 
-  const add = (product: MenuProduct, modifiers: string[] = [], lineNotes = '', quantity = 1) => {
+  const add = (product: MenuProduct, modifiers: string[] = [], lineNotes = '', quantity = 1, lineCourse = course) => {
     setLines((ls) => {
       const same = ls.find(
-        (l) => l.product.id === product.id && l.seat === seat && l.course === course && !l.notes && !lineNotes && l.modifiers.join() === modifiers.join(),
+        (l) => l.product.id === product.id && l.seat === seat && l.course === lineCourse && !l.notes && !lineNotes && l.modifiers.join() === modifiers.join(),
       );
       if (same) return ls.map((l) => (l === same ? { ...l, quantity: l.quantity + quantity } : l));
-      return [...ls, { key: localId(), product, quantity, modifiers, notes: lineNotes, seat, course }];
+      return [...ls, { key: localId(), product, quantity, modifiers, notes: lineNotes, seat, course: lineCourse }];
     });
   };
 
-  const sent = ticket.order?.items.filter((i) => i.status !== 'voided') ?? [];
+  const sent = order?.items.filter((i) => i.status !== 'voided') ?? [];
+  const held = heldCourses(sent);
+
+  // Through the offline queue like every order change: its key is kept for every replay,
+  // so a fire whose answer was lost is never sent twice.
+  const fire = async (course: number) => {
+    if (!order) return;
+    setError(null);
+    setFiring((f) => ({ ...f, [course]: `Firing course ${course}…` }));
+    const [entry] = await submit([fireCourseEntry(order.id, course, title)]);
+    if (entry.state === 'done') {
+      setOrder(entry.result as Order);
+      setFiring((f) => ({ ...f, [course]: `Course ${course} fired: the kitchen/bar has it now.` }));
+    } else if (entry.state === 'conflict') {
+      setFiring(({ [course]: _, ...f }) => f);
+      setError(`Course ${course} not fired: ${entry.problem?.detail ?? entry.problem?.title ?? 'refused'}. See the offline queue.`);
+    } else {
+      setFiring((f) => ({ ...f, [course]: `Offline: course ${course} will be fired when the network is back.` }));
+    }
+  };
   const draftTotal = lines.reduce((s, l) => s + draftLineTotal(l), 0);
-  const total = (ticket.order?.total ?? 0) + draftTotal;
+  const total = (order?.total ?? 0) + draftTotal;
   const title = ticket.tableCode ? `Table ${ticket.tableCode}` : 'Takeaway';
 
   const send = async () => {
@@ -379,7 +380,7 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
       ]);
     } else {
       const id = ticket.orderId;
-      const version = ticket.order?.version;
+      const version = order?.version;
       entries = await submit([
         {
           label: `Add ${count} item${count === 1 ? '' : 's'} to ${title}`,
@@ -433,19 +434,20 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
             Happy hour until {menu.happy_hour.end.slice(0, 5)}
           </p>
         )}
-        <div class="products" role="group" aria-label="Products">
-          {products.map((p) => (
-            <ProductTile key={p.id} product={p} currency={currency} onPick={() => (p.modifiers.length ? setPicking(p) : add(p))} />
-          ))}
-          {!products.length && <p>No product matches “{query}”.</p>}
-        </div>
+        <ProductGrid
+          products={products}
+          currency={currency}
+          resetKey={`${category}\u0000${query}`}
+          emptyText={`No product matches “${query}”.`}
+          onPick={(p) => (p.modifiers.length ? setPicking(p) : add(p))}
+        />
       </section>
 
       <section class="ticket-pane" aria-label={`Order for ${title}`}>
         <div class="ticket-head">
           <h2>
             {title}
-            {ticket.order && <span class="muted"> · #{ticket.order.number}</span>}
+            {order && <span class="muted"> · #{order.number}</span>}
           </h2>
           <button type="button" onClick={() => navigate('/pos')}>
             Back to floor
@@ -468,8 +470,8 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
             <button type="button" aria-pressed={course === null} onClick={() => setCourse(null)}>
               Now
             </button>
-            {[1, 2, 3].map((n) => (
-              <button type="button" key={n} aria-label={`Course ${n}`} aria-pressed={course === n} onClick={() => setCourse(n)}>
+            {COURSES.map((n) => (
+              <button type="button" key={n} aria-label={`Course ${n}`} aria-pressed={course === n} onClick={() => setCourse(course === n ? null : n)}>
                 {n}
               </button>
             ))}
@@ -522,6 +524,29 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
           ))}
           {!sent.length && !lines.length && <li class="empty">Tap products to add them.</li>}
         </ul>
+        {held.length > 0 && (
+          <ul class="held-courses" aria-label="Held courses">
+            {held.map((h) => (
+              <li key={h.course} class="held-course">
+                <span class="held-title">Course {h.course} — held</span>
+                <span class="held-items">{h.items.map((i) => `${i.quantity}× ${i.name}`).join(', ')}</span>
+                <button
+                  type="button"
+                  class="primary"
+                  disabled={!!firing[h.course] || isLocalId(order?.id)}
+                  onClick={() => void fire(h.course)}
+                >
+                  Fire course {h.course}
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+        {Object.entries(firing).map(([c, text]) => (
+          <p key={c} class="fired" role="status">
+            {text}
+          </p>
+        ))}
         <label class="notes">
           Notes for the kitchen
           <textarea rows={2} value={notes} maxLength={500} onInput={(e) => setNotes(e.currentTarget.value)} disabled={!!ticket.orderId} />
@@ -539,7 +564,7 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
             <button
               type="button"
               class="big"
-              disabled={!ticket.order || !!lines.length || isLocalId(ticket.orderId)}
+              disabled={!order || !!lines.length || isLocalId(ticket.orderId)}
               title={lines.length ? 'Send the new items first' : undefined}
               onClick={() => navigate('/pos?view=bill')}
             >
@@ -556,9 +581,10 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
         <ItemDialog
           product={picking}
           currency={currency}
+          course={course}
           onClose={() => setPicking(null)}
-          onAdd={(mods, n, q) => {
-            add(picking, mods, n, q);
+          onAdd={(mods, n, q, c) => {
+            add(picking, mods, n, q, c);
             setPicking(null);
           }}
         />
@@ -568,13 +594,14 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
           product={editing.product}
           currency={currency}
           initial={editing}
+          course={editing.course}
           onClose={() => setEditing(null)}
           onRemove={() => {
             setLines((ls) => ls.filter((x) => x !== editing));
             setEditing(null);
           }}
-          onAdd={(mods, n, q) => {
-            setLines((ls) => ls.map((x) => (x === editing ? { ...x, modifiers: mods, notes: n, quantity: q } : x)));
+          onAdd={(mods, n, q, c) => {
+            setLines((ls) => ls.map((x) => (x === editing ? { ...x, modifiers: mods, notes: n, quantity: q, course: c } : x)));
             setEditing(null);
           }}
         />
@@ -583,19 +610,24 @@ function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; ticket: Tic
   );
 }
 
-function ItemDialog({
-  product, currency, initial, onAdd, onClose, onRemove,
+/** The courses a line can be put in ("Now" is none: it goes with the first course). */
+export const COURSES = [1, 2, 3];
+
+export function ItemDialog({
+  product, currency, initial, course: initialCourse, onAdd, onClose, onRemove,
 }: {
   product: MenuProduct;
   currency: string;
   initial?: DraftLine;
-  onAdd: (modifiers: string[], notes: string, quantity: number) => void;
+  course: number | null;
+  onAdd: (modifiers: string[], notes: string, quantity: number, course: number | null) => void;
   onClose: () => void;
   onRemove?: () => void;
 }) {
   const [mods, setMods] = useState<string[]>(initial?.modifiers ?? []);
   const [notes, setNotes] = useState(initial?.notes ?? '');
   const [qty, setQty] = useState(initial?.quantity ?? 1);
+  const [course, setCourse] = useState<number | null>(initialCourse);
   const prices = product.modifiers.filter((m) => mods.includes(m.id)).map((m) => m.price);
   return (
     <Dialog title={product.name} onClose={onClose}>
@@ -627,6 +659,16 @@ function ItemDialog({
           +
         </button>
       </div>
+      <div class="qty-row" role="group" aria-label="Course">
+        <button type="button" aria-pressed={course === null} onClick={() => setCourse(null)}>
+          Now
+        </button>
+        {COURSES.map((n) => (
+          <button type="button" key={n} aria-label={`Course ${n}`} aria-pressed={course === n} onClick={() => setCourse(n)}>
+            {n}
+          </button>
+        ))}
+      </div>
       <div class="dialog-actions">
         {onRemove && (
           <button type="button" class="danger" onClick={onRemove}>
@@ -636,7 +678,7 @@ function ItemDialog({
         <button type="button" onClick={onClose}>
           Cancel
         </button>
-        <button type="button" class="primary" onClick={() => onAdd(mods, notes, qty)}>
+        <button type="button" class="primary" onClick={() => onAdd(mods, notes, qty, course)}>
           {initial ? 'Save' : 'Add'} · {formatMoney(lineTotal(product.effective_price, prices, qty), currency)}
         </button>
       </div>

@@ -1,0 +1,28 @@
+import { useState } from 'preact/hooks';
+import type { MenuProduct } from '../api/client';
+import { formatMoney } from '../lib/money';
+
+export function ProductTile({ product, currency, onPick }: { product: MenuProduct; currency: string; onPick: () => void }) {
+  const [imageOk, setImageOk] = useState(!!product.image_url);
+  const price = formatMoney(product.effective_price, currency);
+  return (
+    <button type="button" class={`product ${product.orderable ? '' : 'sold-out'}`} disabled={!product.orderable} onClick={onPick}>
+      {imageOk && product.image_url && (
+        <img src={product.image_url} alt="" loading="lazy" width={160} height={96} onError={() => setImageOk(false)} />
+      )}
+      <span class="product-name">{product.name}</span>
+      <span class="product-price">
+        {product.happy_hour_active && (
+          <s>
+            <span class="visually-hidden">was </span>
+            {formatMoney(product.price, currency)}
+          </s>
+        )}{' '}
+        {price}
+      </span>
+      {product.happy_hour_active && <span class="badge hh">Happy hour</span>}
+      {!product.orderable && <span class="badge out">Sold out</span>}
+      {product.modifiers.length > 0 && <span class="badge mods">Options</span>}
+    </button>
+  );
+}
