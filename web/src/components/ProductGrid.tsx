@@ -4,7 +4,7 @@ import { gridWindow } from '../lib/virtual';
 import { ProductTile } from './ProductTile';
 
 /** Tile geometry, kept in step with `.product-grid` in app.css. */
-export const TILE = { minWidth: 150, height: 150, gap: 10 };
+export const TILE = { minWidth: 150, height: 160, gap: 10 };
 /** Used until the grid has been measured (and where nothing is laid out, e.g. tests). */
 const FALLBACK = { width: 960, height: 800 };
 const OVERSCAN = 2;

@@ -313,12 +313,16 @@ export function OrderScreen({ menu, ticket, tables, onDone }: { menu: Menu; tick
   const currency = menu.currency;
   const table = tables.find((t) => t.id === ticket.tableId);
 
-  // Built once per menu: a keystroke then scans 20,000 short strings, well under a frame.
-  const index = useMemo(() => searchIndex(menu.categories.flatMap((c) => c.products)), [menu]);
+  // Built at the first search of a menu (not when the screen opens), then each keystroke
+  // scans 20,000 short strings, well under a frame.
+  const index = useRef<{ menu: Menu; entries: ReturnType<typeof searchIndex<MenuProduct>> } | null>(null);
   const products = useMemo(() => {
-    if (query.trim()) return search(index, query);
+    if (query.trim()) {
+      if (index.current?.menu !== menu) index.current = { menu, entries: searchIndex(menu.categories.flatMap((c) => c.products)) };
+      return search(index.current.entries, query);
+    }
     return menu.categories.find((c) => c.id === category)?.products ?? [];
-  }, [menu, index, category, query]);
+  }, [menu, category, query]);
 
   const add = (product: MenuProduct, modifiers: string[] = [], lineNotes = '', quantity = 1, lineCourse = course) => {
     setLines((ls) => {
