@@ -904,6 +904,7 @@ const HINTS: Record<string, string> = {
   no_open_shift: 'Payments need your open shift. Open one (Shift), then “Try again”.',
   overpayment: 'More than the balance: someone took a payment meanwhile. Dismiss this and open the bill again.',
   order_finished: 'The order was closed or voided meanwhile. Dismiss this; refunds are for closed orders.',
+  nothing_to_fire: 'That course is not held any more (someone fired it meanwhile). Dismiss this.',
 };
 
 const RANK: Record<QueueEntry['state'], number> = { conflict: 0, sending: 1, queued: 1, done: 2 };
