@@ -78,7 +78,12 @@ pub struct AppState {
     pub print_jobs: Arc<dyn PrintJobStore>,
     /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.
     pub backups: Option<Arc<dyn BackupService>>,
+    /// Product and table images' rows (the files live in `config.upload_dir`); `None`: the
+    /// image routes answer 503.
+    pub images: Option<Arc<dyn pos_domain::images::ImageStore>>,
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Prometheus instruments (`crate::metrics`); `Default::default()` counts without a probe.
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ApiConfig>,
 }

@@ -51,6 +51,7 @@ pub mod approval;
 pub mod audit;
 pub mod auth;
 pub mod backups;
+pub mod images;
 pub mod kds;
 pub mod menu;
 pub mod orders;
@@ -78,6 +79,7 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(kds::routes)
         .configure(print_jobs::routes)
         .configure(backups::routes)
+        .configure(images::routes)
         .configure(shifts::routes)
         .configure(payments::routes)
         .configure(receipts::routes);

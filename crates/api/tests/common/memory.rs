@@ -130,6 +130,8 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         backups: None,
         hasher: Arc::new(Argon2Hasher::new()),
+        metrics: Default::default(),
+        images: None,
         clock: Arc::new(SystemClock),
         config: Arc::new(ApiConfig::default()),
     }

@@ -158,6 +158,8 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         backups: None,
         hasher: Arc::new(Argon2Hasher::new()),
+        metrics: Default::default(),
+        images: None,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
     }
