@@ -66,6 +66,13 @@ impl Running {
     /// `/api/health` answers on `port`.
     pub async fn start(mut command: Command, port: u16, log_dir: &Path) -> Running {
         std::fs::create_dir_all(log_dir).unwrap();
+        // Backups and uploads default to folders under the working directory: a test
+        // that takes one must never leave files in the source tree.
+        for (name, folder) in [("BACKUP_DIR", "backups"), ("UPLOAD_DIR", "uploads")] {
+            if !command.get_envs().any(|(key, _)| key == name) {
+                command.env(name, log_dir.join(folder));
+            }
+        }
         let log = log_dir.join(format!("pos-{port}.log"));
         let file = std::fs::File::create(&log).unwrap();
         let child = command
