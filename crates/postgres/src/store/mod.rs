@@ -6,6 +6,7 @@ mod coalesce;
 mod event_feed;
 pub(crate) mod events;
 mod health;
+mod online_payments;
 mod orders;
 mod print_jobs;
 mod receipts;
@@ -28,6 +29,7 @@ use crate::pool::{Pool, PoolConfig, build_pool};
 
 pub use audit::{AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, append_audit};
 pub use events::{EventFollower, append_event, events_after};
+pub use online_payments::{PESAPAL_POLLER_LOCK_KEY, PollerLease};
 
 /// The PostgreSQL store: cheap to clone (the pool is reference-counted), shared by every
 /// request handler.
