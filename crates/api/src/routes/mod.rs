@@ -55,6 +55,7 @@ pub mod kds;
 pub mod menu;
 pub mod orders;
 pub mod payments;
+pub mod pesapal;
 pub mod print_jobs;
 pub mod realtime;
 pub mod receipts;
@@ -80,5 +81,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(backups::routes)
         .configure(shifts::routes)
         .configure(payments::routes)
+        .configure(pesapal::routes)
         .configure(receipts::routes);
 }
