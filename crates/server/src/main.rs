@@ -12,6 +12,7 @@ mod dev;
 mod http;
 mod migrate;
 mod openapi;
+mod pesapal;
 mod pg_cluster;
 mod retention;
 mod seed;
