@@ -37,6 +37,7 @@ pub const VARIABLES: &[&str] = &[
     "PESAPAL_IPN_METHOD",
     "PESAPAL_CALLBACK_URL",
     "PESAPAL_TOKEN_MARGIN_SECS",
+    "PESAPAL_TIMEOUT_SECS",
     "PESAPAL_POLL_INTERVAL_SECS",
     "PESAPAL_CONFIRM_AFTER_SECS",
     "PESAPAL_PENDING_TIMEOUT_SECS",
@@ -530,6 +531,13 @@ fn parse_pesapal<'a>(
                 config.token_refresh_margin.as_secs(),
             )?;
             config.token_refresh_margin = std::time::Duration::from_secs(margin);
+            let timeout = parse_number(
+                "PESAPAL_TIMEOUT_SECS",
+                get("PESAPAL_TIMEOUT_SECS"),
+                1..=120,
+                config.request_timeout.as_secs(),
+            )?;
+            config.request_timeout = std::time::Duration::from_secs(timeout);
             Ok(Some(config))
         }
         (Some(_), None) => Err(ConfigError::new(
@@ -885,6 +893,7 @@ mod tests {
             ("PESAPAL_IPN_METHOD", "get"),
             ("PESAPAL_CALLBACK_URL", "https://pos.example.com/paid"),
             ("PESAPAL_TOKEN_MARGIN_SECS", "2"),
+            ("PESAPAL_TIMEOUT_SECS", "3"),
             ("PESAPAL_POLL_INTERVAL_SECS", "1"),
             ("PESAPAL_CONFIRM_AFTER_SECS", "2"),
             ("PESAPAL_PENDING_TIMEOUT_SECS", "5"),
@@ -898,6 +907,7 @@ mod tests {
         );
         assert_eq!(pesapal.ipn_method, IpnMethod::Get);
         assert_eq!(pesapal.token_refresh_margin, std::time::Duration::from_secs(2));
+        assert_eq!(pesapal.request_timeout, std::time::Duration::from_secs(3));
         assert_eq!(config.pesapal_callback_url, "https://pos.example.com/paid");
         assert_eq!(config.pesapal_poller.interval, std::time::Duration::from_secs(1));
         assert_eq!(

@@ -2,7 +2,7 @@
 //! `pos-testkit`, which calls back our IPN URL like Pesapal does. A payment confirmed by IPN
 //! (seen over SSE) and by the poller, failed, reversed, timed out, a duplicate IPN, an IPN
 //! for an unknown tracking id, an amount or currency that differs from ours, Pesapal's
-//! 200-with-error on submit, and tokens renewed before they expire.
+//! 200-with-error on submit, a slow Pesapal, and tokens renewed before they expire.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -611,4 +611,45 @@ async fn tokens_are_renewed_before_they_expire() {
     // The old token was never sent after it expired: no call was refused.
     assert!(fake.state().rejected.is_empty(), "{:?}", fake.state().rejected);
     assert!(fake.token_requests() >= 2);
+}
+
+#[tokio::test]
+async fn a_slow_pesapal_starts_nothing_and_notifications_ask_to_be_sent_again() {
+    let fake = FakePesapal::start();
+    let venue = venue("pesapal-slow", &fake, &[("PESAPAL_TIMEOUT_SECS", "1")]).await;
+    let (cashier, cook) = till(&venue).await;
+    let order = ready_order(&cashier, &cook, 0).await;
+    let total = order["total"].as_i64().unwrap();
+    let started = start(&cashier, &order, Some(total / 2)).await;
+    let trk = tracking(&started);
+    fake.complete(&trk);
+
+    fake.state().delay = Duration::from_secs(3);
+    let slow = cashier
+        .post_keyed(
+            &pay_path(&order),
+            json!({"method": "pesapal", "amount": total - total / 2, "customer_phone": "+256700000001"}),
+        )
+        .await;
+    slow.refused(StatusCode::GATEWAY_TIMEOUT, "payment_provider_unreachable", None);
+    assert_eq!(count_where(&venue.db, "payments", "true"), 1);
+    // GetTransactionStatus times out: the notification is not handled, Pesapal must retry.
+    let (status, ack) = fake.notify(&trk).await;
+    assert_eq!((status, ack["status"].as_i64()), (200, Some(500)));
+    let payment = id(&started["payment"]);
+    assert_eq!(
+        payment_column(&venue, &payment, "status").as_deref(),
+        Some("pending")
+    );
+
+    // Pesapal is back: the retry completes it.
+    fake.state().delay = Duration::ZERO;
+    let (status, ack) = fake.notify(&trk).await;
+    assert_eq!((status, ack["status"].as_i64()), (200, Some(200)));
+    assert_eq!(
+        payment_column(&venue, &payment, "status").as_deref(),
+        Some("completed")
+    );
+    let now = cashier.get(&format!("/api/orders/{}", id(&order))).await;
+    assert_eq!(now.body["paid"], total / 2);
 }
