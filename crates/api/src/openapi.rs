@@ -41,7 +41,8 @@ pub const SESSION_COOKIE: &str = "pos_session";
                        account), or an action of the role matrix such as `manage_staff`.",
         license(name = "MIT")
     ),
-    components(schemas(ProblemDetails, crate::routes::orders::TicketFormat, crate::routes::orders::PaperSchema)),
+    components(schemas(ProblemDetails, crate::routes::orders::TicketFormat, crate::routes::orders::PaperSchema,
+        crate::routes::pesapal::PesapalPaymentInput, crate::routes::pesapal::OnlinePaymentView)),
     modifiers(&SecuritySchemes),
     tags(
         (name = "system", description = "Health, this document and its browser"),

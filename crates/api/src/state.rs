@@ -72,6 +72,10 @@ pub struct AppState {
     pub shifts: Arc<pos_domain::shifts::ShiftService>,
     /// Payments on orders, through the order unit of work: `PaymentService::new(store, …)`.
     pub payments: Arc<pos_domain::payments::PaymentService>,
+    /// The online payment provider (Pesapal); `None`: not configured.
+    pub gateway: Option<Arc<dyn pos_domain::ports::PaymentGateway>>,
+    /// Online payments (start, IPN, poller) over `gateway`; `None` without one.
+    pub online_payments: Option<Arc<pos_domain::online_payments::OnlinePaymentService>>,
     /// Orders' numbered receipts and the payments they list.
     pub receipts: Arc<dyn pos_domain::receipts::ReceiptStore>,
     /// The queue print agents poll.

@@ -69,7 +69,7 @@ pub fn share_amount(order: &Order, share: &Share) -> Result<Money, OrderError> {
     };
     match share {
         Share::Amount(minor) => Ok(Money::new(*minor, order.currency)),
-        Share::Balance => Ok(totals.balance),
+        Share::Balance => Ok(order.payable()?),
         Share::Items(ids) => {
             for id in ids {
                 let item = order.item(*id)?;
@@ -123,7 +123,8 @@ pub fn take_payment(
         tendered: cmd.tendered.map(|t| Money::new(t, order.currency)),
         reference: cmd.reference.clone(),
     };
-    let tender = request.validate(order.balance()?)?;
+    // Online payments still pending reserve their share (see `Order::payable`).
+    let tender = request.validate(order.payable()?)?;
     let payment = Payment::new(tender, order.id, caller.actor.id, Some(shift), now);
     let balance = order.record_payment(payment.amount, now)?;
     // The order carries the shift it was settled on when it was opened outside any.
@@ -150,6 +151,23 @@ pub fn take_payment(
     effects
         .events
         .push(NewEvent::new("payment.completed", "payments", payload));
+    close_if_settled(order, balance, now, &mut effects)?;
+    effects.payments.push(payment.clone());
+    Ok(WorkOutput {
+        change: OrderChange::PaymentTaken(Box::new(payment)),
+        effects,
+    })
+}
+
+/// What follows a completed payment (at the till or confirmed online): at a zero balance
+/// `order.paid`, and the order closes with its table freed when nothing is still being
+/// prepared.
+pub(crate) fn close_if_settled(
+    order: &mut Order,
+    balance: Money,
+    now: DateTime<Utc>,
+    effects: &mut Effects,
+) -> Result<(), OrderError> {
     if balance.is_zero() {
         effects.events.push(NewEvent::new(
             "order.paid",
@@ -169,11 +187,7 @@ pub fn take_payment(
             }
         }
     }
-    effects.payments.push(payment.clone());
-    Ok(WorkOutput {
-        change: OrderChange::PaymentTaken(Box::new(payment)),
-        effects,
-    })
+    Ok(())
 }
 
 /// The payment use cases over the order store (their unit of work), the shifts (a payment

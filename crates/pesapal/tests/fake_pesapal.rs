@@ -1,303 +1,28 @@
-//! `PesapalClient` against a fake Pesapal: an actix-web server in the test process that
-//! speaks the API 3.0 JSON (HTTP 200 with an `error` object for failures, five-minute
-//! tokens with an `expiryDate`, bearer authentication on everything but the token call)
-//! and records what the client sent.
+//! `PesapalClient` against the fake Pesapal of `pos-testkit`: real HTTP, the API 3.0 JSON
+//! (HTTP 200 with an `error` object for failures, five-minute tokens with an `expiryDate`,
+//! bearer authentication on everything but the token call), recording what the client sent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use pos_domain::error::GatewayError;
 use pos_domain::ids::PaymentId;
 use pos_domain::money::{Currency, Money};
-use pos_domain::ports::{GatewayOrder, GatewayPaymentState, PaymentGateway};
+use pos_domain::ports::{GatewayOrder, GatewayPaymentState, GatewayRefund, PaymentGateway};
 use pos_pesapal::{IpnMethod, PesapalClient, PesapalConfig, PesapalEnv};
+use pos_testkit::pesapal::{FakePesapal, KEY, PRESET_IPN_ID, PRESET_IPN_URL, SECRET};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-const KEY: &str = "fake-consumer-key";
-const SECRET: &str = "fake-consumer-secret";
-const PRESET_IPN_ID: &str = "ipn-preset";
-const PRESET_IPN_URL: &str = "https://pos.example/api/payments/pesapal/ipn";
-
-#[derive(Default)]
-struct Fake {
-    token_requests: AtomicUsize,
-    state: Mutex<FakeState>,
-}
-
-struct FakeState {
-    /// Lifetime announced in `expiryDate` for new tokens.
-    token_ttl: chrono::Duration,
-    /// Time the token endpoint takes, to make concurrent refreshes overlap.
-    token_delay: Duration,
-    /// Time every other endpoint takes.
-    delay: Duration,
-    issued: Vec<String>,
-    revoked: Vec<String>,
-    reject_every_token: bool,
-    /// (endpoint, Authorization header) of every authenticated call, in order.
-    auth_seen: Vec<(String, Option<String>)>,
-    /// (url, ipn_id, notification type)
-    ipns: Vec<(String, String, String)>,
-    registrations: usize,
-    /// Raw bodies of SubmitOrderRequest, exactly as received.
-    orders: Vec<String>,
-    /// Replaces the SubmitOrderRequest answer when set.
-    order_answer: Option<Value>,
-    /// Raw JSON answers of GetTransactionStatus by tracking id.
-    statuses: HashMap<String, String>,
-}
-
-impl Default for FakeState {
-    fn default() -> Self {
-        FakeState {
-            token_ttl: chrono::Duration::minutes(5),
-            token_delay: Duration::ZERO,
-            delay: Duration::ZERO,
-            issued: Vec::new(),
-            revoked: Vec::new(),
-            reject_every_token: false,
-            auth_seen: Vec::new(),
-            ipns: vec![(
-                PRESET_IPN_URL.to_owned(),
-                PRESET_IPN_ID.to_owned(),
-                "POST".to_owned(),
-            )],
-            registrations: 0,
-            orders: Vec::new(),
-            order_answer: None,
-            statuses: HashMap::new(),
-        }
-    }
-}
-
-impl Fake {
-    fn state(&self) -> std::sync::MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap()
-    }
-
-    fn token_requests(&self) -> usize {
-        self.token_requests.load(Ordering::SeqCst)
-    }
-
-    fn auth_headers(&self, endpoint: &str) -> Vec<String> {
-        self.state()
-            .auth_seen
-            .iter()
-            .filter(|(e, _)| e == endpoint)
-            .map(|(_, a)| a.clone().unwrap_or_default())
-            .collect()
-    }
-
-    fn set_status(&self, tracking_id: &str, raw_json: &str) {
-        self.state()
-            .statuses
-            .insert(tracking_id.to_owned(), raw_json.to_owned());
-    }
-
-    /// Checks the bearer token like Pesapal: unknown or revoked → HTTP 401.
-    fn authorized(&self, endpoint: &str, req: &HttpRequest) -> bool {
-        let header = req
-            .headers()
-            .get("Authorization")
-            .and_then(|h| h.to_str().ok())
-            .map(str::to_owned);
-        let mut state = self.state();
-        state.auth_seen.push((endpoint.to_owned(), header.clone()));
-        let token = header.as_deref().and_then(|h| h.strip_prefix("Bearer "));
-        token.is_some_and(|t| {
-            state.issued.iter().any(|i| i == t)
-                && !state.revoked.iter().any(|r| r == t)
-                && !state.reject_every_token
-        })
-    }
-
-    fn delay(&self) -> Duration {
-        self.state().delay
-    }
-}
-
-fn pesapal_error(code: &str, message: &str) -> Value {
-    json!({
-        "error": { "error_type": "api_error", "code": code, "message": message, "call_back_url": null },
-        "status": "500"
-    })
-}
-
-async fn request_token(fake: web::Data<Fake>, body: web::Json<Value>) -> HttpResponse {
-    let number = fake.token_requests.fetch_add(1, Ordering::SeqCst) + 1;
-    let (delay, ttl) = {
-        let state = fake.state();
-        (state.token_delay, state.token_ttl)
-    };
-    tokio::time::sleep(delay).await;
-    if body["consumer_key"] != KEY || body["consumer_secret"] != SECRET {
-        return HttpResponse::Ok().json(json!({
-            "token": null,
-            "expiryDate": null,
-            "error": { "error_type": "api_error", "code": "invalid_consumer_key_or_secret_provided", "message": "" },
-            "status": "500",
-            "message": ""
-        }));
-    }
-    let token = format!("tok-{number}");
-    fake.state().issued.push(token.clone());
-    // Pesapal's format: seven fractional digits and a Z.
-    let expiry = chrono::Utc::now() + ttl;
-    let expiry = format!(
-        "{}.{:07}Z",
-        expiry.format("%Y-%m-%dT%H:%M:%S"),
-        expiry.timestamp_subsec_nanos() / 100
-    );
-    HttpResponse::Ok().json(json!({
-        "token": token,
-        "expiryDate": expiry,
-        "error": null,
-        "status": "200",
-        "message": "Request processed successfully"
-    }))
-}
-
-async fn register_ipn(fake: web::Data<Fake>, req: HttpRequest, body: web::Json<Value>) -> HttpResponse {
-    if !fake.authorized("RegisterIPN", &req) {
-        return HttpResponse::Unauthorized().finish();
-    }
-    let url = body["url"].as_str().unwrap_or_default().to_owned();
-    let method = body["ipn_notification_type"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    if url.is_empty() || !(method == "GET" || method == "POST") {
-        return HttpResponse::Ok().json(pesapal_error("invalid_ipn_request", "url and type required"));
-    }
-    let mut state = fake.state();
-    state.registrations += 1;
-    let ipn_id = format!("ipn-{}", state.registrations);
-    state.ipns.push((url.clone(), ipn_id.clone(), method));
-    HttpResponse::Ok().json(json!({
-        "url": url,
-        "created_date": "2025-03-01T12:00:00.000Z",
-        "ipn_id": ipn_id,
-        "error": null,
-        "status": "200"
-    }))
-}
-
-async fn ipn_list(fake: web::Data<Fake>, req: HttpRequest) -> HttpResponse {
-    if !fake.authorized("GetIpnList", &req) {
-        return HttpResponse::Unauthorized().finish();
-    }
-    let list: Vec<Value> = fake
-        .state()
-        .ipns
-        .iter()
-        .map(|(url, id, method)| {
-            json!({
-                "url": url, "created_date": "2025-03-01T12:00:00.000Z", "ipn_id": id,
-                "notification_type": 1, "ipn_notification_type_description": method,
-                "ipn_status": 1, "ipn_status_description": "Active"
-            })
-        })
-        .collect();
-    HttpResponse::Ok().json(list)
-}
-
-async fn submit_order(fake: web::Data<Fake>, req: HttpRequest, body: String) -> HttpResponse {
-    if !fake.authorized("SubmitOrderRequest", &req) {
-        return HttpResponse::Unauthorized().finish();
-    }
-    tokio::time::sleep(fake.delay()).await;
-    let mut state = fake.state();
-    state.orders.push(body.clone());
-    if let Some(answer) = state.order_answer.clone() {
-        return HttpResponse::Ok().json(answer);
-    }
-    let order: Value = serde_json::from_str(&body).unwrap();
-    let notification_id = order["notification_id"].as_str().unwrap_or_default();
-    if !state.ipns.iter().any(|(_, id, _)| id == notification_id) {
-        return HttpResponse::Ok().json(pesapal_error("invalid_notification_id", "Unknown IPN id"));
-    }
-    let tracking = format!("trk-{}", state.orders.len());
-    HttpResponse::Ok().json(json!({
-        "order_tracking_id": tracking,
-        "merchant_reference": order["id"],
-        "redirect_url": format!("https://cybqa.pesapal.com/pesapaliframe/PesapalIframe3/Index?OrderTrackingId={tracking}"),
-        "error": null,
-        "status": "200"
-    }))
-}
-
-async fn transaction_status(
-    fake: web::Data<Fake>,
-    req: HttpRequest,
-    query: web::Query<HashMap<String, String>>,
-) -> HttpResponse {
-    if !fake.authorized("GetTransactionStatus", &req) {
-        return HttpResponse::Unauthorized().finish();
-    }
-    tokio::time::sleep(fake.delay()).await;
-    let tracking = query.get("orderTrackingId").cloned().unwrap_or_default();
-    match tracking.as_str() {
-        "html-page" => HttpResponse::Ok()
-            .content_type("text/html")
-            .body("<html>maintenance</html>"),
-        "bad-gateway" => HttpResponse::BadGateway()
-            .content_type("text/plain")
-            .body("upstream down"),
-        _ => match fake.state().statuses.get(&tracking) {
-            Some(raw) => HttpResponse::Ok()
-                .content_type("application/json")
-                .body(raw.clone()),
-            None => HttpResponse::Ok().json(pesapal_error("invalid_order_tracking_id", "Order not found")),
-        },
-    }
-}
-
 struct Running {
-    fake: Arc<Fake>,
-    base_url: String,
-    handle: ServerHandle,
+    fake: FakePesapal,
 }
 
 impl Running {
     async fn start() -> Running {
-        let fake = Arc::new(Fake::default());
-        let data = web::Data::from(fake.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .route("/pesapalv3/api/Auth/RequestToken", web::post().to(request_token))
-                .route(
-                    "/pesapalv3/api/URLSetup/RegisterIPN",
-                    web::post().to(register_ipn),
-                )
-                .route("/pesapalv3/api/URLSetup/GetIpnList", web::get().to(ipn_list))
-                .route(
-                    "/pesapalv3/api/Transactions/SubmitOrderRequest",
-                    web::post().to(submit_order),
-                )
-                .route(
-                    "/pesapalv3/api/Transactions/GetTransactionStatus",
-                    web::get().to(transaction_status),
-                )
-        })
-        .workers(1)
-        .disable_signals()
-        .bind(("127.0.0.1", 0))
-        .unwrap();
-        let address = server.addrs()[0];
-        let server = server.run();
-        let handle = server.handle();
-        actix_web::rt::spawn(server);
         Running {
-            fake,
-            base_url: format!("http://{address}/pesapalv3"),
-            handle,
+            fake: FakePesapal::start(),
         }
     }
 
@@ -307,7 +32,7 @@ impl Running {
             SecretString::from(KEY),
             SecretString::from(SECRET),
         );
-        config.base_url = self.base_url.clone();
+        config.base_url = self.fake.base_url().to_owned();
         config.ipn_id = Some(PRESET_IPN_ID.to_owned());
         config
     }
@@ -317,7 +42,7 @@ impl Running {
     }
 
     async fn stop(self) {
-        self.handle.stop(false).await;
+        drop(self.fake);
     }
 }
 
@@ -611,6 +336,9 @@ async fn unusable_status_answers_are_protocol_errors() {
     );
     let client = server.client();
 
+    server
+        .fake
+        .set_status_answer("html-page", 200, "text/html", "<html>maintenance</html>");
     for tracking in [
         "trk-too-precise",
         "trk-unknown-code",
@@ -717,6 +445,9 @@ async fn no_server_or_a_bad_gateway_is_unreachable() {
     assert!(matches!(result, Err(GatewayError::Unreachable(_))), "{result:?}");
 
     let server = Running::start().await;
+    server
+        .fake
+        .set_status_answer("bad-gateway", 502, "text/plain", "upstream down");
     let result = server.client().transaction_status("bad-gateway").await;
     assert!(matches!(result, Err(GatewayError::Unreachable(_))), "{result:?}");
     server.stop().await;
@@ -845,4 +576,88 @@ fn a_base_url_that_is_not_http_is_refused() {
         config.base_url = bad.to_owned();
         assert!(PesapalClient::new(config).is_err(), "{bad:?}");
     }
+}
+
+fn refund(confirmation_code: &str, minor: i64, currency: Currency) -> GatewayRefund {
+    GatewayRefund {
+        confirmation_code: confirmation_code.to_owned(),
+        amount: Money::new(minor, currency),
+        username: "linus".to_owned(),
+        remarks: "Customer returned the dish".to_owned(),
+    }
+}
+
+#[actix_web::test]
+async fn a_completed_mobile_money_payment_is_refunded_in_full_once() {
+    let server = Running::start().await;
+    let client = server.client();
+    let redirect = client.submit_order(order(30_000, Currency::Ugx)).await.unwrap();
+    server.fake.complete(&redirect.order_tracking_id);
+    let status = client
+        .transaction_status(&redirect.order_tracking_id)
+        .await
+        .unwrap();
+    assert_eq!(status.state, GatewayPaymentState::Completed);
+    let code = status.confirmation_code.unwrap();
+
+    // Mobile money: a part is refused by Pesapal (HTTP 200, status 500).
+    let partial = client.request_refund(refund(&code, 10_000, Currency::Ugx)).await;
+    assert!(
+        matches!(&partial, Err(GatewayError::Rejected { code, .. }) if code == "500"),
+        "{partial:?}"
+    );
+    client
+        .request_refund(refund(&code, 30_000, Currency::Ugx))
+        .await
+        .unwrap();
+    // One refund per payment.
+    let again = client.request_refund(refund(&code, 30_000, Currency::Ugx)).await;
+    assert!(matches!(again, Err(GatewayError::Rejected { .. })), "{again:?}");
+
+    let refunds = server.fake.state().refunds.clone();
+    assert_eq!(refunds.len(), 3);
+    assert_eq!(refunds[1].amount, "30000");
+    assert_eq!(refunds[1].confirmation_code, code);
+    assert_eq!(refunds[1].username, "linus");
+    assert!(refunds[1].accepted);
+    assert!(!refunds[0].accepted && !refunds[2].accepted);
+    let bearer = server.fake.auth_headers("RefundRequest");
+    assert!(bearer.iter().all(|b| b == "Bearer tok-1"), "{bearer:?}");
+    server.stop().await;
+}
+
+#[actix_web::test]
+async fn a_card_payment_is_refunded_in_part_with_an_exact_decimal_amount() {
+    let server = Running::start().await;
+    let client = server.client();
+    let redirect = client.submit_order(order(123_450, Currency::Kes)).await.unwrap();
+    server.fake.complete_by_card(&redirect.order_tracking_id);
+    let code = server
+        .fake
+        .confirmation_code(&redirect.order_tracking_id)
+        .unwrap();
+
+    client
+        .request_refund(refund(&code, 50_005, Currency::Kes))
+        .await
+        .unwrap();
+    assert_eq!(server.fake.state().refunds[0].amount, "500.05");
+
+    // Bad input never reaches Pesapal.
+    for bad in [refund("", 100, Currency::Kes), refund(&code, 0, Currency::Kes)] {
+        let result = client.request_refund(bad).await;
+        assert!(
+            matches!(&result, Err(GatewayError::Rejected { code, .. }) if code == "invalid_request"),
+            "{result:?}"
+        );
+    }
+    let unknown = client
+        .request_refund(refund("NO-SUCH-CODE", 100, Currency::Kes))
+        .await;
+    assert!(
+        matches!(unknown, Err(GatewayError::Rejected { .. })),
+        "{unknown:?}"
+    );
+    assert_eq!(server.fake.state().refunds.len(), 2);
+    server.stop().await;
 }

@@ -10,7 +10,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use pos_pesapal::{PesapalConfig, PesapalEnv};
+use pos_pesapal::{IpnMethod, PesapalConfig, PesapalEnv};
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -32,6 +32,15 @@ pub const VARIABLES: &[&str] = &[
     "PESAPAL_CONSUMER_SECRET",
     "PESAPAL_ENV",
     "PESAPAL_IPN_ID",
+    "PESAPAL_BASE_URL",
+    "PESAPAL_IPN_URL",
+    "PESAPAL_IPN_METHOD",
+    "PESAPAL_CALLBACK_URL",
+    "PESAPAL_TOKEN_MARGIN_SECS",
+    "PESAPAL_TIMEOUT_SECS",
+    "PESAPAL_POLL_INTERVAL_SECS",
+    "PESAPAL_CONFIRM_AFTER_SECS",
+    "PESAPAL_PENDING_TIMEOUT_SECS",
     "BIND",
     "PORT",
     "WEB_DIR",
@@ -162,6 +171,11 @@ pub struct Config {
     pub cafe_name: Option<String>,
     /// Online payments: present only when both credentials are set. Its `Debug` redacts them.
     pub pesapal: Option<PesapalConfig>,
+    /// Where the customer's browser returns after paying (`PESAPAL_CALLBACK_URL`, default
+    /// `APP_BASE_URL`).
+    pub pesapal_callback_url: String,
+    /// When pending Pesapal payments are asked about and given up.
+    pub pesapal_poller: pos_domain::online_payments::PollerConfig,
     /// `None` when `BIND` is unset: `serve` then listens on every interface, `dev` on loopback.
     pub bind: Option<IpAddr>,
     pub port: u16,
@@ -236,6 +250,8 @@ impl fmt::Debug for Config {
             .field("upload_dir", &self.upload_dir)
             .field("cafe_name", &self.cafe_name)
             .field("pesapal", &self.pesapal)
+            .field("pesapal_callback_url", &self.pesapal_callback_url)
+            .field("pesapal_poller", &self.pesapal_poller)
             .field("bind", &self.bind)
             .field("port", &self.port)
             .field("web_dir", &self.web_dir)
@@ -374,6 +390,11 @@ pub fn parse(vars: &HashMap<&str, String>, required: Required, host: Host) -> Re
 
     // Only a base URL someone set is worth registering with Pesapal for IPNs.
     let pesapal = parse_pesapal(&get, explicit_base_url.as_ref())?;
+    let pesapal_callback_url = match get("PESAPAL_CALLBACK_URL") {
+        Some(raw) => parse_http_url("PESAPAL_CALLBACK_URL", raw)?,
+        None => app_base_url.as_str().to_owned(),
+    };
+    let pesapal_poller = parse_poller(&get)?;
 
     let bind = get("BIND")
         .map(|raw| {
@@ -435,6 +456,8 @@ pub fn parse(vars: &HashMap<&str, String>, required: Required, host: Host) -> Re
         upload_dir,
         cafe_name,
         pesapal,
+        pesapal_callback_url,
+        pesapal_poller,
         bind,
         port,
         web_dir,
@@ -528,9 +551,38 @@ fn parse_pesapal<'a>(
                 SecretString::from(key.to_owned()),
                 SecretString::from(secret.to_owned()),
             );
-            config.ipn_id = get("PESAPAL_IPN_ID").map(str::to_owned);
-            // Without a registered IPN id the client registers this URL on first use.
-            config.ipn_url = app_base_url.map(ipn_url);
+            config.ipn_id = get("PESAPAL_IPN_ID")
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(str::to_owned);
+            if let Some(raw) = get("PESAPAL_BASE_URL") {
+                // A proxy or, in tests, a fake Pesapal.
+                config.base_url = parse_http_url("PESAPAL_BASE_URL", raw)?;
+            }
+            // Without a registered IPN id this URL is registered at start-up.
+            config.ipn_url = match get("PESAPAL_IPN_URL") {
+                Some(raw) => Some(parse_http_url("PESAPAL_IPN_URL", raw)?),
+                None => app_base_url.map(ipn_url),
+            };
+            config.ipn_method = match get("PESAPAL_IPN_METHOD").map(str::to_ascii_uppercase).as_deref() {
+                None | Some("POST") => IpnMethod::Post,
+                Some("GET") => IpnMethod::Get,
+                Some(_) => return Err(ConfigError::new("PESAPAL_IPN_METHOD", "must be GET or POST")),
+            };
+            let margin = parse_number(
+                "PESAPAL_TOKEN_MARGIN_SECS",
+                get("PESAPAL_TOKEN_MARGIN_SECS"),
+                0..=240,
+                config.token_refresh_margin.as_secs(),
+            )?;
+            config.token_refresh_margin = std::time::Duration::from_secs(margin);
+            let timeout = parse_number(
+                "PESAPAL_TIMEOUT_SECS",
+                get("PESAPAL_TIMEOUT_SECS"),
+                1..=120,
+                config.request_timeout.as_secs(),
+            )?;
+            config.request_timeout = std::time::Duration::from_secs(timeout);
             Ok(Some(config))
         }
         (Some(_), None) => Err(ConfigError::new(
@@ -543,6 +595,40 @@ fn parse_pesapal<'a>(
         )),
         (None, None) => Ok(None),
     }
+}
+
+/// An absolute http(s) URL, as given (trailing `/` trimmed).
+fn parse_http_url(variable: &'static str, raw: &str) -> Result<String, ConfigError> {
+    match Url::parse(raw.trim()) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
+            Ok(raw.trim().trim_end_matches('/').to_owned())
+        }
+        _ => Err(ConfigError::new(variable, "must be an absolute http(s) URL")),
+    }
+}
+
+/// The Pesapal poller's timing: how often it runs, after how long without an IPN a
+/// payment is asked about, and after how long it fails.
+fn parse_poller<'a>(
+    get: &impl Fn(&'static str) -> Option<&'a str>,
+) -> Result<pos_domain::online_payments::PollerConfig, ConfigError> {
+    let default = pos_domain::online_payments::PollerConfig::default();
+    let secs = |variable: &'static str, default: std::time::Duration| {
+        parse_number(variable, get(variable), 1..=86_400, default.as_secs())
+            .map(std::time::Duration::from_secs)
+    };
+    let poller = pos_domain::online_payments::PollerConfig {
+        interval: secs("PESAPAL_POLL_INTERVAL_SECS", default.interval)?,
+        confirm_after: secs("PESAPAL_CONFIRM_AFTER_SECS", default.confirm_after)?,
+        timeout: secs("PESAPAL_PENDING_TIMEOUT_SECS", default.timeout)?,
+    };
+    if poller.timeout < poller.confirm_after {
+        return Err(ConfigError::new(
+            "PESAPAL_PENDING_TIMEOUT_SECS",
+            "must be at least PESAPAL_CONFIRM_AFTER_SECS",
+        ));
+    }
+    Ok(poller)
 }
 
 /// `<APP_BASE_URL>/api/payments/pesapal/ipn`, whether or not the base ends in `/`.
@@ -857,6 +943,59 @@ mod tests {
         .unwrap();
         assert_eq!(sandbox.base_url, PesapalEnv::Sandbox.base_url());
         assert_eq!(sandbox.ipn_url, None);
+    }
+
+    #[test]
+    fn pesapal_urls_margin_and_poller_can_be_set() {
+        let config = serve(&[
+            ("PESAPAL_CONSUMER_KEY", "key"),
+            ("PESAPAL_CONSUMER_SECRET", "secret"),
+            ("PESAPAL_BASE_URL", "http://127.0.0.1:9999/pesapalv3/"),
+            (
+                "PESAPAL_IPN_URL",
+                "https://tunnel.example/api/payments/pesapal/ipn",
+            ),
+            ("PESAPAL_IPN_METHOD", "get"),
+            ("PESAPAL_CALLBACK_URL", "https://pos.example.com/paid"),
+            ("PESAPAL_TOKEN_MARGIN_SECS", "2"),
+            ("PESAPAL_TIMEOUT_SECS", "3"),
+            ("PESAPAL_POLL_INTERVAL_SECS", "1"),
+            ("PESAPAL_CONFIRM_AFTER_SECS", "2"),
+            ("PESAPAL_PENDING_TIMEOUT_SECS", "5"),
+        ])
+        .unwrap();
+        let pesapal = config.pesapal.unwrap();
+        assert_eq!(pesapal.base_url, "http://127.0.0.1:9999/pesapalv3");
+        assert_eq!(
+            pesapal.ipn_url.as_deref(),
+            Some("https://tunnel.example/api/payments/pesapal/ipn")
+        );
+        assert_eq!(pesapal.ipn_method, IpnMethod::Get);
+        assert_eq!(pesapal.token_refresh_margin, std::time::Duration::from_secs(2));
+        assert_eq!(pesapal.request_timeout, std::time::Duration::from_secs(3));
+        assert_eq!(config.pesapal_callback_url, "https://pos.example.com/paid");
+        assert_eq!(config.pesapal_poller.interval, std::time::Duration::from_secs(1));
+        assert_eq!(
+            config.pesapal_poller.confirm_after,
+            std::time::Duration::from_secs(2)
+        );
+        assert_eq!(config.pesapal_poller.timeout, std::time::Duration::from_secs(5));
+
+        assert_eq!(
+            error_of(&[
+                ("PESAPAL_CONSUMER_KEY", "key"),
+                ("PESAPAL_CONSUMER_SECRET", "secret"),
+                ("PESAPAL_BASE_URL", "pay.pesapal.com"),
+            ]),
+            "PESAPAL_BASE_URL must be an absolute http(s) URL"
+        );
+        assert_eq!(
+            error_of(&[
+                ("PESAPAL_CONFIRM_AFTER_SECS", "60"),
+                ("PESAPAL_PENDING_TIMEOUT_SECS", "30")
+            ]),
+            "PESAPAL_PENDING_TIMEOUT_SECS must be at least PESAPAL_CONFIRM_AFTER_SECS"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ mod http;
 mod metrics_probe;
 mod migrate;
 mod openapi;
+mod pesapal;
 mod pg_cluster;
 mod retention;
 mod seed;

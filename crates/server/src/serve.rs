@@ -28,7 +28,16 @@ pub async fn run() -> anyhow::Result<()> {
             crate::backup_cli::spawn_schedule(backups, schedule);
         }
         let bus = wiring::event_bus(config.redis_url.as_ref()).await?;
-        wiring::app_state(store, bus, &config)
+        // The IPN id is settled before serving: registered now when not configured.
+        let mut app_config = config.clone();
+        if let Some(pesapal) = app_config.pesapal.take() {
+            app_config.pesapal = Some(crate::pesapal::with_ipn_id(pesapal).await);
+        }
+        let state = wiring::app_state(store.clone(), bus, &app_config)?;
+        if let Some(service) = state.online_payments.clone() {
+            crate::pesapal::spawn_poller(store, service, config.pesapal_poller);
+        }
+        Ok::<_, anyhow::Error>(state)
     };
     let state = tokio::select! {
         state = prepare => state?,

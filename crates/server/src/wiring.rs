@@ -101,6 +101,30 @@ pub fn backups(store: &PgStore, config: &Config) -> Option<pos_postgres::backup:
     ))
 }
 
+/// Pesapal online payments when `PESAPAL_CONSUMER_KEY`/`SECRET` are set.
+pub fn online_payments(
+    store: &Arc<PgStore>,
+    bus: &Arc<dyn EventBus>,
+    config: &Config,
+) -> anyhow::Result<Option<Arc<pos_domain::online_payments::OnlinePaymentService>>> {
+    let Some(pesapal) = config.pesapal.clone() else {
+        return Ok(None);
+    };
+    let client =
+        pos_pesapal::PesapalClient::new(pesapal).map_err(|e| anyhow::anyhow!("PESAPAL_BASE_URL: {e}"))?;
+    Ok(Some(Arc::new(
+        pos_domain::online_payments::OnlinePaymentService::new(
+            store.clone(),
+            store.clone(),
+            store.clone(),
+            Arc::new(client),
+            bus.clone(),
+            Arc::new(SystemClock),
+            config.pesapal_callback_url.clone(),
+        ),
+    )))
+}
+
 /// Everything the handlers share.
 pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> anyhow::Result<AppState> {
     let sessions = Sessions::new(auth_config(config)?).map_err(|e| anyhow::anyhow!("POS_JWT_SECRET: {e}"))?;
@@ -110,6 +134,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
     ))));
     let bus: Arc<dyn EventBus> = Arc::new(pos_api::metrics::CountingBus::new(bus, metrics.clone()));
     let store = Arc::new(store);
+    let online_payments = online_payments(&store, &bus, config)?;
     Ok(AppState {
         health: store.clone(),
         staff: store.clone(),
@@ -131,6 +156,8 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         backups,
         images: Some(store.clone()),
         receipts: store.clone(),
+        gateway: online_payments.as_ref().map(|service| service.gateway().clone()),
+        online_payments,
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             store.clone(),
             store.clone(),

@@ -8,12 +8,14 @@
 //! - [`TestRedis::new`] gives a Redis URL (`TEST_REDIS_URL`, else `127.0.0.1:6379` when it
 //!   answers PING, else a `redis-server` started for the run) and a key/channel prefix no
 //!   other test uses.
+//! - [`pesapal::FakePesapal`] is a scriptable Pesapal API 3.0 over real HTTP.
 //!
 //! Everything here is for tests: constructors panic with a message saying what is missing;
 //! the `try_` variants return the error instead.
 
 mod cluster;
 mod error;
+pub mod pesapal;
 pub mod postgres;
 mod process;
 pub mod redis;

@@ -56,6 +56,7 @@ pub mod kds;
 pub mod menu;
 pub mod orders;
 pub mod payments;
+pub mod pesapal;
 pub mod print_jobs;
 pub mod realtime;
 pub mod receipts;
@@ -82,5 +83,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(images::routes)
         .configure(shifts::routes)
         .configure(payments::routes)
+        .configure(pesapal::routes)
         .configure(receipts::routes);
 }

@@ -34,7 +34,8 @@ pub(crate) fn routes(cfg: &mut ServiceConfig) {
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
-    /// `cash`, `card`, `mtn_momo` or `airtel_money`.
+    /// `cash`, `card`, `mtn_momo` or `airtel_money`; `pesapal` takes `PesapalPaymentInput`
+    /// and answers `OnlinePaymentView`.
     pub method: String,
     /// Minor units applied to the order, 1 up to the balance.
     #[schema(minimum = 1)]
@@ -112,7 +113,15 @@ fn payment_field(error: &PaymentError) -> Option<&'static str> {
     }
 }
 
-fn render_payment_refusal(error: &OrderError, current: Option<&Order>) -> StoredResponse {
+/// `"method": "pesapal"`: the online branch (routes/pesapal.rs) reads the body.
+fn is_online(body: &RawBody) -> bool {
+    body.json::<serde_json::Value>()
+        .ok()
+        .and_then(|v| v.get("method").and_then(|m| m.as_str()).map(str::to_owned))
+        .is_some_and(|m| PaymentMethod::parse(&m).is_ok_and(PaymentMethod::is_online))
+}
+
+pub(crate) fn render_payment_refusal(error: &OrderError, current: Option<&Order>) -> StoredResponse {
     let OrderError::Payment(payment) = error else {
         return render_refusal(error, current, &FieldHints::default());
     };
@@ -192,7 +201,9 @@ fn command(order: OrderId, input: PaymentInput) -> Result<PayCmd, ApiError> {
     ),
     request_body = PaymentInput,
     responses(
-        (status = 201, description = "The payment and the order as saved", body = PaymentTakenView),
+        (status = 201, description = "The payment and the order as saved (`pesapal`: `OnlinePaymentView`, the payment pending)", body = PaymentTakenView),
+        (status = 502, description = "`payment_provider_rejected`, `payment_provider_error` (pesapal; nothing written)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 504, description = "`payment_provider_unreachable` (pesapal; nothing written)", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 409, description = "`no_open_shift`, `order_finished` (voided or closed), `request_in_progress`", body = OrderProblem, content_type = "application/problem+json"),
         (status = 422, description = "`overpayment`, `non_positive_amount`, `tendered_too_little`, `reference_required`, `nothing_due`, `idempotency_key_reused`", body = OrderProblem, content_type = "application/problem+json"),
     ),
@@ -208,6 +219,9 @@ pub async fn take_payment(
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::TakePayment)?;
+    if is_online(&body) {
+        return crate::routes::pesapal::take_online_payment(state, auth, req, id.0.0, body).await;
+    }
     let key = idempotency_key(&req, KeyRule::Required)?;
     let input: PaymentInput = body.json()?;
     let cmd = command(id.0.0, input)?;

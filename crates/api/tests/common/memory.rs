@@ -95,6 +95,8 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
     let unmodelled = Arc::new(Unmodelled);
     AppState {
         receipts: Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
+        gateway: None,
+        online_payments: None,
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
             Arc::new(pos_domain::testing::UnusedShiftStore),

@@ -130,6 +130,8 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         settings: store.clone(),
         auth: access.clone(),
         receipts: Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
+        gateway: None,
+        online_payments: None,
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
             Arc::new(pos_domain::testing::UnusedShiftStore),

@@ -61,6 +61,11 @@ pub struct Order {
     /// Set on an order that was merged into another one (and thereby cancelled).
     pub merged_into: Option<OrderId>,
     pub version: i32,
+    /// Online payments started and not yet confirmed or failed, loaded with the order in
+    /// its unit of work (saved through `Effects::payments`, never with the order row). They
+    /// never count as paid, but reserve their amount: see [`Order::payable`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_online: Vec<crate::payment::Payment>,
 }
 
 fn require_reason(reason: &Note) -> Result<(), OrderError> {
@@ -114,6 +119,7 @@ impl Order {
             void: None,
             merged_into: None,
             version: 1,
+            pending_online: Vec::new(),
         })
     }
 
@@ -145,6 +151,18 @@ impl Order {
 
     pub fn balance(&self) -> Result<Money, TotalsError> {
         Ok(self.totals()?.balance)
+    }
+
+    /// What a new payment may still take: the balance less the online payments waiting for
+    /// their provider. A pending payment reserves its share until it completes (then it is
+    /// paid) or fails (then the share is free again), so a confirmation can never overpay.
+    pub fn payable(&self) -> Result<Money, TotalsError> {
+        let balance = self.balance()?;
+        let reserved = Money::sum(self.currency, self.pending_online.iter().map(|p| p.amount))?;
+        Ok(Money::new(
+            (balance.minor() - reserved.minor()).max(0),
+            self.currency,
+        ))
     }
 
     pub fn item(&self, id: OrderItemId) -> Result<&OrderItem, OrderError> {

@@ -8,6 +8,7 @@ pub(crate) mod events;
 mod health;
 mod images;
 mod ops;
+mod online_payments;
 mod orders;
 mod print_jobs;
 mod receipts;
@@ -33,6 +34,7 @@ pub use events::{EventFollower, append_event, events_after};
 pub use ops::OpsCounts;
 /// The idempotency claim's statements, for the backup engine's claimed backups.
 pub(crate) use orders::{Abort, claim_key, store_response};
+pub use online_payments::{PESAPAL_POLLER_LOCK_KEY, PollerLease};
 
 /// The PostgreSQL store: cheap to clone (the pool is reference-counted), shared by every
 /// request handler.

@@ -19,10 +19,14 @@ pub struct Venue {
 
 /// A seeded venue served by `pos serve` on a free port, with `env` added.
 pub async fn venue_with(label: &str, env: &[(&str, String)]) -> Venue {
+    venue_on(label, free_port(), env).await
+}
+
+/// [`venue_with`] on a port chosen beforehand (for settings that name the server's URL).
+pub async fn venue_on(label: &str, port: u16, env: &[(&str, String)]) -> Venue {
     let db = TestDb::new();
     succeed(pos(&["seed"]).env("DATABASE_URL", db.url()));
     let logs = TempDir::new(label);
-    let port = free_port();
     let mut command = pos(&["serve"]);
     command
         .env("DATABASE_URL", db.url())

@@ -115,7 +115,9 @@ impl OrderStore for PgStore {
                 .optional()?;
             let row = row.ok_or(StoreError::not_found("order"))?;
             let items = load_items(conn, &[row.id])?;
-            Ok(row.into_order(items)?)
+            let mut order = row.into_order(items)?;
+            order.pending_online = crate::store::online_payments::load_pending_online(conn, id.as_uuid())?;
+            Ok(order)
         })
         .await
     }

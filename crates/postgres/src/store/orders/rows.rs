@@ -353,6 +353,8 @@ impl OrderRow {
             )?,
             merged_into: self.merged_into_id.map(OrderId::from_uuid),
             version: self.version,
+            // Loaded apart where they matter (a unit of work, `get_order`).
+            pending_online: Vec::new(),
         })
     }
 }

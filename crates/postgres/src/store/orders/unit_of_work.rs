@@ -390,7 +390,9 @@ fn lock_order(conn: &mut PgConnection, id: Uuid) -> Result<Option<Order>, Abort>
         return Ok(None);
     };
     let items = load_items(conn, &[id])?;
-    Ok(Some(row.into_order(items)?))
+    let mut order = row.into_order(items)?;
+    order.pending_online = crate::store::online_payments::load_pending_online(conn, id)?;
+    Ok(Some(order))
 }
 
 /// The order holding `item`, locked. A merge may move the item between the lookup and the
