@@ -76,6 +76,8 @@ pub struct AppState {
     pub receipts: Arc<dyn pos_domain::receipts::ReceiptStore>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
+    /// Online payments (Pesapal); `None`: not configured (online refunds answer 503).
+    pub gateway: Option<Arc<dyn pos_domain::ports::PaymentGateway>>,
     /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.
     pub backups: Option<Arc<dyn BackupService>>,
     pub hasher: Arc<dyn PasswordHasher>,

@@ -123,11 +123,11 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
                 ..pos_domain::order::OrderServiceConfig::default()
             },
         ),
+        gateway: None,
         print_jobs: store.clone(),
         backups,
         receipts: store.clone(),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
-            store.clone(),
             store.clone(),
             bus.clone(),
             Arc::new(SystemClock),

@@ -8,7 +8,7 @@ pub(crate) mod events;
 mod health;
 mod orders;
 mod print_jobs;
-mod receipts;
+pub(crate) mod receipts;
 mod seed;
 mod settings;
 mod shifts;
