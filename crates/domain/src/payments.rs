@@ -346,20 +346,27 @@ impl PaymentService {
         require(caller.actor, Action::TakePayment).map_err(OrderServiceError::Forbidden)?;
         let now = self.clock.now();
         let mut provider_accepted = false;
-        if let Some(gateway) = gateway {
-            let stored = self.orders.get_payment(cmd.payment).await?;
-            if stored.payment.method.is_online() {
-                if let Some(claim) = &claim
-                    && let Some(answer) = self
-                        .orders
-                        .recorded_answer(claim.staff_id, &claim.key, &claim.fingerprint)
-                        .await?
-                {
-                    return self.finish(answer).await;
-                }
-                self.ask_provider(gateway, caller, &cmd, stored, now).await?;
-                provider_accepted = true;
+        let stored = self.orders.get_payment(cmd.payment).await?;
+        if stored.payment.method.is_online() {
+            if let Some(claim) = &claim
+                && let Some(answer) = self
+                    .orders
+                    .recorded_answer(claim.staff_id, &claim.key, &claim.fingerprint)
+                    .await?
+            {
+                return self.finish(answer).await;
             }
+            // Answered before the unit: a 5xx is never stored with a key, so a retry
+            // once a provider is configured goes through.
+            let Some(gateway) = gateway else {
+                return Err(OrderServiceError::Refused {
+                    error: PaymentError::GatewayRefundUnavailable.into(),
+                    current: None,
+                    response: None,
+                });
+            };
+            self.ask_provider(gateway, caller, &cmd, stored, now).await?;
+            provider_accepted = true;
         }
         let lookups = Lookups {
             open_shift_of: Some(caller.actor.id),

@@ -458,6 +458,34 @@ async fn refunds_within_what_was_paid_with_approval_leave_the_refunders_drawer()
         .await
         .refused(StatusCode::CONFLICT, "not_refundable", None);
     assert_eq!(count_where(&venue.db, "refunds", "true"), 2);
+
+    // An online payment is refunded through the provider: none is configured here.
+    let online = uuid::Uuid::new_v4();
+    diesel::sql_query(format!(
+        "INSERT INTO payments (id, order_id, method, amount, currency, status, staff_id, \
+         provider_confirmation_code, provider_payment_method, completed_at) \
+         SELECT '{online}', id, 'pesapal', 500, currency, 'completed', staff_id, 'PSP-1', \
+         'MpesaKE', now() FROM orders WHERE id = '{}'",
+        id(&order)
+    ))
+    .execute(&mut venue.db.connect())
+    .unwrap();
+    manager
+        .post_keyed(
+            &format!("/api/payments/{online}/refunds"),
+            json!({"amount": 500, "reason": "double charge"}),
+        )
+        .await
+        .refused(StatusCode::SERVICE_UNAVAILABLE, "gateway_unavailable", None);
+    assert_eq!(count_where(&venue.db, "refunds", "true"), 2);
+    assert_eq!(
+        count_where(
+            &venue.db,
+            "payments",
+            &format!("id = '{online}' AND refunded_amount = 0")
+        ),
+        1
+    );
 }
 
 #[tokio::test]
