@@ -80,6 +80,8 @@ pub struct AppState {
     pub receipts: Arc<dyn pos_domain::receipts::ReceiptStore>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
+    /// Online payments (Pesapal); `None`: not configured (online refunds answer 503).
+    pub gateway: Option<Arc<dyn pos_domain::ports::PaymentGateway>>,
     /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.
     pub backups: Option<Arc<dyn BackupService>>,
     /// Product and table images' rows (the files live in `config.upload_dir`); `None`: the

@@ -144,6 +144,20 @@ pub enum PaymentError {
     RefundExceedsRemaining { refundable: Money, amount: Money },
     #[error("a reason is required")]
     ReasonRequired,
+    #[error("no such payment on this order")]
+    UnknownPayment,
+    #[error("online payments are refunded through the payment provider, which is not configured")]
+    GatewayRefundUnavailable,
+    #[error("the payment provider refused the refund: {0}")]
+    GatewayRejected(String),
+    #[error("the payment provider could not be asked: {0}")]
+    GatewayFailed(String),
+    #[error("a tip must not be negative")]
+    NegativeTip,
+    #[error("open a shift before taking or refunding cash")]
+    NoOpenShift,
+    #[error("mobile money paid online is refunded in full only ({refundable}), as the provider allows")]
+    PartialMobileMoneyRefund { refundable: Money },
     #[error(transparent)]
     Approval(#[from] ApprovalError),
     #[error("amount overflows the representable range")]
@@ -166,8 +180,28 @@ impl PaymentError {
             PaymentError::NotRefundable { .. } => "not_refundable",
             PaymentError::RefundExceedsRemaining { .. } => "refund_exceeds_remaining",
             PaymentError::ReasonRequired => "reason_required",
+            PaymentError::NegativeTip => "negative_tip",
+            PaymentError::GatewayRejected(_) => "gateway_rejected",
+            PaymentError::GatewayFailed(_) => "gateway_error",
+            PaymentError::UnknownPayment => "payment_not_found",
+            PaymentError::GatewayRefundUnavailable => "gateway_unavailable",
+            PaymentError::NoOpenShift => "no_open_shift",
+            PaymentError::PartialMobileMoneyRefund { .. } => "partial_mobile_money_refund",
             PaymentError::Approval(e) => e.code(),
             PaymentError::Overflow => "amount_overflow",
+        }
+    }
+}
+
+impl From<crate::error::GatewayError> for PaymentError {
+    fn from(err: crate::error::GatewayError) -> Self {
+        use crate::error::GatewayError;
+        match err {
+            GatewayError::NotConfigured => PaymentError::GatewayRefundUnavailable,
+            GatewayError::Rejected { code, message } => {
+                PaymentError::GatewayRejected(format!("{code}: {message}"))
+            }
+            GatewayError::Unreachable(e) | GatewayError::Protocol(e) => PaymentError::GatewayFailed(e),
         }
     }
 }
@@ -228,9 +262,11 @@ pub struct PaymentRequest {
     pub method: PaymentMethod,
     /// What is applied to the order.
     pub amount: Money,
-    /// Cash handed over, if more than `amount`; defaults to `amount`.
+    /// Cash handed over, if more than `amount`; defaults to `amount` (plus the tip).
     pub tendered: Option<Money>,
     pub reference: Option<String>,
+    /// Left for the staff on top of `amount`: never applied to the order's balance.
+    pub tip: Option<Money>,
 }
 
 /// A payment request checked against the balance, ready to be stored.
@@ -241,6 +277,8 @@ pub struct Tender {
     pub tendered: Option<Money>,
     pub change: Option<Money>,
     pub reference: Option<String>,
+    /// Zero when none was left.
+    pub tip: Money,
     /// `Pending` for online payments, `Completed` for everything recorded at the till.
     pub status: PaymentStatus,
 }
@@ -257,14 +295,22 @@ impl PaymentRequest {
     /// Checks the request against what is still due (`balance`, see [`check_payment_fits`]).
     pub fn validate(&self, balance: Money) -> Result<Tender, PaymentError> {
         check_payment_fits(balance, self.amount)?;
+        let tip = self.tip.unwrap_or(Money::zero(self.amount.currency()));
+        same_currency(self.amount, tip)?;
+        if tip.is_negative() {
+            return Err(PaymentError::NegativeTip);
+        }
         let reference = parse_reference(self.reference.as_deref())?;
         if self.method.requires_reference() && reference.is_none() {
             return Err(PaymentError::ReferenceRequired { method: self.method });
         }
         let (tendered, change) = match (self.method, self.tendered) {
             (PaymentMethod::Cash, tendered) => {
-                let tendered = tendered.unwrap_or(self.amount);
-                (Some(tendered), Some(cash_change(self.amount, tendered)?))
+                // A cash tip is handed over with the bill: the change is what is left of
+                // the tendered cash after both.
+                let due = self.amount.checked_add(tip)?;
+                let tendered = tendered.unwrap_or(due);
+                (Some(tendered), Some(cash_change(due, tendered)?))
             }
             (_, None) => (None, None),
             (_, Some(_)) => return Err(PaymentError::TenderedNotCash),
@@ -275,6 +321,7 @@ impl PaymentRequest {
             tendered,
             change,
             reference,
+            tip,
             status: if self.method.is_online() {
                 PaymentStatus::Pending
             } else {
@@ -293,6 +340,9 @@ pub struct Payment {
     pub amount: Money,
     pub tendered: Option<Money>,
     pub change: Option<Money>,
+    /// Left for the staff on top of `amount`: recorded apart from sales, never applied to
+    /// the balance. A cash tip stays in the drawer (see [`crate::shift::CashFlows`]).
+    pub tip: Money,
     /// Hand-entered provider reference (mobile money receipt number, card slip).
     pub reference: Option<String>,
     /// Pesapal's `order_tracking_id`.
@@ -321,6 +371,7 @@ impl Payment {
             amount: tender.amount,
             tendered: tender.tendered,
             change: tender.change,
+            tip: tender.tip,
             reference: tender.reference,
             provider_tracking_id: None,
             refunded: Money::zero(tender.amount.currency()),
@@ -421,6 +472,33 @@ impl Payment {
     }
 }
 
+/// Whether the provider's payment method name (Pesapal's `payment_method`) is mobile money.
+pub fn is_mobile_money(provider_method: &str) -> bool {
+    let name = provider_method.to_ascii_lowercase();
+    ["mobile", "momo", "mpesa", "m-pesa", "airtel", "mtn", "tigo"]
+        .iter()
+        .any(|word| name.contains(word))
+}
+
+/// What the provider allows of a refund of an online payment, checked before asking it:
+/// one refund per payment, and mobile money only in full.
+pub fn check_gateway_refund(
+    payment: &Payment,
+    amount: Money,
+    provider_method: Option<&str>,
+) -> Result<(), PaymentError> {
+    if !payment.refunded.is_zero() {
+        return Err(PaymentError::NotRefundable {
+            status: payment.status,
+        });
+    }
+    let refundable = payment.refundable()?;
+    if provider_method.is_some_and(is_mobile_money) && amount != refundable {
+        return Err(PaymentError::PartialMobileMoneyRefund { refundable });
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundRequest {
     pub amount: Money,
@@ -467,6 +545,7 @@ mod tests {
             amount: ugx(amount),
             tendered: None,
             reference: None,
+            tip: None,
         }
     }
 
@@ -675,6 +754,59 @@ mod tests {
         let pending = Payment::new(tender, OrderId::new(), StaffId::new(), None, Utc::now());
         assert_eq!(net_paid(Currency::Ugx, &[a, b, pending]), Ok(ugx(35_000)));
         assert_eq!(net_paid(Currency::Ugx, &[]), Ok(ugx(0)));
+    }
+
+    #[test]
+    fn tips_are_apart_from_the_amount_and_cash_tips_are_handed_over_with_it() {
+        let mut r = request(PaymentMethod::Cash, 30_000);
+        r.tip = Some(ugx(5_000));
+        r.tendered = Some(ugx(50_000));
+        let t = r.validate(ugx(30_000)).unwrap();
+        assert_eq!(
+            (t.amount, t.tip, t.change),
+            (ugx(30_000), ugx(5_000), Some(ugx(15_000)))
+        );
+        r.tendered = Some(ugx(32_000));
+        assert_eq!(
+            r.validate(ugx(30_000)).map_err(|e| e.code()),
+            Err("tendered_too_little")
+        );
+        r.tendered = None;
+        assert_eq!(r.validate(ugx(30_000)).unwrap().tendered, Some(ugx(35_000)));
+        let mut card = request(PaymentMethod::Card, 1_000);
+        card.tip = Some(ugx(-1));
+        assert_eq!(card.validate(ugx(1_000)), Err(PaymentError::NegativeTip));
+        card.tip = Some(ugx(900));
+        let p = Payment::new(
+            card.validate(ugx(1_000)).unwrap(),
+            OrderId::new(),
+            StaffId::new(),
+            None,
+            Utc::now(),
+        );
+        assert_eq!(
+            (p.amount, p.tip, p.net_received()),
+            (ugx(1_000), ugx(900), Ok(ugx(1_000)))
+        );
+    }
+
+    #[test]
+    fn online_mobile_money_is_refunded_in_full_once() {
+        let mut p = completed_cash(30_000);
+        p.method = PaymentMethod::Pesapal;
+        assert_eq!(
+            check_gateway_refund(&p, ugx(10_000), Some("MTN Mobile Money")),
+            Err(PaymentError::PartialMobileMoneyRefund {
+                refundable: ugx(30_000)
+            })
+        );
+        assert_eq!(check_gateway_refund(&p, ugx(30_000), Some("MpesaKE")), Ok(()));
+        assert_eq!(check_gateway_refund(&p, ugx(10_000), Some("Visa")), Ok(()));
+        p.refund(refund_of(10_000), manager(), None, Utc::now()).unwrap();
+        assert_eq!(
+            check_gateway_refund(&p, ugx(1_000), Some("Visa")).map_err(|e| e.code()),
+            Err("not_refundable")
+        );
     }
 
     #[test]

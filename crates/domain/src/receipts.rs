@@ -6,11 +6,15 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::error::StoreError;
-use crate::ids::OrderId;
+use crate::ids::{OrderId, PaymentId, PrintJobId};
 use crate::money::Money;
 use crate::order::{Order, OrderError};
-use crate::payment::PaymentMethod;
-use crate::printing::{CashTender, FiscalData, ReceiptData, ReceiptLine, TaxLine};
+use crate::payment::{Payment, PaymentError, PaymentMethod};
+use crate::print_job::{NewPrintJob, PrintJobKind};
+use crate::printing::{
+    CashTender, FiscalData, Paper, ReceiptData, ReceiptLine, TaxLine, render_receipt_escpos,
+    render_receipt_text,
+};
 use crate::settings::Settings;
 
 /// What the store keeps of a numbered receipt.
@@ -24,10 +28,84 @@ pub struct ReceiptRecord {
 /// A payment as a receipt shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReceiptPayment {
+    pub id: PaymentId,
     pub method: PaymentMethod,
     pub amount: Money,
     pub tendered: Option<Money>,
     pub change: Option<Money>,
+    /// Printed apart from the sale.
+    pub tip: Money,
+}
+
+impl From<&Payment> for ReceiptPayment {
+    fn from(p: &Payment) -> Self {
+        Self {
+            id: p.id,
+            method: p.method,
+            amount: p.amount,
+            tendered: p.tendered,
+            change: p.change,
+            tip: p.tip,
+        }
+    }
+}
+
+/// The printer receipts are queued for at close (what the till's print agent polls).
+pub const RECEIPT_PRINTER: &str = "receipt";
+/// The paper receipts are rendered for at close; other widths come from
+/// `GET /api/orders/{id}/receipt?paper=58mm`.
+pub const RECEIPT_PAPER: Paper = Paper::Mm80;
+
+/// What a receipt shows besides the order, read in the closing unit's transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiptFacts {
+    pub settings: Settings,
+    /// The name of who opened the order.
+    pub staff_name: String,
+    pub table: Option<String>,
+    /// The order's received payments stored before the unit, in the order they were taken.
+    pub payments: Vec<ReceiptPayment>,
+}
+
+/// The receipt print job of `order` (pure): numbered `record`, listing the payments stored
+/// before (`facts`) with the unit's own (`taken`, which replace stored ones of the same
+/// id), and marked as a copy when printed again.
+pub fn receipt_print_job(
+    order: &Order,
+    facts: &ReceiptFacts,
+    taken: &[Payment],
+    record: &ReceiptRecord,
+    copy: bool,
+) -> Result<NewPrintJob, OrderError> {
+    let mut payments: Vec<ReceiptPayment> = facts
+        .payments
+        .iter()
+        .filter(|p| !taken.iter().any(|t| t.id == p.id))
+        .copied()
+        .collect();
+    payments.extend(
+        taken
+            .iter()
+            .filter(|p| p.order_id == order.id && p.status.received())
+            .map(ReceiptPayment::from),
+    );
+    let context = ReceiptContext {
+        staff_name: facts.staff_name.clone(),
+        table: facts.table.clone(),
+        printed_at: record.issued_at,
+        copy,
+    };
+    let data = receipt_data(order, &facts.settings, Some(record), &payments, context)?;
+    Ok(NewPrintJob {
+        id: PrintJobId::new(),
+        kind: PrintJobKind::Receipt,
+        printer: RECEIPT_PRINTER.to_owned(),
+        order_id: Some(order.id),
+        shift_id: None,
+        paper: RECEIPT_PAPER,
+        payload_text: render_receipt_text(&data, RECEIPT_PAPER),
+        payload_escpos: render_receipt_escpos(&data, RECEIPT_PAPER),
+    })
 }
 
 /// Reads receipts and the payments they list.
@@ -97,6 +175,7 @@ pub fn receipt_data(
         .filter_map(|p| Some((p.tendered?, p.change?)))
         .find(|(_, change)| !change.is_zero())
         .map(|(tendered, change)| CashTender { tendered, change });
+    let tip = Money::sum(order.currency, payments.iter().map(|p| p.tip)).map_err(PaymentError::from)?;
     let local = context.printed_at + TimeDelta::minutes(i64::from(settings.utc_offset_minutes));
     Ok(ReceiptData {
         cafe_name: settings.cafe_name.clone(),
@@ -125,7 +204,7 @@ pub fn receipt_data(
         copy: context.copy,
         open_cash_drawer: false,
         receipt_number: record.map(|r| r.number),
-        tip: None,
+        tip: (!tip.is_zero()).then_some(tip),
         fiscal: record.and_then(|r| r.fiscal.clone()),
     })
 }

@@ -4,6 +4,9 @@
 //! Expected cash = float + cash sales − cash refunds + cash in − cash out. Cash sales count
 //! the amount *applied* to orders: a customer who hands over 50,000 for a 30,000 bill and
 //! gets 20,000 back leaves 30,000 in the drawer, so tendered and change never enter it.
+//! A cash tip is handed over with the bill and stays in the drawer until it is paid out
+//! (a cash out), so expected cash counts cash tips too: float + cash sales + cash tips −
+//! cash refunds + cash in − cash out. Tips are never sales.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -186,6 +189,10 @@ pub struct CashFlows {
     pub cash_sales: Money,
     /// Σ cash refunds paid out of this drawer.
     pub cash_refunds: Money,
+    /// Σ tips left with received cash payments: in the drawer, not sales.
+    pub cash_tips: Money,
+    /// Σ tips of every received payment of the shift, whatever the method.
+    pub tips: Money,
 }
 
 impl CashFlows {
@@ -197,25 +204,27 @@ impl CashFlows {
     ) -> Result<Self, ShiftError> {
         Self::from_parts(
             currency,
-            payments.iter().map(|p| (p.method, p.status, p.amount)),
+            payments.iter().map(|p| (p.method, p.status, p.amount, p.tip)),
             refunds.iter().map(|r| (r.method, r.amount)),
         )
     }
 
-    /// The same sums over bare `(method, status, amount)` payment rows and `(method, amount)`
-    /// refund rows (the original payment's method), what a store reads for a drawer.
+    /// The same sums over bare `(method, status, amount, tip)` payment rows and `(method,
+    /// amount)` refund rows (the original payment's method), what a store reads for a drawer.
     pub fn from_parts(
         currency: Currency,
-        payments: impl IntoIterator<Item = (PaymentMethod, PaymentStatus, Money)>,
+        payments: impl IntoIterator<Item = (PaymentMethod, PaymentStatus, Money, Money)>,
         refunds: impl IntoIterator<Item = (PaymentMethod, Money)>,
     ) -> Result<Self, ShiftError> {
-        let cash_sales = Money::sum(
-            currency,
-            payments
-                .into_iter()
-                .filter(|(method, status, _)| method.is_cash() && status.received())
-                .map(|(_, _, amount)| amount),
-        )?;
+        let received: Vec<(PaymentMethod, Money, Money)> = payments
+            .into_iter()
+            .filter(|(_, status, _, _)| status.received())
+            .map(|(method, _, amount, tip)| (method, amount, tip))
+            .collect();
+        let cash = || received.iter().filter(|(method, _, _)| method.is_cash());
+        let cash_sales = Money::sum(currency, cash().map(|(_, amount, _)| *amount))?;
+        let cash_tips = Money::sum(currency, cash().map(|(_, _, tip)| *tip))?;
+        let tips = Money::sum(currency, received.iter().map(|(_, _, tip)| *tip))?;
         let cash_refunds = Money::sum(
             currency,
             refunds
@@ -226,6 +235,8 @@ impl CashFlows {
         Ok(Self {
             cash_sales,
             cash_refunds,
+            cash_tips,
+            tips,
         })
     }
 }
@@ -235,9 +246,14 @@ pub struct CashSummary {
     pub opening_float: Money,
     pub cash_sales: Money,
     pub cash_refunds: Money,
+    /// Cash tips: in the drawer, not sales.
+    pub cash_tips: Money,
+    /// Tips of every method taken on the shift (card and mobile money tips are paid out
+    /// apart, so only `cash_tips` enter the drawer).
+    pub tips: Money,
     pub cash_in: Money,
     pub cash_out: Money,
-    /// float + sales − refunds + in − out.
+    /// float + sales + cash tips − refunds + in − out.
     pub expected: Money,
 }
 
@@ -344,6 +360,8 @@ impl Shift {
         let currency = self.currency();
         ensure_currency(currency, flows.cash_sales)?;
         ensure_currency(currency, flows.cash_refunds)?;
+        ensure_currency(currency, flows.cash_tips)?;
+        ensure_currency(currency, flows.tips)?;
         let movements = |kind| {
             Money::sum(
                 currency,
@@ -355,6 +373,7 @@ impl Shift {
         let expected = self
             .opening_float
             .checked_add(flows.cash_sales)?
+            .checked_add(flows.cash_tips)?
             .checked_sub(flows.cash_refunds)?
             .checked_add(cash_in)?
             .checked_sub(cash_out)?;
@@ -362,6 +381,8 @@ impl Shift {
             opening_float: self.opening_float,
             cash_sales: flows.cash_sales,
             cash_refunds: flows.cash_refunds,
+            cash_tips: flows.cash_tips,
+            tips: flows.tips,
             cash_in,
             cash_out,
             expected,
@@ -653,6 +674,7 @@ mod tests {
             amount: ugx(amount),
             tendered: tendered.map(ugx),
             reference: Some("REF-1".into()),
+            tip: None,
         };
         let tender = request.validate(ugx(amount)).unwrap();
         Payment::new(tender, OrderId::new(), StaffId::new(), None, Utc::now())
@@ -662,7 +684,41 @@ mod tests {
         CashFlows {
             cash_sales: ugx(sales),
             cash_refunds: ugx(refunds),
+            cash_tips: ugx(0),
+            tips: ugx(0),
         }
+    }
+
+    #[test]
+    fn cash_tips_stay_in_the_drawer_and_every_tip_is_reported() {
+        let cashier = Actor::new(StaffId::new(), Role::Cashier);
+        let shift = open_shift(cashier, 10_000);
+        let with_tip = |method, amount, tip| {
+            let request = PaymentRequest {
+                method,
+                amount: ugx(amount),
+                tendered: None,
+                reference: Some("REF-1".into()),
+                tip: Some(ugx(tip)),
+            };
+            Payment::new(
+                request.validate(ugx(amount)).unwrap(),
+                OrderId::new(),
+                StaffId::new(),
+                None,
+                Utc::now(),
+            )
+        };
+        let cash = with_tip(PaymentMethod::Cash, 20_000, 2_000);
+        let momo = with_tip(PaymentMethod::MtnMomo, 5_000, 1_000);
+        let flows = CashFlows::from_records(Currency::Ugx, &[cash, momo], &[]).unwrap();
+        assert_eq!(
+            (flows.cash_sales, flows.cash_tips, flows.tips),
+            (ugx(20_000), ugx(2_000), ugx(3_000))
+        );
+        let summary = shift.cash_summary(&flows).unwrap();
+        assert_eq!(summary.expected, ugx(10_000 + 20_000 + 2_000));
+        assert_eq!(summary.tips, ugx(3_000));
     }
 
     #[test]
@@ -996,6 +1052,7 @@ mod tests {
             amount: ugx(9_000),
             tendered: None,
             reference: None,
+            tip: None,
         }
         .validate(ugx(9_000))
         .unwrap();

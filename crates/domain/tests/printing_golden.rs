@@ -8,14 +8,25 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+use pos_domain::approval::Actor;
+use pos_domain::ids::{ModifierId, PaymentId, ProductId, StaffId, TableId};
 use pos_domain::money::{Currency, Money};
+use pos_domain::order::{DiscountChange, ItemModifier, NewOrder, NewOrderItem, Order, OrderType};
+use pos_domain::payment::PaymentMethod;
+use pos_domain::permissions::Role;
 use pos_domain::printing::{
     CashTender, FiscalData, MethodTotal, Paper, ReceiptData, ReceiptLine, ShiftReportData, ShiftReportKind,
     TaxLine, TicketData, TicketLine, render_receipt_escpos, render_receipt_text, render_shift_report_escpos,
     render_shift_report_text, render_ticket_escpos, render_ticket_text,
 };
+use pos_domain::receipts::{
+    ReceiptContext, ReceiptFacts, ReceiptPayment, ReceiptRecord, receipt_data, receipt_print_job,
+};
+use pos_domain::settings::Settings;
 use pos_domain::staff::Station;
+use pos_domain::totals::{Discount, Pricing};
+use pos_domain::validate::{Label, Quantity};
 
 const CAFE: &str = "Cafe Havilah & Pizzeria";
 const PAPERS: [(Paper, &str); 2] = [(Paper::Mm80, "80mm"), (Paper::Mm58, "58mm")];
@@ -251,6 +262,107 @@ fn numbered_receipt() -> ReceiptData {
     }
 }
 
+/// The receipt of an order closed through the domain (`receipt_data`, as the closing unit
+/// queues it): an item with a modifier, an order discount of 10 % approved by a manager, a
+/// 10 % service charge, VAT included, a card payment with a tip and the rest in cash with
+/// change.
+fn closed_order_receipt() -> ReceiptData {
+    let (order, settings, payments, record) = closed_order();
+    let context = ReceiptContext {
+        staff_name: "Grace Nakato".into(),
+        table: Some("T4".into()),
+        printed_at: record.issued_at,
+        copy: false,
+    };
+    receipt_data(&order, &settings, Some(&record), &payments, context).unwrap()
+}
+
+fn closed_order() -> (Order, Settings, Vec<ReceiptPayment>, ReceiptRecord) {
+    let now = Utc.with_ymd_and_hms(2025, 3, 14, 9, 41, 0).single().unwrap();
+    let mut settings = Settings::defaults(CAFE);
+    settings.service_charge_bp = 1_000;
+    settings.receipt_footer = "Asante sana!\nWi-Fi: havilah-guest".into();
+    let mut order = Order::new(
+        NewOrder {
+            number: 23,
+            business_date: now.date_naive(),
+            order_type: OrderType::DineIn,
+            table_id: Some(TableId::new()),
+            staff_id: StaffId::new(),
+            terminal_id: None,
+            shift_id: None,
+            preparation_notes: None,
+            currency: Currency::Ugx,
+            pricing: Pricing::from_settings(&settings),
+        },
+        now,
+    )
+    .unwrap();
+    let item = |name: &str, price: i64, quantity: i64, modifiers: Vec<ItemModifier>| NewOrderItem {
+        product_id: ProductId::new(),
+        name: Label::parse(name).unwrap(),
+        unit_price: ugx(price),
+        quantity: Quantity::parse("quantity", quantity).unwrap(),
+        modifiers,
+        notes: None,
+        station: None,
+        seat: None,
+        course: None,
+    };
+    let egg = ItemModifier {
+        modifier_id: ModifierId::new(),
+        name: Label::parse("Extra egg").unwrap(),
+        price: ugx(1_000),
+    };
+    order.add_item(item("Rolex", 7_000, 2, vec![egg]), now).unwrap();
+    order
+        .add_item(item("African tea", 3_500, 1, vec![]), now)
+        .unwrap();
+    order.send(now).unwrap();
+    let cashier = Actor::new(StaffId::new(), Role::Cashier);
+    order
+        .set_discount(
+            DiscountChange {
+                discount: Some(Discount::Percent { bp: 1_000 }),
+                reason: None,
+                actor: cashier,
+                approval: None,
+                cashier_limit_bp: settings.cashier_discount_limit_bp,
+            },
+            now,
+        )
+        .unwrap();
+    let total = order.totals().unwrap().total;
+    let card = ugx(10_000);
+    let cash = total.checked_sub(card).unwrap();
+    order.record_payment(total, now).unwrap();
+    order.close(now).unwrap();
+    let payments = vec![
+        ReceiptPayment {
+            id: PaymentId::new(),
+            method: PaymentMethod::Card,
+            amount: card,
+            tendered: None,
+            change: None,
+            tip: ugx(2_000),
+        },
+        ReceiptPayment {
+            id: PaymentId::new(),
+            method: PaymentMethod::Cash,
+            amount: cash,
+            tendered: Some(ugx(20_000)),
+            change: Some(ugx(20_000).checked_sub(cash).unwrap()),
+            tip: ugx(0),
+        },
+    ];
+    let record = ReceiptRecord {
+        number: 7,
+        issued_at: now,
+        fiscal: None,
+    };
+    (order, settings, payments, record)
+}
+
 fn z_report() -> ShiftReportData {
     ShiftReportData {
         cafe_name: CAFE.into(),
@@ -320,6 +432,7 @@ fn rendered() -> Vec<(String, Vec<u8>)> {
             ("receipt_ugx", ugx_receipt()),
             ("receipt_kes", kes_receipt()),
             ("receipt_numbered", numbered_receipt()),
+            ("receipt_closed", closed_order_receipt()),
         ];
         for (name, receipt) in receipts {
             files.push((
@@ -465,6 +578,28 @@ fn numbered_receipt_copy_with_tip_and_fiscal_data_matches_goldens() {
 }
 
 #[test]
+fn closed_order_receipt_with_discount_service_charge_tip_and_change_matches_goldens() {
+    check_against_goldens("receipt_closed_");
+}
+
+/// The job the closing unit queues is the same receipt, byte for byte.
+#[test]
+fn the_print_job_queued_at_close_is_the_golden_receipt() {
+    let (order, settings, payments, record) = closed_order();
+    let facts = ReceiptFacts {
+        settings,
+        staff_name: "Grace Nakato".into(),
+        table: Some("T4".into()),
+        payments,
+    };
+    let job = receipt_print_job(&order, &facts, &[], &record, false).unwrap();
+    assert_eq!(job.paper, Paper::Mm80);
+    let golden = |name: &str| std::fs::read(golden_dir().join(name)).unwrap();
+    assert_eq!(job.payload_text.as_bytes(), golden("receipt_closed_80mm.txt"));
+    assert_eq!(job.payload_escpos, golden("receipt_closed_80mm.escpos.bin"));
+}
+
+#[test]
 fn z_report_matches_goldens() {
     check_against_goldens("z_report_");
 }
@@ -473,7 +608,7 @@ fn z_report_matches_goldens() {
 #[test]
 fn every_golden_file_belongs_to_a_case() {
     let expected: Vec<String> = rendered().into_iter().map(|(name, _)| name).collect();
-    assert_eq!(expected.len(), 24);
+    assert_eq!(expected.len(), 28);
     let Ok(entries) = std::fs::read_dir(golden_dir()) else {
         assert!(std::env::var("UPDATE_GOLDEN").is_ok(), "tests/golden is missing");
         return;

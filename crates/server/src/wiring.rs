@@ -152,6 +152,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
                 ..pos_domain::order::OrderServiceConfig::default()
             },
         ),
+        gateway: None,
         print_jobs: store.clone(),
         backups,
         images: Some(store.clone()),
@@ -159,7 +160,6 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         gateway: online_payments.as_ref().map(|service| service.gateway().clone()),
         online_payments,
         payments: Arc::new(pos_domain::payments::PaymentService::new(
-            store.clone(),
             store.clone(),
             bus.clone(),
             Arc::new(SystemClock),

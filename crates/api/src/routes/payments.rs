@@ -1,18 +1,20 @@
 //! `POST /api/orders/{id}/payments` (spec §3 Payment, §10): cash (tendered, change), card,
 //! MTN MoMo and Airtel Money with their reference; partial and split by amount, by chosen
-//! items or by seat. `Idempotency-Key` is required: a retry never takes money twice.
+//! items or by seat, with an optional tip kept apart from the bill; refunds of a payment
+//! (`POST /api/payments/{id}/refunds`) with a reason and a manager's approval.
+//! `Idempotency-Key` is required: a retry never takes or returns money twice.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, post, web};
 use chrono::{DateTime, Utc};
 use pos_domain::idempotency::StoredResponse;
-use pos_domain::ids::{OrderId, OrderItemId, PaymentId, ShiftId, StaffId};
+use pos_domain::ids::{OrderId, OrderItemId, PaymentId, RefundId, ShiftId, StaffId};
 use pos_domain::order::ports::{OrderChange, RenderInput};
 use pos_domain::order::{Order, OrderError};
-use pos_domain::payment::{Payment, PaymentError, PaymentMethod};
-use pos_domain::payments::{NO_OPEN_SHIFT, PayCmd, Share};
+use pos_domain::payment::{Payment, PaymentError, PaymentMethod, Refund};
+use pos_domain::payments::{PayCmd, RefundCmd, Share};
 use pos_domain::permissions::Action;
-use pos_domain::validate::ValidationError;
+use pos_domain::validate::{Note, ValidationError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -24,10 +26,11 @@ use crate::idempotency::{
     KeyRule, RawBody, idempotency_key, internal_error, json_response, problem_response,
 };
 use crate::orders::{FieldHints, OrderProblem, OrderView, caller, claim, render_refusal, respond};
+use crate::routes::approval::{ApprovalInput, verify_approval};
 use crate::state::AppState;
 
 pub(crate) fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(take_payment);
+    cfg.service(take_payment).service(refund_payment);
 }
 
 /// A payment: `method` and exactly one of `amount`, `items` or `seat`.
@@ -51,6 +54,11 @@ pub struct PaymentInput {
     /// The provider's transaction reference: required for `mtn_momo` and `airtel_money`.
     #[schema(max_length = 100)]
     pub reference: Option<String>,
+    /// Left for the staff on top of the amount (minor units, 0 or more): recorded apart
+    /// from sales and never applied to the balance. A cash tip is handed over with the
+    /// bill (`tendered` covers amount + tip) and stays in the drawer.
+    #[schema(minimum = 0)]
+    pub tip: Option<i64>,
 }
 
 /// One payment. Amounts are minor units of the order's currency.
@@ -66,6 +74,10 @@ pub struct PaymentView {
     pub amount: i64,
     pub tendered: Option<i64>,
     pub change: Option<i64>,
+    /// Tip on top of `amount` (0 when none): not part of the order's paid amount.
+    pub tip: i64,
+    /// What was refunded of `amount` so far.
+    pub refunded: i64,
     pub reference: Option<String>,
     #[schema(value_type = uuid::Uuid)]
     pub staff_id: StaffId,
@@ -84,6 +96,8 @@ impl PaymentView {
             amount: p.amount.minor(),
             tendered: p.tendered.map(|m| m.minor()),
             change: p.change.map(|m| m.minor()),
+            tip: p.tip.minor(),
+            refunded: p.refunded.minor(),
             reference: p.reference.clone(),
             staff_id: p.staff_id,
             shift_id: p.shift_id,
@@ -101,6 +115,13 @@ pub struct PaymentTakenView {
 
 fn payment_field(error: &PaymentError) -> Option<&'static str> {
     match error {
+        PaymentError::NegativeTip => Some("tip"),
+        PaymentError::ReasonRequired => Some("reason"),
+        PaymentError::RefundExceedsRemaining { .. } | PaymentError::PartialMobileMoneyRefund { .. } => {
+            Some("amount")
+        }
+        PaymentError::Approval(_) => Some("approval"),
+        PaymentError::UnknownPayment => Some("payment_id"),
         PaymentError::NonPositiveAmount
         | PaymentError::Overpayment { .. }
         | PaymentError::NothingDue
@@ -125,7 +146,15 @@ pub(crate) fn render_payment_refusal(error: &OrderError, current: Option<&Order>
     let OrderError::Payment(payment) = error else {
         return render_refusal(error, current, &FieldHints::default());
     };
-    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    let status = match payment {
+        PaymentError::Approval(_) => StatusCode::FORBIDDEN,
+        PaymentError::NoOpenShift | PaymentError::NotRefundable { .. } => StatusCode::CONFLICT,
+        PaymentError::UnknownPayment => StatusCode::NOT_FOUND,
+        PaymentError::GatewayRefundUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+        PaymentError::GatewayFailed(_) => StatusCode::BAD_GATEWAY,
+        PaymentError::GatewayRejected(_) => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    };
     let mut problem = ProblemDetails::new(
         status,
         error.code(),
@@ -180,12 +209,16 @@ fn command(order: OrderId, input: PaymentInput) -> Result<PayCmd, ApiError> {
             return Err(ValidationError::new("amount", "give exactly one of amount, items or seat").into());
         }
     };
+    if input.tip.is_some_and(|tip| tip < 0) {
+        return Err(ValidationError::new("tip", "must be 0 or more").into());
+    }
     Ok(PayCmd {
         order,
         method,
         share,
         tendered: input.tendered,
         reference: input.reference,
+        tip: input.tip,
     })
 }
 
@@ -226,12 +259,154 @@ pub async fn take_payment(
     let input: PaymentInput = body.json()?;
     let cmd = command(id.0.0, input)?;
     let claim = claim(&auth, key, &req, body.bytes(), &render_payment);
-    match state.payments.pay(caller(&auth), cmd, claim).await {
-        Ok(Some(outcome)) => respond(Ok(outcome), render_payment),
-        Ok(None) => Err(ApiError::conflict(
-            NO_OPEN_SHIFT,
-            "open a shift (POST /api/shifts) before taking payments",
-        )),
-        Err(error) => respond(Err(error), render_payment),
+    respond(
+        state.payments.pay(caller(&auth), cmd, claim).await,
+        render_payment,
+    )
+}
+
+/// A refund: how much of the payment, why, and a manager's approval unless the caller is a
+/// manager.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefundInput {
+    /// Minor units, 1 up to what is still refundable of the payment.
+    #[schema(minimum = 1)]
+    pub amount: i64,
+    /// Why (1 to 500 characters): kept with the refund and in the audit log.
+    pub reason: String,
+    /// A manager's credentials, when the caller may not refund alone.
+    pub approval: Option<ApprovalInput>,
+}
+
+/// A refund as recorded.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefundView {
+    #[schema(value_type = uuid::Uuid)]
+    pub id: RefundId,
+    #[schema(value_type = uuid::Uuid)]
+    pub payment_id: PaymentId,
+    #[schema(value_type = uuid::Uuid)]
+    pub order_id: OrderId,
+    /// The payment's method: a cash refund leaves the drawer of `shift_id`.
+    pub method: String,
+    pub amount: i64,
+    pub reason: String,
+    #[schema(value_type = uuid::Uuid)]
+    pub staff_id: StaffId,
+    /// The manager who approved it (the refunder themselves when a manager).
+    #[schema(value_type = uuid::Uuid)]
+    pub approved_by: StaffId,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub shift_id: Option<ShiftId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RefundView {
+    pub fn of(r: &Refund) -> Self {
+        Self {
+            id: r.id,
+            payment_id: r.payment_id,
+            order_id: r.order_id,
+            method: r.method.as_str().to_owned(),
+            amount: r.amount.minor(),
+            reason: r.reason.as_str().to_owned(),
+            staff_id: r.staff_id,
+            approved_by: r.approved_by,
+            shift_id: r.shift_id,
+            created_at: r.created_at,
+        }
     }
+}
+
+/// The refund, the payment and the order as saved.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RefundedView {
+    pub refund: RefundView,
+    pub payment: PaymentView,
+    pub order: OrderView,
+}
+
+fn render_refund(input: RenderInput<'_>) -> StoredResponse {
+    match input {
+        RenderInput::Committed {
+            order,
+            change: OrderChange::Refunded { payment, refund },
+            ..
+        } => match OrderView::of(order) {
+            Ok(order) => json_response(
+                StatusCode::CREATED,
+                &RefundedView {
+                    refund: RefundView::of(refund),
+                    payment: PaymentView::of(payment),
+                    order,
+                },
+            ),
+            Err(e) => internal_error(&e),
+        },
+        RenderInput::Committed { .. } => internal_error(&"a refund unit reported another change"),
+        RenderInput::Refused { error, current } => render_payment_refusal(error, current),
+    }
+}
+
+/// Refund all or part of a payment taken at the till, within what was paid minus earlier
+/// refunds, with a reason; a manager refunds alone, anyone else with a manager's `approval`
+/// (both in the audit log). The order's paid amount goes down by as much (a closed order
+/// stays closed). A cash refund leaves the drawer of the refunder's open shift, which it
+/// needs (409 `no_open_shift`). Online (Pesapal) payments are refunded through the provider:
+/// 503 `gateway_unavailable` while none is configured. Event `payment.refunded`.
+#[utoipa::path(
+    tag = "payments",
+    params(
+        ("payment_id" = uuid::Uuid, Path, description = "The payment"),
+        ("Idempotency-Key" = String, Header, description = "Required: a fresh UUID per refund; a retry replays the first answer"),
+    ),
+    request_body = RefundInput,
+    responses(
+        (status = 201, description = "The refund, the payment and the order as saved", body = RefundedView),
+        (status = 403, description = "`approval_required`, `approver_not_allowed`, `invalid_approval`", body = OrderProblem, content_type = "application/problem+json"),
+        (status = 404, description = "No such payment", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 409, description = "`no_open_shift`, `not_refundable` (pending, failed or refunded in full), `gateway_rejected`, `request_in_progress`", body = OrderProblem, content_type = "application/problem+json"),
+        (status = 422, description = "`refund_exceeds_remaining`, `non_positive_amount`, `reason_required`, `partial_mobile_money_refund`", body = OrderProblem, content_type = "application/problem+json"),
+        (status = 429, description = "`account_locked`: too many wrong approver credentials", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 502, description = "`gateway_error`: the provider could not be asked", body = OrderProblem, content_type = "application/problem+json"),
+        (status = 503, description = "`gateway_unavailable`: an online payment, no provider configured", body = OrderProblem, content_type = "application/problem+json"),
+    ),
+    security(("bearer_auth" = []), ("cookie_auth" = [])),
+    extensions(("x-pos-action" = json!("take_payment")))
+)]
+#[post("/payments/{payment_id}/refunds")]
+pub async fn refund_payment(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+    id: Path<(PaymentId,)>,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Action::TakePayment)?;
+    let key = idempotency_key(&req, KeyRule::Required)?;
+    let input: RefundInput = body.json()?;
+    if input.amount <= 0 {
+        return Err(ValidationError::new("amount", "must be greater than zero").into());
+    }
+    let reason = Note::parse_field("reason", &input.reason)?;
+    if reason.as_str().is_empty() {
+        return Err(ValidationError::new("reason", "must not be empty").into());
+    }
+    let approval = match input.approval {
+        Some(approval) => Some(verify_approval(&state, &auth, approval).await?),
+        None => None,
+    };
+    let cmd = RefundCmd {
+        payment: id.0.0,
+        amount: input.amount,
+        reason,
+        approval,
+    };
+    let claim = claim(&auth, key, &req, body.bytes(), &render_refund);
+    let outcome = state
+        .payments
+        .refund(caller(&auth), cmd, claim, state.gateway.as_deref())
+        .await;
+    respond(outcome, render_refund)
 }

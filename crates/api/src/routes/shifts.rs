@@ -98,13 +98,17 @@ pub struct CashMovementView {
     pub at: DateTime<Utc>,
 }
 
-/// The drawer: float + cash sales − cash refunds + cash in − cash out = expected.
+/// The drawer: float + cash sales + cash tips − cash refunds + cash in − cash out = expected.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CashView {
     pub opening_float: i64,
     /// Cash applied to orders (tendered minus change).
     pub cash_sales: i64,
     pub cash_refunds: i64,
+    /// Tips left with cash payments: in the drawer until paid out (a cash out), never sales.
+    pub cash_tips: i64,
+    /// Tips of every method taken on the shift.
+    pub tips: i64,
     pub cash_in: i64,
     pub cash_out: i64,
     pub expected: i64,
@@ -116,6 +120,8 @@ impl From<&CashSummary> for CashView {
             opening_float: cash.opening_float.minor(),
             cash_sales: cash.cash_sales.minor(),
             cash_refunds: cash.cash_refunds.minor(),
+            cash_tips: cash.cash_tips.minor(),
+            tips: cash.tips.minor(),
             cash_in: cash.cash_in.minor(),
             cash_out: cash.cash_out.minor(),
             expected: cash.expected.minor(),

@@ -99,7 +99,6 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         online_payments: None,
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
-            Arc::new(pos_domain::testing::UnusedShiftStore),
             Arc::new(InProcessBus::default()),
             Arc::new(SystemClock),
         )),
@@ -129,6 +128,7 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
             Arc::new(SystemClock),
             Default::default(),
         ),
+        gateway: None,
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         backups: None,
         hasher: Arc::new(Argon2Hasher::new()),

@@ -134,7 +134,6 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         online_payments: None,
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
-            Arc::new(pos_domain::testing::UnusedShiftStore),
             Arc::new(InProcessBus::default()),
             Arc::new(SystemClock),
         )),
@@ -157,6 +156,7 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
             Arc::new(SystemClock),
             Default::default(),
         ),
+        gateway: None,
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         backups: None,
         hasher: Arc::new(Argon2Hasher::new()),

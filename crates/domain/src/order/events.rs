@@ -102,6 +102,8 @@ pub enum UpdateKind {
     ItemVoided,
     Moved,
     Merged,
+    DiscountSet,
+    Refunded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

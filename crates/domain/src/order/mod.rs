@@ -24,6 +24,6 @@ pub mod views;
 pub use aggregate::*;
 pub use parts::*;
 pub use service::{
-    Applied, Caller, CreateOrderCmd, Edit, ItemRequest, ItemUpdate, OrderPorts, OrderService,
+    Applied, Caller, CreateOrderCmd, DiscountCmd, Edit, ItemRequest, ItemUpdate, OrderPorts, OrderService,
     OrderServiceConfig, OrderServiceError, Outcome, VoidCmd,
 };

@@ -91,9 +91,9 @@ use crate::audit::NewAuditEntry;
 use crate::error::StoreError;
 use crate::event::{Event, NewEvent};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
-use crate::ids::{OrderId, OrderItemId, PrintJobId, ProductId, StaffId, TableId};
+use crate::ids::{OrderId, OrderItemId, PaymentId, PrintJobId, ProductId, ShiftId, StaffId, TableId};
 use crate::order::{ItemStatus, Order, OrderError, OrderStatus, SendOutcome, VoidRecord};
-use crate::payment::Payment;
+use crate::payment::{Payment, Refund};
 use crate::print_job::NewPrintJob;
 use crate::staff::Station;
 use crate::venue::Product;
@@ -129,6 +129,8 @@ pub struct Effects {
     pub audit: Vec<NewAuditEntry>,
     /// Payments taken or changed by the unit: upserted by id with the order saved.
     pub payments: Vec<Payment>,
+    /// Refunds of the unit's payments: inserted after the payments.
+    pub refunds: Vec<Refund>,
     /// Appended in order, last.
     pub events: Vec<NewEvent>,
 }
@@ -169,6 +171,17 @@ pub enum OrderChange {
     },
     /// A payment was applied to the order (see `Effects::payments`).
     PaymentTaken(Box<Payment>),
+    /// A payment of the order was refunded (in part): the payment as saved and the refund.
+    Refunded {
+        payment: Box<Payment>,
+        refund: Box<Refund>,
+    },
+    /// A copy of the order's receipt was queued for printing.
+    ReceiptReprinted(PrintJobId),
+    /// The order's discount (`item: None`) or one item's was set or cleared.
+    DiscountSet {
+        item: Option<OrderItemId>,
+    },
     /// Items of `source` moved onto the target, which `Committed::order` is.
     Merged {
         source: OrderId,
@@ -185,6 +198,38 @@ pub struct WorkOutput {
 
 /// Changes one loaded, locked order (its `version` already set to loaded + 1).
 pub type OrderWork = Box<dyn FnOnce(&mut Order) -> Result<WorkOutput, OrderError> + Send>;
+
+/// What a unit reads inside its transaction, once the order is locked, for its work to
+/// decide on: what must not change between the read and the commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Lookups {
+    /// The open shift of this staff member, locked (`FOR SHARE`) so that its close waits
+    /// for the unit and then counts what the unit wrote.
+    pub open_shift_of: Option<StaffId>,
+    /// This payment of the locked order, locked for update.
+    pub payment: Option<PaymentId>,
+}
+
+/// What [`Lookups`] found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    pub open_shift: Option<ShiftId>,
+    /// `None` when the order has no such payment.
+    pub payment: Option<Payment>,
+}
+
+/// A payment as stored, with what the provider reported of an online one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPayment {
+    pub payment: Payment,
+    /// The provider's name of the method used (Pesapal's `payment_method`, e.g. "MpesaKE").
+    pub provider_method: Option<String>,
+    /// The provider's confirmation code: what a refund request names.
+    pub confirmation_code: Option<String>,
+}
+
+/// Changes one loaded, locked order knowing what its [`Lookups`] found.
+pub type LookupWork = Box<dyn FnOnce(&mut Order, Found) -> Result<WorkOutput, OrderError> + Send>;
 
 /// Builds a new order from the number the store allocated for the business date. The order
 /// returned must carry that number and business date and `version` 1.
@@ -288,6 +333,10 @@ pub enum OrderTarget {
     /// still among them (a merge may have moved it in between); if not, resolve again, at
     /// most 3 times in all. No such item → `StoreError::NotFound { entity: "order_item" }`.
     Item(OrderItemId),
+    /// The order holding this payment (refunds name payments only). Adapter: `SELECT
+    /// order_id FROM payments WHERE id = …` (a payment never changes order), then lock that
+    /// order. No such payment → `StoreError::NotFound { entity: "payment" }`.
+    Payment(PaymentId),
 }
 
 /// A unit of work that committed.
@@ -440,6 +489,17 @@ pub trait OrderStore: Send + Sync {
         work: MergeWork,
     ) -> Result<Mutation, StoreError>;
 
+    /// [`OrderStore::mutate_order`] whose work also needs what `lookups` names, read in the
+    /// same transaction right after the order is locked (payments: the taker's open shift;
+    /// refunds: the payment and the refunder's shift).
+    async fn mutate_order_with(
+        &self,
+        target: OrderTarget,
+        lookups: Lookups,
+        claim: Option<IdempotencyClaim>,
+        work: LookupWork,
+    ) -> Result<Mutation, StoreError>;
+
     /// What the record of `key` (of `staff`) says to a request that was refused before it
     /// could claim the key: `Replayed` with the stored answer when the record is live,
     /// complete and has this `fingerprint`; `KeyMismatch` for another fingerprint;
@@ -451,6 +511,9 @@ pub trait OrderStore: Send + Sync {
         key: &IdempotencyKey,
         fingerprint: &RequestFingerprint,
     ) -> Result<Option<Mutation>, StoreError>;
+
+    /// One payment as stored, without locking it. `NotFound { entity: "payment" }`.
+    async fn get_payment(&self, id: PaymentId) -> Result<StoredPayment, StoreError>;
 
     /// One order with its items (ordered by `created_at, id`). `NotFound { entity: "order" }`.
     async fn get_order(&self, id: OrderId) -> Result<Order, StoreError>;

@@ -162,6 +162,15 @@ pub struct VoidCmd {
     pub approval: Option<Actor>,
 }
 
+/// A discount to set (`discount: Some`) or clear, why, and the manager who re-authenticated
+/// inside the request (needed above the cashier limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscountCmd {
+    pub discount: Option<crate::totals::Discount>,
+    pub reason: Option<Note>,
+    pub approval: Option<Actor>,
+}
+
 /// The order an edit is about and the version the client last read (`None`: no check).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Edit {

@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 
 use super::ports::{
-    Committed, CreateWork, Effects, IdempotencyClaim, MergeWork, Mutation, OrderTarget, OrderWork, Refusal,
-    RenderInput, StockChange, StockLevel, WorkOutput,
+    Committed, CreateWork, Effects, Found, IdempotencyClaim, LookupWork, Lookups, MergeWork, Mutation,
+    OrderTarget, OrderWork, Refusal, RenderInput, StockChange, StockLevel, WorkOutput,
 };
 use super::{Order, OrderError, OrderStatus};
 use crate::audit::NewAuditEntry;
@@ -25,8 +25,9 @@ use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use crate::ids::{OrderId, ProductId, StaffId};
 use crate::money::Money;
 use crate::order::events::stock_changed;
-use crate::payment::{Payment, check_payment_fits};
+use crate::payment::{Payment, Refund, check_payment_fits};
 use crate::print_job::NewPrintJob;
+use crate::receipts::{ReceiptFacts, ReceiptRecord, receipt_print_job};
 use crate::totals::TotalsError;
 
 /// What a unit sets out to do.
@@ -39,11 +40,12 @@ pub enum Plan {
         work: CreateWork,
     },
     /// A change to the order of `target`, refused as stale unless `expected_version` (when
-    /// given) is its version.
+    /// given) is its version; `lookups` are read once the order is locked, for the work.
     Mutate {
         target: OrderTarget,
         expected_version: Option<i32>,
-        work: OrderWork,
+        lookups: Lookups,
+        work: LookupWork,
     },
     /// The source's items into the target; each `(id, expected version)`.
     Merge {
@@ -51,6 +53,18 @@ pub enum Plan {
         source: (OrderId, Option<i32>),
         work: MergeWork,
     },
+}
+
+impl Plan {
+    /// A change that needs no lookups.
+    pub fn mutate(target: OrderTarget, expected_version: Option<i32>, work: OrderWork) -> Plan {
+        Plan::Mutate {
+            target,
+            expected_version,
+            lookups: Lookups::default(),
+            work: Box::new(move |order, _| work(order)),
+        }
+    }
 }
 
 /// One aggregate to save: `loaded` is `None` for a new order.
@@ -72,13 +86,15 @@ pub struct EffectsToWrite {
     pub audit: Vec<NewAuditEntry>,
     /// Payments taken or changed (upserted by id), each on one of the saved orders.
     pub payments: Vec<Payment>,
-    /// Receipts of the orders this unit closes: the store numbers them (see [`NewReceipt`]).
+    /// Refunds of those payments, inserted after them.
+    pub refunds: Vec<Refund>,
+    /// Receipts of the orders this unit closes, numbered (see [`NewReceipt`]).
     pub receipts: Vec<NewReceipt>,
 }
 
-/// The receipt of an order a unit closes. The store fills `number` with the venue's next
-/// receipt number inside the unit's transaction, so numbers have no gaps: a unit that rolls
-/// back gives its number back.
+/// The receipt of an order a unit closes. `number` is the venue's next receipt number,
+/// taken inside the unit's transaction ([`UnitStore::next_receipt_number`]), so numbers have
+/// no gaps: a unit that rolls back gives its number back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewReceipt {
     pub order_id: OrderId,
@@ -118,6 +134,18 @@ pub trait UnitStore {
 
     /// Step 2 of a merge: both orders, locked in id order; `(target, source)`.
     fn lock_pair(&mut self, target: OrderId, source: OrderId) -> Result<(Order, Order), Self::Error>;
+
+    /// Reads what `lookups` names, after the order is locked: the staff member's open shift
+    /// (locked `FOR SHARE` until the unit ends, so a close waits for it) and the order's
+    /// payment (locked; `None` when `order` has no such payment).
+    fn look_up(&mut self, order: &Order, lookups: Lookups) -> Result<Found, Self::Error>;
+
+    /// Takes the venue's next receipt number: the counter stays locked until the unit ends.
+    fn next_receipt_number(&mut self) -> Result<i64, Self::Error>;
+
+    /// What the receipt of `order` shows besides the order (settings, who opened it, its
+    /// table's code, its received payments stored so far).
+    fn receipt_facts(&mut self, order: &Order) -> Result<ReceiptFacts, Self::Error>;
 
     /// Locks those of `products` (ascending) whose stock is tracked and reads their stock.
     /// Products whose stock is not tracked, or that do not exist, are left out.
@@ -288,7 +316,7 @@ fn next_of(loaded: &Order) -> Order {
 enum Worked {
     Done {
         saves: Vec<Save>,
-        output: WorkOutput,
+        output: Box<WorkOutput>,
         /// What a stock refusal shows.
         current: Option<Order>,
     },
@@ -315,7 +343,7 @@ fn lock_and_work<S: UnitStore>(store: &mut S, plan: Plan) -> Result<Worked, S::E
                         next: order,
                         loaded: None,
                     }],
-                    output,
+                    output: Box::new(output),
                     current: None,
                 }
             }
@@ -323,14 +351,20 @@ fn lock_and_work<S: UnitStore>(store: &mut S, plan: Plan) -> Result<Worked, S::E
         Plan::Mutate {
             target,
             expected_version,
+            lookups,
             work,
         } => {
             let loaded = store.lock_order(target)?;
             if let Err(error) = check_version(expected_version, &loaded) {
                 return Ok(refused(error, Some(loaded)));
             }
+            let found = if lookups == Lookups::default() {
+                Found::default()
+            } else {
+                store.look_up(&loaded, lookups)?
+            };
             let mut next = next_of(&loaded);
-            match work(&mut next) {
+            match work(&mut next, found) {
                 Err(error) => refused(error, Some(loaded)),
                 Ok(output) => Worked::Done {
                     current: Some(loaded.clone()),
@@ -338,7 +372,7 @@ fn lock_and_work<S: UnitStore>(store: &mut S, plan: Plan) -> Result<Worked, S::E
                         next,
                         loaded: Some(loaded),
                     }],
-                    output,
+                    output: Box::new(output),
                 },
             }
         }
@@ -368,7 +402,7 @@ fn lock_and_work<S: UnitStore>(store: &mut S, plan: Plan) -> Result<Worked, S::E
                             loaded: Some(loaded_source),
                         },
                     ],
-                    output,
+                    output: Box::new(output),
                 },
             }
         }
@@ -401,12 +435,13 @@ pub fn run<S: UnitStore>(
         effects:
             Effects {
                 stock,
-                print_jobs,
+                mut print_jobs,
                 audit,
                 payments,
+                refunds,
                 mut events,
             },
-    } = output;
+    } = *output;
     check_payments_owned(&saves, &payments)?;
     if let Err(error) = check_payments(&saves) {
         return refuse(store, claim, error, current);
@@ -427,7 +462,28 @@ pub fn run<S: UnitStore>(
     for save in &mut saves {
         save.next.items.sort_by_key(|item| (item.created_at, item.id));
     }
-    let receipts = receipts_to_issue(&saves);
+    // Every order the unit closes gets the next receipt number and its receipt queued for
+    // the till's printer, rendered from what the transaction sees.
+    let mut receipts = receipts_to_issue(&saves);
+    for receipt in &mut receipts {
+        let number = store.next_receipt_number()?;
+        receipt.number = Some(number);
+        let Some(save) = saves.iter().find(|s| s.next.id == receipt.order_id) else {
+            continue;
+        };
+        let facts = store.receipt_facts(&save.next)?;
+        let record = ReceiptRecord {
+            number,
+            issued_at: receipt.issued_at,
+            fiscal: None,
+        };
+        // The order's totals were computed to close it, so this cannot refuse; if it did,
+        // the whole unit rolls back (its receipt number with it).
+        let job = receipt_print_job(&save.next, &facts, &payments, &record, false)
+            .map_err(|e| StoreError::Internal(format!("receipt of a closing order: {e}")))?;
+        events.push(crate::order::events::print_job_queued(&job));
+        print_jobs.push(job);
+    }
     let mut written = EffectsToWrite {
         saves,
         stock: levels,
@@ -435,6 +491,7 @@ pub fn run<S: UnitStore>(
         audit,
         receipts,
         payments,
+        refunds,
     };
     store.write_effects(&mut written)?;
     let mut saved = written.saves.into_iter().map(|save| save.next);

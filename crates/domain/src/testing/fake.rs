@@ -45,6 +45,10 @@ struct State {
     payments: BTreeMap<crate::ids::PaymentId, crate::payment::Payment>,
     last_receipt: i64,
     receipts: BTreeMap<OrderId, i64>,
+    open_shifts: BTreeMap<StaffId, crate::ids::ShiftId>,
+    /// What the provider reported of online payments: method name, confirmation code.
+    providers: BTreeMap<crate::ids::PaymentId, (Option<String>, Option<String>)>,
+    refunds: Vec<crate::payment::Refund>,
 }
 
 /// The in-memory fake of the order ports (and of the staff, table, menu and settings stores
@@ -253,6 +257,40 @@ impl InMemoryStore {
             .cloned()
     }
 
+    /// Opens a shift for `staff` as far as payments see it (the fake keeps no drawer).
+    pub fn open_shift_for(&self, staff: StaffId) -> crate::ids::ShiftId {
+        *self.state().open_shifts.entry(staff).or_default()
+    }
+
+    /// Stores a payment as if it had been taken (an online one completed by its provider,
+    /// with the provider's method name and confirmation code).
+    pub fn put_payment(
+        &self,
+        payment: crate::payment::Payment,
+        provider_method: Option<&str>,
+        confirmation_code: Option<&str>,
+    ) {
+        let mut state = self.state();
+        state.providers.insert(
+            payment.id,
+            (
+                provider_method.map(str::to_owned),
+                confirmation_code.map(str::to_owned),
+            ),
+        );
+        if let Some(order) = state.orders.get_mut(&payment.order_id)
+            && payment.status.received()
+        {
+            order.paid = order.paid.checked_add(payment.amount).unwrap_or(order.paid);
+        }
+        state.payments.insert(payment.id, payment);
+    }
+
+    /// The refunds written so far.
+    pub fn refunds(&self) -> Vec<crate::payment::Refund> {
+        self.state().refunds.clone()
+    }
+
     // ----- the unit of work ----------------------------------------------------------------
 
     /// One unit on a copy of the state, kept only when the unit commits (one mutex = one
@@ -295,6 +333,14 @@ impl InMemoryStore {
                 .find(|o| o.items.iter().any(|i| i.id == item))
                 .cloned()
                 .ok_or(StoreError::not_found("order_item")),
+            OrderTarget::Payment(payment) => {
+                let order = state
+                    .payments
+                    .get(&payment)
+                    .map(|p| p.order_id)
+                    .ok_or(StoreError::not_found("payment"))?;
+                Self::locate(state, OrderTarget::Order(order))
+            }
         }
     }
 }
@@ -359,14 +405,73 @@ impl UnitStore for FakeUnit<'_> {
         self.state
             .payments
             .extend(effects.payments.iter().map(|p| (p.id, p.clone())));
-        for receipt in &mut effects.receipts {
-            self.state.last_receipt += 1;
-            receipt.number = Some(self.state.last_receipt);
-            self.state
-                .receipts
-                .insert(receipt.order_id, self.state.last_receipt);
+        self.state.refunds.extend(effects.refunds.iter().cloned());
+        for receipt in &effects.receipts {
+            let number = receipt
+                .number
+                .ok_or_else(|| StoreError::Internal("a receipt without its number".into()))?;
+            self.state.receipts.insert(receipt.order_id, number);
         }
         Ok(())
+    }
+
+    fn look_up(
+        &mut self,
+        order: &Order,
+        lookups: crate::order::ports::Lookups,
+    ) -> Result<crate::order::ports::Found, StoreError> {
+        Ok(crate::order::ports::Found {
+            open_shift: lookups
+                .open_shift_of
+                .and_then(|staff| self.state.open_shifts.get(&staff).copied()),
+            payment: lookups
+                .payment
+                .and_then(|id| self.state.payments.get(&id))
+                .filter(|p| p.order_id == order.id)
+                .cloned(),
+        })
+    }
+
+    fn next_receipt_number(&mut self) -> Result<i64, StoreError> {
+        self.state.last_receipt += 1;
+        Ok(self.state.last_receipt)
+    }
+
+    fn receipt_facts(&mut self, order: &Order) -> Result<crate::receipts::ReceiptFacts, StoreError> {
+        let settings = self
+            .state
+            .settings
+            .clone()
+            .ok_or(StoreError::not_found("settings"))?;
+        let staff_name = self
+            .state
+            .staff
+            .get(&order.staff_id)
+            .map(|c| c.staff.full_name.as_str().to_owned())
+            .unwrap_or_default();
+        let table = order.table_id.and_then(|id| {
+            self.state
+                .tables
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| t.code.as_str().to_owned())
+        });
+        let mut paid: Vec<&crate::payment::Payment> = self
+            .state
+            .payments
+            .values()
+            .filter(|p| p.order_id == order.id && p.status.received())
+            .collect();
+        paid.sort_by_key(|p| (p.created_at, p.id));
+        Ok(crate::receipts::ReceiptFacts {
+            settings,
+            staff_name,
+            table,
+            payments: paid
+                .into_iter()
+                .map(crate::receipts::ReceiptPayment::from)
+                .collect(),
+        })
     }
 
     fn store_answer(
@@ -451,9 +556,20 @@ impl OrderStore for InMemoryStore {
         claim: Option<IdempotencyClaim>,
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
+        self.run_unit(claim, |_| Plan::mutate(target, expected_version, work))
+    }
+
+    async fn mutate_order_with(
+        &self,
+        target: OrderTarget,
+        lookups: crate::order::ports::Lookups,
+        claim: Option<IdempotencyClaim>,
+        work: crate::order::ports::LookupWork,
+    ) -> Result<Mutation, StoreError> {
         self.run_unit(claim, |_| Plan::Mutate {
             target,
-            expected_version,
+            expected_version: None,
+            lookups,
             work,
         })
     }
@@ -466,6 +582,24 @@ impl OrderStore for InMemoryStore {
         work: MergeWork,
     ) -> Result<Mutation, StoreError> {
         self.run_unit(claim, |_| Plan::Merge { target, source, work })
+    }
+
+    async fn get_payment(
+        &self,
+        id: crate::ids::PaymentId,
+    ) -> Result<crate::order::ports::StoredPayment, StoreError> {
+        let state = self.state();
+        let payment = state
+            .payments
+            .get(&id)
+            .cloned()
+            .ok_or(StoreError::not_found("payment"))?;
+        let (provider_method, confirmation_code) = state.providers.get(&id).cloned().unwrap_or_default();
+        Ok(crate::order::ports::StoredPayment {
+            payment,
+            provider_method,
+            confirmation_code,
+        })
     }
 
     async fn get_order(&self, id: OrderId) -> Result<Order, StoreError> {
@@ -745,12 +879,7 @@ impl crate::receipts::ReceiptStore for InMemoryStore {
         paid.sort_by_key(|p| (p.created_at, p.id));
         let paid = paid
             .into_iter()
-            .map(|p| crate::receipts::ReceiptPayment {
-                method: p.method,
-                amount: p.amount,
-                tendered: p.tendered,
-                change: p.change,
-            })
+            .map(crate::receipts::ReceiptPayment::from)
             .collect();
         Ok((record, paid))
     }

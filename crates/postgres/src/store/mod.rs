@@ -11,7 +11,7 @@ mod ops;
 mod online_payments;
 mod orders;
 mod print_jobs;
-mod receipts;
+pub(crate) mod receipts;
 mod seed;
 mod settings;
 mod shifts;

@@ -167,9 +167,14 @@ fn assemble(conn: &mut PgConnection, row: ShiftRow) -> Result<Shift, DbError> {
 fn flows(conn: &mut PgConnection, shift: &Shift) -> Result<CashFlows, DbError> {
     let currency = shift.currency();
     let id = shift.id.as_uuid();
-    let paid: Vec<(String, String, i64)> = payments::table
+    let paid: Vec<(String, String, i64, i64)> = payments::table
         .filter(payments::shift_id.eq(id))
-        .select((payments::method, payments::status, payments::amount))
+        .select((
+            payments::method,
+            payments::status,
+            payments::amount,
+            payments::tip,
+        ))
         .load(conn)?;
     let refunded: Vec<(String, i64)> = refunds::table
         .inner_join(payments::table)
@@ -178,11 +183,12 @@ fn flows(conn: &mut PgConnection, shift: &Shift) -> Result<CashFlows, DbError> {
         .load(conn)?;
     let paid = paid
         .into_iter()
-        .map(|(method, status, amount)| {
+        .map(|(method, status, amount, tip)| {
             Ok((
                 PaymentMethod::parse(&method).map_err(|e| corrupt("payments.method", e.message))?,
                 PaymentStatus::parse(&status).map_err(|e| corrupt("payments.status", e.message))?,
                 Money::new(amount, currency),
+                Money::new(tip, currency),
             ))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;

@@ -11,6 +11,7 @@
 //! move, merge) and [`reading`] (lists, one order, ticket reprints). Every mutation goes
 //! through [`save`].
 
+mod discounts;
 mod lifecycle;
 mod reading;
 mod requests;
@@ -29,6 +30,7 @@ use crate::auth::Authenticated;
 use crate::error::ApiError;
 use crate::orders::{FieldHints, caller, claim, render_order, respond};
 
+pub use discounts::*;
 pub use lifecycle::*;
 pub use reading::*;
 pub use requests::*;
@@ -50,7 +52,11 @@ pub(crate) fn routes(cfg: &mut ServiceConfig) {
         .service(cancel_order)
         .service(move_order)
         .service(merge_orders)
-        .service(reprint_ticket);
+        .service(reprint_ticket)
+        .service(set_order_discount)
+        .service(clear_order_discount)
+        .service(set_item_discount)
+        .service(clear_item_discount);
 }
 
 /// What every order mutation does once its input is read and checked: renders the saved

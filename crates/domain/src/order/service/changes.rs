@@ -366,6 +366,7 @@ where
             effects
                 .events
                 .push(events::order_updated(order, UpdateKind::Served)?);
+            crate::payments::close_if_settled(order, now, &mut effects)?;
             Ok(WorkOutput {
                 change: OrderChange::Served(served),
                 effects,
@@ -437,6 +438,8 @@ where
                 .events
                 .push(events::item_status_changed(order, order.item(item_id)?, previous));
             announce_ready(was, order, &mut effects)?;
+            // Paid before the kitchen was done: its last item ready, the order closes.
+            crate::payments::close_if_settled(order, now, &mut effects)?;
             Ok(WorkOutput { change, effects })
         });
         self.mutate(OrderTarget::Item(item_id), None, claim, work).await
@@ -467,6 +470,7 @@ where
                     .push(events::item_status_changed(order, order.item(*id)?, previous));
             }
             announce_ready(was, order, &mut effects)?;
+            crate::payments::close_if_settled(order, now, &mut effects)?;
             Ok(WorkOutput {
                 change: OrderChange::TicketBumped {
                     station,
@@ -476,6 +480,76 @@ where
             })
         });
         self.mutate(OrderTarget::Order(order_id), None, claim, work).await
+    }
+
+    // ----- discounts --------------------------------------------------------------------------
+
+    /// Sets (`discount: Some`) or clears the discount of the order (`item: None`) or of one
+    /// item: up to the cashier limit of settings; beyond it a manager acts or approves in
+    /// the same request (`approval`). Totals and tax follow from the domain's totals; the
+    /// audit log records who gave it and who approved it.
+    pub async fn set_discount(
+        &self,
+        caller: Caller,
+        edit: Edit,
+        item: Option<OrderItemId>,
+        discount: DiscountCmd,
+        claim: Option<IdempotencyClaim>,
+    ) -> ServiceResult<Outcome> {
+        permit(caller.actor, Action::ApplyDiscount)?;
+        let now = self.now();
+        let limit = self.cached_settings().await?.cashier_discount_limit_bp;
+        let work: OrderWork =
+            Box::new(move |order| {
+                let before = order.totals()?;
+                let change = crate::order::DiscountChange {
+                    discount: discount.discount,
+                    reason: discount.reason,
+                    actor: caller.actor,
+                    approval: discount.approval,
+                    cashier_limit_bp: limit,
+                };
+                match item {
+                    None => order.set_discount(change, now)?,
+                    Some(id) => order.set_item_discount(id, change, now)?,
+                }
+                let applied = match item {
+                    None => order.discount.clone(),
+                    Some(id) => order.item(id)?.discount.clone(),
+                };
+                let after = order.totals()?;
+                let mut output = updated(order, OrderChange::DiscountSet { item }, UpdateKind::DiscountSet)?;
+                output.effects.audit.push(
+                NewAuditEntry::new(
+                    if applied.is_some() { "discount.applied" } else { "discount.cleared" },
+                    if item.is_some() { "order_item" } else { "order" },
+                )
+                .actor(Some(caller.actor.id))
+                .approver(applied.as_ref().and_then(|a| a.approved_by).filter(|a| *a != caller.actor.id))
+                .terminal(caller.terminal_id)
+                .entity_id(item.map_or_else(|| order.id.to_string(), |i| i.to_string()))
+                .before(serde_json::json!({
+                    "order_id": order.id,
+                    "discount": before.discount.minor(),
+                    "total": before.total.minor(),
+                }))
+                .after(serde_json::json!({
+                    "order_id": order.id,
+                    "discount": after.discount.minor(),
+                    "total": after.total.minor(),
+                    "applied": applied.as_ref().map(|a| a.discount),
+                    "reason": applied.as_ref().and_then(|a| a.reason.as_ref().map(|r| r.as_str().to_owned())),
+                })),
+            );
+                Ok(output)
+            });
+        self.mutate(
+            OrderTarget::Order(edit.order_id),
+            edit.expected_version,
+            claim,
+            work,
+        )
+        .await
     }
 
     // ----- voids, cancel, move, merge -------------------------------------------------------

@@ -23,9 +23,10 @@ use diesel::sql_query;
 use diesel::sql_types::{Array, Text};
 use pos_domain::StoreError;
 use pos_domain::idempotency::{IdempotencyKey, RequestFingerprint};
-use pos_domain::ids::{OrderId, StaffId};
+use pos_domain::ids::{OrderId, PaymentId, StaffId};
 use pos_domain::order::ports::{
-    CreateWork, IdempotencyClaim, MergeWork, Mutation, OrderFilter, OrderStore, OrderTarget, OrderWork,
+    CreateWork, IdempotencyClaim, LookupWork, Lookups, MergeWork, Mutation, OrderFilter, OrderStore,
+    OrderTarget, OrderWork, StoredPayment,
 };
 use pos_domain::order::{ItemStatus, Order, OrderStatus};
 use pos_domain::print_job::PrintJobKind;
@@ -85,9 +86,22 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
+        let plan = Plan::mutate(target, expected_version, work);
+        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
+            .await
+    }
+
+    async fn mutate_order_with(
+        &self,
+        target: OrderTarget,
+        lookups: Lookups,
+        claim: Option<IdempotencyClaim>,
+        work: LookupWork,
+    ) -> Result<Mutation, StoreError> {
         let plan = Plan::Mutate {
             target,
-            expected_version,
+            expected_version: None,
+            lookups,
             work,
         };
         self.interact(move |conn| unit_of_work::run(conn, claim, plan))
@@ -103,6 +117,11 @@ impl OrderStore for PgStore {
     ) -> Result<Mutation, StoreError> {
         let plan = Plan::Merge { target, source, work };
         self.interact(move |conn| unit_of_work::run(conn, claim, plan))
+            .await
+    }
+
+    async fn get_payment(&self, id: PaymentId) -> Result<StoredPayment, StoreError> {
+        self.interact(move |conn| payment_rows::get_payment(conn, id.as_uuid()))
             .await
     }
 

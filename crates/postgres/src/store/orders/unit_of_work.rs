@@ -22,8 +22,9 @@ use pos_domain::event::{Event, NewEvent};
 use pos_domain::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use pos_domain::ids::{OrderId, OrderItemId, ProductId, StaffId};
 use pos_domain::order::Order;
-use pos_domain::order::ports::{IdempotencyClaim, Mutation, OrderTarget, StockLevel};
+use pos_domain::order::ports::{Found, IdempotencyClaim, Lookups, Mutation, OrderTarget, StockLevel};
 use pos_domain::order::unit_of_work::{self, EffectsToWrite, Ending, Plan, Save, UnitStore};
+use pos_domain::receipts::ReceiptFacts;
 use uuid::Uuid;
 
 use super::idempotency::{claim_key, store_response};
@@ -31,8 +32,10 @@ use super::item_rows::{insert_items, upsert_items};
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, assemble, order_to_rows};
 use crate::error::DbError;
 use crate::prepared::{Prepared, statement};
+use crate::rows::SettingsRow;
 use crate::schema::{
-    order_items, order_number_counters, orders, print_jobs, products, receipt_counter, receipts,
+    dining_tables, order_items, order_number_counters, orders, print_jobs, products, receipt_counter,
+    receipts, settings, shifts, staff,
 };
 use crate::store::append_audit;
 use crate::store::events::append_events_after_write;
@@ -103,11 +106,75 @@ impl UnitStore for PgUnit<'_> {
                 lock_order(self.conn, id.as_uuid())?.ok_or_else(|| StoreError::not_found("order").into())
             }
             OrderTarget::Item(item) => lock_item_order(self.conn, item),
+            OrderTarget::Payment(payment) => {
+                let order_id: Uuid = crate::schema::payments::table
+                    .find(payment.as_uuid())
+                    .select(crate::schema::payments::order_id)
+                    .first(self.conn)
+                    .optional()?
+                    .ok_or_else(|| StoreError::not_found("payment"))?;
+                lock_order(self.conn, order_id)?.ok_or_else(|| StoreError::not_found("order").into())
+            }
         }
     }
 
     fn lock_pair(&mut self, target: OrderId, source: OrderId) -> Result<(Order, Order), Abort> {
         lock_pair(self.conn, target, source)
+    }
+
+    fn look_up(&mut self, order: &Order, lookups: Lookups) -> Result<Found, Abort> {
+        let open_shift = match lookups.open_shift_of {
+            None => None,
+            Some(staff_id) => shifts::table
+                .filter(shifts::staff_id.eq(staff_id.as_uuid()))
+                .filter(shifts::status.eq(pos_domain::shift::ShiftStatus::Open.as_str()))
+                .select(shifts::id)
+                .for_share()
+                .first::<Uuid>(self.conn)
+                .optional()?
+                .map(pos_domain::ids::ShiftId::from_uuid),
+        };
+        let payment = match lookups.payment {
+            None => None,
+            Some(id) => super::payment_rows::lock_payment(self.conn, order.id.as_uuid(), id.as_uuid())?,
+        };
+        Ok(Found { open_shift, payment })
+    }
+
+    fn next_receipt_number(&mut self) -> Result<i64, Abort> {
+        Ok(diesel::update(receipt_counter::table.find(1_i16))
+            .set(receipt_counter::last_number.eq(receipt_counter::last_number + 1))
+            .returning(receipt_counter::last_number)
+            .get_result(self.conn)?)
+    }
+
+    fn receipt_facts(&mut self, order: &Order) -> Result<ReceiptFacts, Abort> {
+        let conn = &mut *self.conn;
+        let settings = settings::table
+            .select(SettingsRow::as_select())
+            .first(conn)
+            .optional()?
+            .ok_or_else(|| StoreError::not_found("settings"))?
+            .into_settings()?;
+        let staff_name: String = staff::table
+            .find(order.staff_id.as_uuid())
+            .select(staff::full_name)
+            .first(conn)?;
+        let table = match order.table_id {
+            None => None,
+            Some(table) => dining_tables::table
+                .find(table.as_uuid())
+                .select(dining_tables::code)
+                .first::<String>(conn)
+                .optional()?,
+        };
+        let payments = crate::store::receipts::receipt_payments(conn, order.id.as_uuid())?;
+        Ok(ReceiptFacts {
+            settings,
+            staff_name,
+            table,
+            payments,
+        })
     }
 
     fn lock_tracked_stock(&mut self, products: &[ProductId]) -> Result<BTreeMap<ProductId, i32>, Abort> {
@@ -135,8 +202,9 @@ impl UnitStore for PgUnit<'_> {
                 .execute(conn)?;
         }
         super::payment_rows::write(conn, &effects.payments)?;
-        for receipt in &mut effects.receipts {
-            receipt.number = Some(issue_receipt(conn, receipt)?);
+        super::payment_rows::write_refunds(conn, &effects.refunds)?;
+        for receipt in &effects.receipts {
+            record_receipt(conn, receipt)?;
         }
         for entry in std::mem::take(&mut effects.audit) {
             append_audit(conn, entry, Utc::now())?;
@@ -160,13 +228,12 @@ impl UnitStore for PgUnit<'_> {
     }
 }
 
-/// Takes the venue's next receipt number and records the receipt: the counter row stays
-/// locked until the unit ends, so numbers are gap-free (a rolled-back close gives it back).
-fn issue_receipt(conn: &mut PgConnection, receipt: &unit_of_work::NewReceipt) -> Result<i64, Abort> {
-    let number: i64 = diesel::update(receipt_counter::table.find(1_i16))
-        .set(receipt_counter::last_number.eq(receipt_counter::last_number + 1))
-        .returning(receipt_counter::last_number)
-        .get_result(conn)?;
+/// Records a receipt under the number the unit took ([`UnitStore::next_receipt_number`]: the
+/// counter row stays locked until the unit ends, so numbers are gap-free).
+fn record_receipt(conn: &mut PgConnection, receipt: &unit_of_work::NewReceipt) -> Result<(), Abort> {
+    let number = receipt
+        .number
+        .ok_or_else(|| StoreError::Internal("a receipt without its number".into()))?;
     diesel::insert_into(receipts::table)
         .values((
             receipts::order_id.eq(receipt.order_id.as_uuid()),
@@ -174,7 +241,7 @@ fn issue_receipt(conn: &mut PgConnection, receipt: &unit_of_work::NewReceipt) ->
             receipts::issued_at.eq(receipt.issued_at),
         ))
         .execute(conn)?;
-    Ok(number)
+    Ok(())
 }
 
 /// The next number of `business_date`, in a statement of its own (autocommit): the counter

@@ -1,0 +1,6 @@
+ALTER TABLE payments DROP CONSTRAINT payments_change_check;
+ALTER TABLE payments ADD CONSTRAINT payments_change_check CHECK (
+    (tendered IS NULL AND change_given IS NULL) OR change_given = tendered - amount
+);
+ALTER TABLE payments DROP CONSTRAINT payments_tendered_check;
+ALTER TABLE payments ADD CONSTRAINT payments_tendered_check CHECK (tendered IS NULL OR tendered >= amount);
