@@ -126,6 +126,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         print_jobs: store.clone(),
         backups,
         receipts: store.clone(),
+        reports: store.clone(),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             store.clone(),
             store.clone(),
