@@ -78,10 +78,10 @@ pub struct AppState {
     pub online_payments: Option<Arc<pos_domain::online_payments::OnlinePaymentService>>,
     /// Orders' numbered receipts and the payments they list.
     pub receipts: Arc<dyn pos_domain::receipts::ReceiptStore>,
+    /// Reports, the manager's dashboard and Z reports (read-only sums; the Z close).
+    pub reports: Arc<dyn pos_domain::reports::ReportStore>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
-    /// Online payments (Pesapal); `None`: not configured (online refunds answer 503).
-    pub gateway: Option<Arc<dyn pos_domain::ports::PaymentGateway>>,
     /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.
     pub backups: Option<Arc<dyn BackupService>>,
     /// Product and table images' rows (the files live in `config.upload_dir`); `None`: the

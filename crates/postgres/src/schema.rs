@@ -193,6 +193,10 @@ diesel::table! {
         totals -> Jsonb,
         created_by -> Uuid,
         created_at -> Timestamptz,
+        period_start -> Timestamptz,
+        period_end -> Timestamptz,
+        prev_hash -> Text,
+        hash -> Text,
     }
 }
 

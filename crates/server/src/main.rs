@@ -8,6 +8,7 @@ mod allocator;
 mod audit_cli;
 mod backup_cli;
 mod bench;
+mod bench_reports;
 mod config;
 mod dev;
 mod http;
@@ -53,6 +54,9 @@ enum Command {
     /// Measure a running server: order placement throughput and latency, send → KDS delay
     /// over many event streams, and its peak memory (see docs/benchmarks.md).
     Bench(Box<bench::BenchArgs>),
+    /// Time the reports and the Z report over a year of a busy café written into an empty
+    /// database at DATABASE_URL (see docs/benchmarks.md).
+    BenchReports(bench_reports::BenchReportsArgs),
     /// Back up the database at DATABASE_URL into BACKUP_DIR (pg_dump custom format, with a
     /// FILE.sha256 beside it); prints the backup's name, size, SHA-256 and path.
     Backup,
@@ -101,6 +105,7 @@ fn main() -> ExitCode {
         Command::Openapi(args) => openapi::run(&args.out, args.check),
         Command::Dev(args) => run_async(dev::run(args.seed_file)),
         Command::Bench(args) => bench::run(*args),
+        Command::BenchReports(args) => bench_reports::run(args),
         Command::Backup => run_async(backup_cli::backup()),
         Command::Restore(args) => run_async(backup_cli::restore(args)),
         Command::Audit(command) => run_async(audit_cli::run(command)),

@@ -152,13 +152,13 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
                 ..pos_domain::order::OrderServiceConfig::default()
             },
         ),
-        gateway: None,
         print_jobs: store.clone(),
         backups,
         images: Some(store.clone()),
         receipts: store.clone(),
         gateway: online_payments.as_ref().map(|service| service.gateway().clone()),
         online_payments,
+        reports: store.clone(),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             store.clone(),
             bus.clone(),
