@@ -60,7 +60,8 @@ pub const SESSION_COOKIE: &str = "pos_session";
         (name = "images", description = "Product and table images: upload (checked, re-encoded, resized), remove (manager, admin)"),
         (name = "payments", description = "Taking payments on orders: cash, card, mobile money, split bills"),
         (name = "shifts", description = "Cash drawers: open with a float, cash in and out, close with the count, X report"),
-        (name = "reports", description = "Reports over business dates (JSON or CSV), the manager's dashboard, Z reports (managers)")
+        (name = "reports", description = "Reports over business dates (JSON or CSV), the manager's dashboard, Z reports (managers)"),
+        (name = "admin_menu", description = "Back office: categories, products (prices, 86, stock), modifiers, tables (managers) and settings (admin)")
     )
 )]
 struct BaseDoc;

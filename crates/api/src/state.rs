@@ -87,6 +87,8 @@ pub struct AppState {
     /// Product and table images' rows (the files live in `config.upload_dir`); `None`: the
     /// image routes answer 503.
     pub images: Option<Arc<dyn pos_domain::images::ImageStore>>,
+    /// The back office's menu, floor and settings editing; `None`: those routes answer 503.
+    pub catalog: Option<Arc<pos_domain::catalog::CatalogService>>,
     pub hasher: Arc<dyn PasswordHasher>,
     /// Prometheus instruments (`crate::metrics`); `Default::default()` counts without a probe.
     pub metrics: Arc<crate::metrics::Metrics>,

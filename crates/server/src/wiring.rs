@@ -155,6 +155,12 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         print_jobs: store.clone(),
         backups,
         images: Some(store.clone()),
+        catalog: Some(Arc::new(pos_domain::catalog::CatalogService::new(
+            store.clone(),
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+        ))),
         receipts: store.clone(),
         gateway: online_payments.as_ref().map(|service| service.gateway().clone()),
         online_payments,

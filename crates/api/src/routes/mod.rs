@@ -47,6 +47,7 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod admin_menu;
 pub mod approval;
 pub mod audit;
 pub mod auth;
@@ -88,5 +89,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(pesapal::routes)
         .configure(receipts::routes)
         .configure(reports::routes)
-        .configure(z_reports::routes);
+        .configure(z_reports::routes)
+        .configure(admin_menu::routes);
 }

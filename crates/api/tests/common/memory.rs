@@ -131,6 +131,7 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         reports: Arc::new(pos_domain::testing::UnusedReportStore),
         backups: None,
+        catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),
         metrics: Default::default(),
         images: None,

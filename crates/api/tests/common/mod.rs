@@ -159,6 +159,7 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         reports: Arc::new(pos_domain::testing::UnusedReportStore),
         backups: None,
+        catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),
         metrics: Default::default(),
         images: None,
