@@ -648,6 +648,8 @@ async fn a_close_racing_payments_counts_exactly_the_payments_on_its_shift() {
             })
         })
         .collect();
+    // Let some payments through first, so the close meets others in flight.
+    tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     let close = cashier
         .post_keyed(
             &format!("/api/shifts/{}/close", id(&shift)),
@@ -670,5 +672,6 @@ async fn a_close_racing_payments_counts_exactly_the_payments_on_its_shift() {
         count_where(&venue.db, "payments", &format!("shift_id = '{}'", id(&shift))),
         taken
     );
+    eprintln!("{taken} of 12 payments landed on the shift before its close");
     assert_eq!(closed["expected_cash"], taken * 100, "{closed}");
 }

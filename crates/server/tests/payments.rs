@@ -174,7 +174,7 @@ async fn a_split_bill_in_cash_and_momo_closes_the_order_and_frees_its_table() {
     cashier
         .post_keyed(&pay, json!({"method": "card", "amount": 1}))
         .await
-        .refused(StatusCode::CONFLICT, "order_finished", None);
+        .refused(StatusCode::CONFLICT, "order_finished", Some("order_id"));
     let drawer = cashier.get(&format!("/api/shifts/{}", id(&shift))).await;
     let drawer = drawer.expect(StatusCode::OK);
     assert_eq!(drawer["cash"]["cash_sales"], seat_amount);
@@ -271,7 +271,7 @@ async fn bad_payments_are_named_and_change_nothing() {
             json!({"method": "cash", "amount": 10}),
         )
         .await
-        .refused(StatusCode::CONFLICT, "order_finished", None);
+        .refused(StatusCode::CONFLICT, "order_finished", Some("order_id"));
     assert_eq!(count_where(&venue.db, "payments", "true"), 0);
 }
 
@@ -380,7 +380,7 @@ async fn orders_closed_at_once_get_receipt_numbers_without_gaps() {
     cashier
         .post_keyed(&pay_closed, json!({"method": "card", "amount": 1}))
         .await
-        .refused(StatusCode::CONFLICT, "order_finished", None);
+        .refused(StatusCode::CONFLICT, "order_finished", Some("order_id"));
 
     #[derive(diesel::QueryableByName)]
     struct Numbered {

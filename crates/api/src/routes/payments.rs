@@ -144,6 +144,24 @@ fn is_online(body: &RawBody) -> bool {
 
 pub(crate) fn render_payment_refusal(error: &OrderError, current: Option<&Order>) -> StoredResponse {
     let OrderError::Payment(payment) = error else {
+        if let OrderError::OrderFinished { .. } = error {
+            // A voided or closed order: the path's order is what is wrong.
+            let status = StatusCode::CONFLICT;
+            let mut problem = ProblemDetails::new(
+                status,
+                error.code(),
+                error.to_string(),
+                Some("order_id".to_owned()),
+            );
+            problem.request_id = None;
+            return problem_response(
+                &OrderProblem {
+                    problem,
+                    current: None,
+                },
+                status,
+            );
+        }
         return render_refusal(error, current, &FieldHints::default());
     };
     let status = match payment {
