@@ -33,7 +33,7 @@ use crate::order::ports::{
 };
 use crate::order::{Caller, Order, OrderError, OrderServiceError, Outcome};
 use crate::payment::{Payment, PaymentError, PaymentMethod, PaymentRequest, PaymentStatus};
-use crate::payments::{Share, close_if_settled, share_amount};
+use crate::payments::{Share, after_payment, share_amount};
 use crate::permissions::Action;
 use crate::ports::{
     Clock, EventBus, GatewayOrder, GatewayPaymentState, GatewayRedirect, GatewayStatus, PaymentGateway,
@@ -148,6 +148,7 @@ fn check_online(order: &Order, share: &Share) -> Result<crate::payment::Tender, 
         amount,
         tendered: None,
         reference: None,
+        tip: None,
     };
     Ok(request.validate(order.payable()?)?)
 }
@@ -204,7 +205,7 @@ pub fn settle_online_payment(
             effects
                 .events
                 .push(NewEvent::new("payment.completed", "payments", payload));
-            close_if_settled(order, balance, now, &mut effects)?;
+            after_payment(order, balance, now, &mut effects)?;
         }
         Verdict::Fail(reason) => {
             payment.fail()?;
@@ -686,8 +687,13 @@ mod tests {
             share: Share::Amount(1),
             tendered: None,
             reference: None,
+            tip: None,
         };
-        let refused = take_payment(&mut order.clone(), &cash, caller(), ShiftId::new(), now());
+        let found = crate::order::ports::Found {
+            open_shift: Some(ShiftId::new()),
+            payment: None,
+        };
+        let refused = take_payment(&mut order.clone(), &cash, caller(), &found, now());
         assert!(
             matches!(refused, Err(OrderError::Payment(PaymentError::NothingDue))),
             "{refused:?}"

@@ -207,7 +207,7 @@ pub fn take_payment(
     effects
         .events
         .push(NewEvent::new("payment.completed", "payments", payload));
-    close_if_settled(order, balance, now, &mut effects)?;
+    after_payment(order, balance, now, &mut effects)?;
     effects.payments.push(payment.clone());
     Ok(WorkOutput {
         change: OrderChange::PaymentTaken(Box::new(payment)),
@@ -218,7 +218,7 @@ pub fn take_payment(
 /// What follows a completed payment (at the till or confirmed online): at a zero balance
 /// `order.paid`, and the order closes with its table freed when nothing is still being
 /// prepared.
-pub(crate) fn close_if_settled(
+pub(crate) fn after_payment(
     order: &mut Order,
     balance: Money,
     now: DateTime<Utc>,
@@ -232,7 +232,7 @@ pub(crate) fn close_if_settled(
         ));
         // Paid before the kitchen is done (a takeaway paid at the counter): it closes when
         // its last item is ready or served; otherwise it closes now and its table is free.
-        close_if_settled(order, now, &mut effects)?;
+        close_if_settled(order, now, effects)?;
     }
     Ok(())
 }

@@ -20,7 +20,8 @@ use pos_domain::ids::{OrderId, OrderItemId};
 use pos_domain::ipn::{IpnAcknowledgement, IpnNotification, IpnParseError};
 use pos_domain::online_payments::{Confirmation, FailReason, OnlineError, StartOnlineCmd};
 use pos_domain::order::ports::{OrderChange, RenderInput};
-use pos_domain::payments::{NO_OPEN_SHIFT, Share};
+use pos_domain::payment::PaymentError;
+use pos_domain::payments::Share;
 use pos_domain::permissions::Action;
 use pos_domain::ports::GatewayRedirect;
 use pos_domain::validate::ValidationError;
@@ -182,7 +183,7 @@ pub(crate) async fn take_online_payment(
     match result {
         Ok(Some(outcome)) => respond(Ok(outcome), render),
         Ok(None) => Err(ApiError::conflict(
-            NO_OPEN_SHIFT,
+            PaymentError::NoOpenShift.code(),
             "open a shift (POST /api/shifts) before taking payments",
         )),
         Err(OnlineError::Service(error)) => respond(Err(error), render),

@@ -13,7 +13,6 @@ mod online_payments;
 mod orders;
 mod print_jobs;
 pub(crate) mod receipts;
-mod receipts;
 mod reports;
 mod seed;
 mod settings;

@@ -45,6 +45,7 @@ pub(crate) struct PaymentRead {
     shift_id: Option<Uuid>,
     created_at: DateTime<Utc>,
     completed_at: Option<DateTime<Utc>>,
+    tip: i64,
 }
 
 impl PaymentRead {
@@ -61,6 +62,7 @@ impl PaymentRead {
             reference: self.reference,
             provider_tracking_id: self.provider_tracking_id,
             refunded: Money::new(self.refunded_amount, currency),
+            tip: Money::new(self.tip, currency),
             staff_id: StaffId::from_uuid(self.staff_id),
             shift_id: self.shift_id.map(ShiftId::from_uuid),
             created_at: self.created_at,
