@@ -32,13 +32,16 @@ export function message(p: Problem | null | undefined, fallback = 'Something wen
   return p.detail || p.title || fallback;
 }
 
+/** Refusals whose body names no field although one input caused them. */
+const CODE_FIELDS: Record<string, string> = { username_taken: 'username', terminal_code_taken: 'code' };
+
 /**
  * Splits a problem between the form's fields and a general message: the field it names
  * (`field`, or its last segment, `settings.vat_rate` → `vat_rate`) when the form has it.
  */
 export function placeProblem(p: Problem, fields: readonly string[]): { field: string | null; text: string } {
   const text = message(p);
-  const f = p.field;
+  const f = p.field ?? (p.code ? CODE_FIELDS[p.code] : undefined);
   if (!f) return { field: null, text };
   if (fields.includes(f)) return { field: f, text };
   const last = f.split(/[.[\]]/).filter(Boolean).pop() ?? '';

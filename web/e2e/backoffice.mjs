@@ -1,0 +1,164 @@
+// The back office end to end (issue 14): the admin panel and the manager's screens, driven
+// like the rest by role and accessible name only, each screen checked with axe-core.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+export async function backoffice(t) {
+  const { newContext, step, call, expect, log, admin, BASE, NEW_PASSWORD, TIMEOUT, tablet } = t;
+  // Screenshots from the top of the page, as a person arriving on it sees it.
+  const screen = async (page, name) => {
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await t.screen(page, name);
+  };
+
+  /** A browser signed in with a password; lands where the role's home is. */
+  async function signIn(ctx, username, home) {
+    const page = await ctx.newPage();
+    await page.goto(BASE + '/');
+    await page.getByRole('button', { name: 'Password' }).click();
+    await page.getByLabel('Username').fill(username);
+    await page.getByLabel('Password').fill(NEW_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForURL((u) => u.pathname === home, { timeout: TIMEOUT });
+    return page;
+  }
+
+  /** The page also fits a 10" tablet held upright (800×1280): nothing wider than the screen. */
+  async function fitsPortrait(page, name) {
+    const before = page.viewportSize();
+    await page.setViewportSize({ width: 800, height: 1280 });
+    await page.waitForTimeout(100);
+    const { scroll, width } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, width: window.innerWidth }));
+    expect(scroll <= width, `${name} is wider than an upright tablet: ${scroll} > ${width}`);
+    await screen(page, `${name}-portrait`);
+    await page.setViewportSize(before);
+  }
+
+  const adminCtx = await newContext(tablet);
+  let page;
+  let grace;
+  await step('admin: signs in to the admin panel, creates a staff member and sees them listed', async () => {
+    page = await signIn(adminCtx, 'able', '/admin');
+    await page.getByRole('heading', { name: 'Staff', level: 2 }).waitFor();
+    await page.getByRole('row', { name: /\(able\)/ }).waitFor();
+    const form = page.getByRole('form', { name: 'New staff member' });
+    await form.getByLabel('Full name').fill('Grace Nakato');
+    await form.getByLabel('Username').fill('grace');
+    await form.getByLabel('Role').selectOption({ label: 'Cashier' });
+    await form.getByLabel('Initial password').fill('grace-initial-pw');
+    await form.getByLabel('PIN (optional)').fill('2580');
+    await screen(page, 'admin-staff-new');
+    await form.getByRole('button', { name: 'Create staff member' }).click();
+    await page.getByRole('row', { name: 'Grace Nakato (grace)' }).waitFor();
+    await page.getByRole('status').filter({ hasText: 'Grace Nakato (grace) created.' }).waitFor();
+    const listed = await call('GET', '/api/admin/staff', { token: admin.token });
+    grace = listed.body.find((s) => s.username === 'grace');
+    expect(grace && grace.role === 'cashier' && grace.has_pin, `grace on the server: ${JSON.stringify(grace)}`);
+    // The seed has two admins: with david deactivated, able is the last one and is protected.
+    await page.getByRole('button', { name: 'Deactivate david' }).click();
+    await page.getByRole('button', { name: 'Reactivate david' }).waitFor();
+    expect((await page.getByRole('button', { name: 'Deactivate able' }).count()) === 0, 'the last admin cannot be deactivated');
+    await page.getByRole('button', { name: 'Edit able' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit able' });
+    expect(await edit.getByLabel('Role').isDisabled(), 'the last admin keeps the admin role');
+    await edit.getByRole('button', { name: 'Cancel' }).click();
+    await page.getByRole('button', { name: 'Reactivate david' }).click();
+    await page.getByRole('button', { name: 'Deactivate david' }).waitFor();
+    await screen(page, 'admin-staff');
+    await fitsPortrait(page, 'admin-staff');
+    // Refusals land on the field they name: a too-short username (422), then a taken one (409).
+    const username = form.getByLabel('Username');
+    const fieldError = async (pattern) => {
+      await page.waitForFunction((el) => el.getAttribute('aria-invalid') === 'true', await username.elementHandle());
+      const described = await username.getAttribute('aria-describedby');
+      const text = await page.locator(`[id="${described.split(' ').pop()}"]`).textContent();
+      expect(pattern.test(text), `the Username field says why: ${text}`);
+    };
+    await form.getByLabel('Full name').fill('Another Grace');
+    await username.fill('g');
+    await form.getByLabel('Initial password').fill('grace-initial-pw');
+    await form.getByRole('button', { name: 'Create staff member' }).click();
+    await fieldError(/3 to 32 characters/);
+    await username.fill('grace');
+    await form.getByRole('button', { name: 'Create staff member' }).click();
+    await fieldError(/has this username/);
+    await screen(page, 'admin-staff-field-error');
+  });
+
+  await step('admin: registers a terminal', async () => {
+    await page.getByRole('navigation', { name: 'Screen' }).getByRole('link', { name: 'Terminals' }).click();
+    await page.getByRole('heading', { name: 'Terminals', level: 2 }).waitFor();
+    const form = page.getByRole('form', { name: 'Register a terminal' });
+    await form.getByLabel('Code').fill('terrace-1');
+    await form.getByLabel('Name').fill('Terrace till');
+    await form.getByLabel('Kind').selectOption('pos');
+    await form.getByRole('button', { name: 'Register terminal' }).click();
+    await page.getByRole('row', { name: /^terrace-1 Terrace till/ }).waitFor();
+    await screen(page, 'admin-terminals');
+  });
+
+  await step('admin: runs a backup, downloads it (checksum as listed), deletes another after confirming', async () => {
+    await page.getByRole('navigation', { name: 'Screen' }).getByRole('link', { name: 'Backups' }).click();
+    await page.getByRole('heading', { name: 'Backups', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'Run a backup now' }).click();
+    const done = page.getByRole('status').filter({ hasText: /^Backup .* done/ });
+    await done.waitFor({ timeout: 60_000 });
+    const name = (await done.textContent()).match(/^Backup (\S+) done/)[1];
+    const row = page.getByRole('row', { name });
+    const listed = (await row.getByLabel(`SHA-256 of ${name}`).textContent()).trim();
+    expect(/^[0-9a-f]{64}$/.test(listed), `a SHA-256 is listed: ${listed}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('link', { name: `Download ${name}` }).click()]);
+    const file = readFileSync(await download.path());
+    const actual = createHash('sha256').update(file).digest('hex');
+    expect(actual === listed, `downloaded file's SHA-256 ${actual} is the listed ${listed}`);
+    log(`backup ${name}: ${file.length} bytes, sha256 matches`);
+    await screen(page, 'admin-backups');
+    // A second one, deleted: nothing happens until the dialog is confirmed.
+    await page.getByRole('button', { name: 'Run a backup now' }).click();
+    await page.getByRole('status').filter({ hasText: /^Backup .* done/ }).filter({ hasNotText: name }).waitFor({ timeout: 60_000 });
+    const second = (await page.getByRole('status').filter({ hasText: /^Backup .* done/ }).textContent()).match(/^Backup (\S+) done/)[1];
+    await page.getByRole('button', { name: `Delete ${second}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Delete this backup?' });
+    await dialog.waitFor();
+    await screen(page, 'admin-backup-delete');
+    expect((await call('GET', '/api/admin/backups', { token: admin.token })).body.some((b) => b.name === second), 'still there before confirming');
+    await dialog.getByRole('button', { name: 'Delete backup' }).click();
+    await page.getByRole('row', { name: second }).waitFor({ state: 'detached' });
+    const after = (await call('GET', '/api/admin/backups', { token: admin.token })).body;
+    expect(!after.some((b) => b.name === second) && after.some((b) => b.name === name), 'only the confirmed one is gone');
+  });
+
+  await step('admin: the audit trail shows the staff creation and verifies the chain', async () => {
+    await page.getByRole('navigation', { name: 'Screen' }).getByRole('link', { name: 'Audit trail' }).click();
+    await page.getByRole('heading', { name: 'Audit trail', level: 2 }).waitFor();
+    await page.getByLabel('Action').fill('staff.created');
+    await page.getByRole('button', { name: 'Show entries' }).click();
+    // Once the filter applies, no other action is listed.
+    await page.getByRole('row').filter({ hasText: 'auth.login' }).first().waitFor({ state: 'detached' });
+    const entry = page.getByRole('row').filter({ hasText: 'username: grace' });
+    await entry.waitFor();
+    expect((await entry.textContent()).includes('Able'), 'the entry names who created grace');
+    await page.getByRole('button', { name: 'Verify the chain' }).click();
+    await page.getByRole('status').filter({ hasText: /^Chain intact: \d+ entries checked\.$/ }).waitFor();
+    await screen(page, 'admin-audit');
+    await fitsPortrait(page, 'admin-audit');
+  });
+
+  await step('manager: signs in to the manager screen; sees the open shifts; the admin panel offers only what a manager may do', async () => {
+    const ctx = await newContext(tablet);
+    const mgr = await signIn(ctx, 'linus', '/manager');
+    await mgr.getByRole('heading', { name: 'Shifts', level: 2 }).waitFor();
+    await screen(mgr, 'manager-shifts');
+    await mgr.getByRole('navigation', { name: 'Go to' }).getByRole('link', { name: 'Admin' }).click();
+    const tabs = mgr.getByRole('navigation', { name: 'Screen' });
+    await tabs.getByRole('link', { name: 'Audit trail' }).waitFor();
+    for (const hidden of ['Backups', 'Terminals', 'Settings']) {
+      expect((await tabs.getByRole('link', { name: hidden }).count()) === 0, `a manager is not offered ${hidden}`);
+    }
+    expect((await mgr.getByRole('button', { name: 'Create staff member' }).count()) === 0, 'a manager cannot create staff');
+    await screen(mgr, 'admin-as-manager');
+    await ctx.close();
+  });
+
+  await adminCtx.close();
+}
