@@ -57,7 +57,8 @@ pub const SESSION_COOKIE: &str = "pos_session";
         (name = "print_jobs", description = "The print queue agents poll and acknowledge"),
         (name = "backups", description = "Database backups: take, list, download, delete (admin)"),
         (name = "payments", description = "Taking payments on orders: cash, card, mobile money, split bills"),
-        (name = "shifts", description = "Cash drawers: open with a float, cash in and out, close with the count, X report")
+        (name = "shifts", description = "Cash drawers: open with a float, cash in and out, close with the count, X report"),
+        (name = "admin_menu", description = "Back office: categories, products (prices, 86, stock), modifiers, tables (managers) and settings (admin)")
     )
 )]
 struct BaseDoc;

@@ -78,6 +78,8 @@ pub struct AppState {
     pub print_jobs: Arc<dyn PrintJobStore>,
     /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.
     pub backups: Option<Arc<dyn BackupService>>,
+    /// The back office's menu, floor and settings editing; `None`: those routes answer 503.
+    pub catalog: Option<Arc<pos_domain::catalog::CatalogService>>,
     pub hasher: Arc<dyn PasswordHasher>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ApiConfig>,

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod backup;
 pub mod business_day;
+pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod event_feed;

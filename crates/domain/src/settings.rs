@@ -26,6 +26,10 @@ pub struct Settings {
     pub happy_hour_end: NaiveTime,
     /// Cash variance at shift close beyond which a manager must approve.
     pub shift_variance_threshold: Money,
+    /// A KDS ticket older than this many minutes is shown as waiting long (amber).
+    pub kds_warning_minutes: i32,
+    /// … and older than this as late (red); above the warning.
+    pub kds_late_minutes: i32,
 }
 
 impl Settings {
@@ -46,6 +50,8 @@ impl Settings {
             happy_hour_start: NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
             happy_hour_end: NaiveTime::from_hms_opt(19, 0, 0).unwrap_or_default(),
             shift_variance_threshold: Money::new(5_000, currency),
+            kds_warning_minutes: 10,
+            kds_late_minutes: 20,
         }
     }
 
@@ -100,6 +106,18 @@ impl Settings {
             return Err(ValidationError::new(
                 "shift_variance_threshold",
                 "must be a non-negative amount in the venue currency",
+            ));
+        }
+        if !(1..=240).contains(&self.kds_warning_minutes) {
+            return Err(ValidationError::new(
+                "kds_warning_minutes",
+                "must be between 1 and 240",
+            ));
+        }
+        if !(1..=480).contains(&self.kds_late_minutes) || self.kds_late_minutes <= self.kds_warning_minutes {
+            return Err(ValidationError::new(
+                "kds_late_minutes",
+                "must be between 1 and 480 and above kds_warning_minutes",
             ));
         }
         Ok(())

@@ -279,7 +279,7 @@ pub(crate) struct ModifierRow {
 
 impl ModifierRow {
     /// A modifier is priced in its product's currency.
-    fn into_modifier(self, currency: Currency) -> Result<Modifier, StoreError> {
+    pub(crate) fn into_modifier(self, currency: Currency) -> Result<Modifier, StoreError> {
         Ok(Modifier {
             id: ModifierId::from_uuid(self.id),
             product_id: ProductId::from_uuid(self.product_id),
@@ -307,6 +307,8 @@ pub(crate) struct SettingsRow {
     pub happy_hour_start: NaiveTime,
     pub happy_hour_end: NaiveTime,
     pub shift_variance_threshold: i64,
+    pub kds_warning_minutes: i32,
+    pub kds_late_minutes: i32,
 }
 
 impl SettingsRow {
@@ -326,6 +328,8 @@ impl SettingsRow {
             happy_hour_start: s.happy_hour_start,
             happy_hour_end: s.happy_hour_end,
             shift_variance_threshold: s.shift_variance_threshold.minor(),
+            kds_warning_minutes: s.kds_warning_minutes,
+            kds_late_minutes: s.kds_late_minutes,
         }
     }
 
@@ -345,6 +349,8 @@ impl SettingsRow {
             happy_hour_start: self.happy_hour_start,
             happy_hour_end: self.happy_hour_end,
             shift_variance_threshold: Money::new(self.shift_variance_threshold, currency),
+            kds_warning_minutes: self.kds_warning_minutes,
+            kds_late_minutes: self.kds_late_minutes,
         })
     }
 }

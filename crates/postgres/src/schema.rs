@@ -88,6 +88,8 @@ diesel::table! {
         happy_hour_end -> Time,
         shift_variance_threshold -> Int8,
         updated_at -> Timestamptz,
+        kds_warning_minutes -> Int4,
+        kds_late_minutes -> Int4,
     }
 }
 
@@ -409,6 +411,21 @@ diesel::table! {
 
 diesel::joinable!(receipts -> orders (order_id));
 
+diesel::table! {
+    stock_movements (id) {
+        id -> Uuid,
+        product_id -> Uuid,
+        kind -> Text,
+        delta -> Int4,
+        stock_after -> Nullable<Int4>,
+        reason -> Text,
+        staff_id -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(stock_movements -> products (product_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     staff,
     terminals,
@@ -435,4 +452,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     print_jobs,
     backups,
     app_secrets,
+    stock_movements,
 );

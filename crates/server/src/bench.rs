@@ -18,6 +18,7 @@ mod client;
 mod kds;
 mod load;
 mod memory;
+pub mod menu;
 mod procfs;
 mod report;
 mod sse;

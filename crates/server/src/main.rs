@@ -50,6 +50,9 @@ enum Command {
     /// Measure a running server: order placement throughput and latency, send → KDS delay
     /// over many event streams, and its peak memory (see docs/benchmarks.md).
     Bench(Box<bench::BenchArgs>),
+    /// Measure GET /api/menu on a large catalogue (default 20,000 products; --prepare adds
+    /// them through the admin API), with and without If-None-Match (see docs/benchmarks.md).
+    BenchMenu(Box<bench::menu::MenuBenchArgs>),
     /// Back up the database at DATABASE_URL into BACKUP_DIR (pg_dump custom format, with a
     /// FILE.sha256 beside it); prints the backup's name, size, SHA-256 and path.
     Backup,
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Openapi(args) => openapi::run(&args.out, args.check),
         Command::Dev(args) => run_async(dev::run(args.seed_file)),
         Command::Bench(args) => bench::run(*args),
+        Command::BenchMenu(args) => bench::menu::run(*args),
         Command::Backup => run_async(backup_cli::backup()),
         Command::Restore(args) => run_async(backup_cli::restore(args)),
     };

@@ -545,12 +545,31 @@ mod tests {
     fn the_project_venue_parses_with_its_counts() {
         let seed = parse(EMBEDDED_HAVILAH).unwrap();
         assert_eq!(seed.currency, Currency::Ugx);
-        assert_eq!(seed.staff.len(), 14);
+        assert_eq!(seed.staff.len(), 15);
         assert_eq!(seed.terminals.len(), 3);
         assert_eq!(seed.tables.len(), 15);
         assert_eq!(seed.categories.len(), 2);
         assert_eq!(seed.products.len(), 96);
         assert_eq!(seed.default_password.expose_secret(), "password123");
+    }
+
+    #[test]
+    fn each_station_screen_has_a_demo_account() {
+        let seed = parse(EMBEDDED_HAVILAH).unwrap();
+        for role in [
+            Role::Admin,
+            Role::Manager,
+            Role::Cashier,
+            Role::Kitchen,
+            Role::Bar,
+        ] {
+            assert!(
+                seed.staff.iter().any(|s| s.role == role),
+                "no {role} account in the demo venue"
+            );
+        }
+        let bar = seed.staff.iter().find(|s| s.role == Role::Bar).unwrap();
+        assert_eq!(bar.username.as_str(), "barbara");
     }
 
     #[test]
@@ -774,7 +793,7 @@ mod tests {
             .into_venue_seed(counter.clone(), None)
             .await
             .unwrap();
-        assert_eq!(seed.staff.len(), 14);
+        assert_eq!(seed.staff.len(), 15);
         let most = counter.most.load(Ordering::SeqCst);
         assert!((1..=HASHING_CONCURRENCY).contains(&most), "{most} at once");
     }
@@ -794,7 +813,7 @@ mod tests {
         assert_eq!(named.settings.cafe_name, "From Env");
         assert_eq!(named.settings.currency, Currency::Kes);
         assert_eq!(named.settings.shift_variance_threshold.currency(), Currency::Kes);
-        assert_eq!(named.staff.len(), 14);
+        assert_eq!(named.staff.len(), 15);
         assert!(
             named
                 .staff

@@ -125,6 +125,12 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         ),
         print_jobs: store.clone(),
         backups,
+        catalog: Some(Arc::new(pos_domain::catalog::CatalogService::new(
+            store.clone(),
+            store.clone(),
+            bus.clone(),
+            Arc::new(SystemClock),
+        ))),
         receipts: store.clone(),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             store.clone(),

@@ -239,7 +239,7 @@ async fn seeded_accounts_sign_in_but_must_change_their_password_first() {
     let fresh = api.change_password(&old, DEMO_PASSWORD, NEW_PASSWORD).await;
     let staff = api.get("/api/admin/staff", &fresh).await;
     assert_eq!(staff.status, StatusCode::OK, "{}", staff.body);
-    assert_eq!(staff.body.as_array().unwrap().len(), 14);
+    assert_eq!(staff.body.as_array().unwrap().len(), 15);
     let revoked = api.get("/api/auth/me", &old).await;
     assert_eq!(
         (revoked.status, revoked.code()),

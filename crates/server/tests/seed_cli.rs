@@ -32,7 +32,7 @@ fn migrate_then_seed_twice_adds_the_venue_once() {
     let first = succeed(pos(&["seed"]).env("DATABASE_URL", db.url()));
     assert_eq!(
         first.trim(),
-        "seed: added 14 staff, 3 terminals, 15 tables, 2 categories, 96 products, settings: added"
+        "seed: added 15 staff, 3 terminals, 15 tables, 2 categories, 96 products, settings: added"
     );
     let second = succeed(pos(&["seed"]).env("DATABASE_URL", db.url()));
     assert_eq!(

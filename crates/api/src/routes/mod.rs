@@ -47,6 +47,7 @@
 
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod admin_menu;
 pub mod approval;
 pub mod audit;
 pub mod auth;
@@ -80,5 +81,6 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(backups::routes)
         .configure(shifts::routes)
         .configure(payments::routes)
-        .configure(receipts::routes);
+        .configure(receipts::routes)
+        .configure(admin_menu::routes);
 }

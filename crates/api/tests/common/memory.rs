@@ -129,6 +129,7 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         ),
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         backups: None,
+        catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),
         clock: Arc::new(SystemClock),
         config: Arc::new(ApiConfig::default()),

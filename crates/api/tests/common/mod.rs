@@ -157,6 +157,7 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         ),
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
         backups: None,
+        catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),
         clock: Arc::new(SystemClock),
         config: Arc::new(config),

@@ -2,6 +2,7 @@
 
 mod audit;
 mod auth;
+mod catalog;
 mod coalesce;
 mod event_feed;
 pub(crate) mod events;
