@@ -144,6 +144,98 @@ export async function backoffice(t) {
     await fitsPortrait(page, 'admin-audit');
   });
 
+  await step('admin: an invalid setting is refused by the API and shown on its field; a valid one saves', async () => {
+    await page.getByRole('navigation', { name: 'Screen' }).getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Settings', level: 2 }).waitFor();
+    const vat = page.getByLabel('VAT rate (%)');
+    await vat.waitFor();
+    expect((await vat.inputValue()) === '16', `VAT shown as a percent: ${await vat.inputValue()}`);
+    await vat.fill('150');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.waitForFunction((el) => el.getAttribute('aria-invalid') === 'true', await vat.elementHandle());
+    const described = (await vat.getAttribute('aria-describedby')).split(' ').pop();
+    const text = await page.locator(`[id="${described}"]`).textContent();
+    expect(/between 0 and 10000/.test(text), `the VAT field says why: ${text}`);
+    await screen(page, 'admin-settings-error');
+    const still = await call('GET', '/api/admin/settings', { token: admin.token });
+    expect(still.body.vat_rate_bp === 1600, `nothing saved: ${still.body.vat_rate_bp}`);
+    await vat.fill('18');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByRole('status').filter({ hasText: 'Settings saved.' }).waitFor();
+    const now = await call('GET', '/api/admin/settings', { token: admin.token });
+    expect(now.body.vat_rate_bp === 1800, `VAT saved as basis points: ${now.body.vat_rate_bp}`);
+    await call('PATCH', '/api/admin/settings', { token: admin.token, body: { vat_rate_bp: 1600 } });
+  });
+
+  await step("admin: creates a product with a modifier; a cashier's POS (second context) shows it live; 86 greys it", async () => {
+    const posCtx = await newContext(tablet);
+    const cashier = await posCtx.newPage();
+    await cashier.goto(BASE + '/');
+    await cashier.getByRole('button', { name: 'PIN' }).click();
+    await cashier.getByLabel('Terminal code').fill('pos-1');
+    await cashier.getByRole('button', { name: 'Use this terminal' }).click();
+    for (const d of '1357') await cashier.getByRole('button', { name: `Digit ${d}`, exact: true }).click();
+    await cashier.getByRole('button', { name: 'Sign in with PIN' }).click();
+    await cashier.getByRole('heading', { name: 'Tables' }).waitFor();
+    await cashier.getByRole('status').filter({ hasText: 'Live' }).waitFor();
+    await cashier.getByRole('button', { name: 'New takeaway' }).click();
+    await cashier.getByRole('group', { name: 'Categories' }).getByRole('button', { name: 'Drinks' }).click();
+    expect((await cashier.getByRole('button', { name: /^Tamarind Cooler / }).count()) === 0, 'not on the menu yet');
+
+    await page.getByRole('navigation', { name: 'Screen' }).getByRole('link', { name: 'Menu' }).click();
+    await page.getByRole('heading', { name: 'Menu', level: 2 }).waitFor();
+    await page.getByRole('button', { name: 'New product' }).click();
+    const dialog = page.getByRole('dialog', { name: 'New product' });
+    await dialog.getByLabel('Category').selectOption({ label: 'Drinks' });
+    await dialog.getByLabel('Name', { exact: true }).fill('Tamarind Cooler');
+    await dialog.getByLabel('SKU').fill('E2E-TAMARIND');
+    await dialog.getByLabel('Price (UGX)').fill('6,500');
+    await dialog.getByLabel('Happy-hour price (UGX, optional)').fill('5000');
+    await dialog.getByLabel('Prepared at').selectOption({ label: 'Bar' });
+    await dialog.getByLabel('Stock on hand (optional)').fill('24');
+    await screen(page, 'admin-product-new');
+    await dialog.getByRole('button', { name: 'Save product' }).click();
+    // Saved: the dialog stays for modifiers.
+    await dialog.getByRole('button', { name: 'Close' }).waitFor();
+    await dialog.getByLabel('Modifier name').fill('Extra ice');
+    await dialog.getByLabel('Modifier price (UGX)').fill('500');
+    await dialog.getByRole('button', { name: 'Add modifier' }).click();
+    await dialog.getByRole('button', { name: 'Retire modifier Extra ice' }).waitFor();
+    await screen(page, 'admin-product-modifiers');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    const row = page.getByRole('row', { name: 'Tamarind Cooler' });
+    await row.waitFor();
+    expect((await row.textContent()).includes('USh 6,500'), 'the list shows the price from minor units');
+    await screen(page, 'admin-menu');
+
+    // Live on the cashier's screen, without a reload.
+    const tile = cashier.getByRole('button', { name: /^Tamarind Cooler USh 6,500/ });
+    await tile.waitFor({ timeout: 5000 });
+    await screen(cashier, 'pos-new-product-live');
+    // 86 it: the tile greys out, again live.
+    await row.getByRole('button', { name: '86 Tamarind Cooler' }).click();
+    await row.getByRole('button', { name: 'Back on the menu: Tamarind Cooler' }).waitFor();
+    await cashier.getByRole('button', { name: /^Tamarind Cooler .*Sold out/ }).waitFor({ timeout: 5000 });
+    expect(await cashier.getByRole('button', { name: /^Tamarind Cooler / }).isDisabled(), "an 86'd product cannot be tapped");
+    await row.getByRole('button', { name: 'Back on the menu: Tamarind Cooler' }).click();
+    await row.getByRole('button', { name: '86 Tamarind Cooler' }).waitFor();
+    await posCtx.close();
+  });
+
+  await step('admin: adds a table; its floor shows it', async () => {
+    await page.getByRole('navigation', { name: 'Screen' }).getByRole('link', { name: 'Tables' }).click();
+    await page.getByRole('heading', { name: 'Tables', level: 2 }).waitFor();
+    const form = page.getByRole('form', { name: 'New table' });
+    await form.getByLabel('Code').fill('P1');
+    await form.getByLabel('Area (optional)').fill('Patio');
+    await form.getByLabel('Seats').fill('6');
+    await form.getByRole('button', { name: 'Add table' }).click();
+    await page.getByRole('row', { name: /P1 Patio 6 In use/ }).waitFor();
+    await screen(page, 'admin-tables');
+    const floor = await call('GET', '/api/tables', { token: admin.token });
+    expect(floor.body.some((x) => x.code === 'P1'), 'P1 is on the floor');
+  });
+
   await step('manager: signs in to the manager screen; sees the open shifts; the admin panel offers only what a manager may do', async () => {
     const ctx = await newContext(tablet);
     const mgr = await signIn(ctx, 'linus', '/manager');

@@ -10,6 +10,9 @@ import { AuditTab } from './admin/Audit';
 import { BackupsTab } from './admin/Backups';
 import { StaffTab } from './admin/Staff';
 import { TerminalsTab } from './admin/Terminals';
+import { MenuTab } from './admin/Menu';
+import { SettingsTab } from './admin/Settings';
+import { TablesTab } from './admin/Tables';
 
 const LABELS: Record<AdminTab, string> = {
   staff: 'Staff',
@@ -22,7 +25,7 @@ const LABELS: Record<AdminTab, string> = {
 };
 
 /** Tabs with a screen in this build. */
-const BUILT: AdminTab[] = ['staff', 'terminals', 'backups', 'audit'];
+const BUILT: AdminTab[] = ['staff', 'menu', 'tables', 'terminals', 'settings', 'backups', 'audit'];
 
 export function Admin() {
   const me = useStore(session);
@@ -42,7 +45,10 @@ export function Admin() {
         <h2>{tab ? LABELS[tab] : 'Admin'}</h2>
         {!tab && <p>Your role has nothing to manage here.</p>}
         {tab === 'staff' && <StaffTab canManage={may(role, 'manage_staff')} canUnlock={may(role, 'unlock_accounts')} />}
+        {tab === 'menu' && <MenuTab currency="UGX" />}
+        {tab === 'tables' && <TablesTab />}
         {tab === 'terminals' && <TerminalsTab />}
+        {tab === 'settings' && <SettingsTab />}
         {tab === 'backups' && <BackupsTab />}
         {tab === 'audit' && <AuditTab canListStaff={may(role, 'manage_staff')} />}
       </main>

@@ -76,7 +76,7 @@ export function ShiftsTab({ knownIds = [], staffNames = {} }: { knownIds?: reado
                 <button type="button" onClick={() => xReport(s)} aria-label={`X report for ${name(s)}`}>
                   X report
                 </button>
-                <button type="button" class="danger" onClick={() => setClosing(s)} aria-label={`Close the shift of ${name(s)}`}>
+                <button type="button" class="danger" onClick={() => setClosing(s)} aria-label={`Close shift of ${name(s)}`}>
                   Close shift
                 </button>
               </div>
