@@ -58,7 +58,8 @@ pub const SESSION_COOKIE: &str = "pos_session";
         (name = "backups", description = "Database backups: take, list, download, delete (admin)"),
         (name = "payments", description = "Taking payments on orders: cash, card, mobile money, split bills"),
         (name = "shifts", description = "Cash drawers: open with a float, cash in and out, close with the count, X report"),
-        (name = "admin_menu", description = "Back office: categories, products (prices, 86, stock), modifiers, tables (managers) and settings (admin)")
+        (name = "admin_menu", description = "Back office: categories, products (prices, 86, stock), modifiers, tables (managers) and settings (admin)"),
+        (name = "reports", description = "Reports over business dates (JSON or CSV), the manager's dashboard, Z reports (managers)")
     )
 )]
 struct BaseDoc;

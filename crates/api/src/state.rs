@@ -74,6 +74,8 @@ pub struct AppState {
     pub payments: Arc<pos_domain::payments::PaymentService>,
     /// Orders' numbered receipts and the payments they list.
     pub receipts: Arc<dyn pos_domain::receipts::ReceiptStore>,
+    /// Reports, the manager's dashboard and Z reports (read-only sums; the Z close).
+    pub reports: Arc<dyn pos_domain::reports::ReportStore>,
     /// The queue print agents poll.
     pub print_jobs: Arc<dyn PrintJobStore>,
     /// Database backups (`pg_dump` into `BACKUP_DIR`); `None`: the backup routes answer 503.

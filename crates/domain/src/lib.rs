@@ -27,6 +27,7 @@ pub mod print_job;
 pub mod print_queue;
 pub mod printing;
 pub mod receipts;
+pub mod reports;
 pub mod seed;
 pub mod settings;
 pub mod shift;
@@ -37,6 +38,7 @@ pub mod testing;
 pub mod totals;
 pub mod validate;
 pub mod venue;
+pub mod z_report;
 
 pub use error::{BusError, GatewayError, HashError, StoreError};
 pub use money::{Currency, Money, MoneyError};

@@ -195,6 +195,10 @@ diesel::table! {
         totals -> Jsonb,
         created_by -> Uuid,
         created_at -> Timestamptz,
+        period_start -> Timestamptz,
+        period_end -> Timestamptz,
+        prev_hash -> Text,
+        hash -> Text,
     }
 }
 

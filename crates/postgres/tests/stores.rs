@@ -749,8 +749,10 @@ async fn z_reports_and_the_audit_log_cannot_be_rewritten() {
     exec(
         &store,
         &format!(
-            "INSERT INTO z_reports (number, business_date, currency, totals, created_by) \
-             VALUES (1, '2026-11-25', 'UGX', '{{\"sales\": 100}}', '{}')",
+            "INSERT INTO z_reports (number, business_date, currency, totals, created_by, \
+             period_start, period_end, prev_hash, hash) \
+             VALUES (1, '2026-11-25', 'UGX', '{{\"sales\": 100}}', '{}', now(), now(), \
+             repeat('0', 64), repeat('b', 64))",
             manager.id
         ),
     )

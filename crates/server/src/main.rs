@@ -7,6 +7,7 @@
 mod allocator;
 mod backup_cli;
 mod bench;
+mod bench_reports;
 mod config;
 mod dev;
 mod http;
@@ -53,6 +54,9 @@ enum Command {
     /// Measure GET /api/menu on a large catalogue (default 20,000 products; --prepare adds
     /// them through the admin API), with and without If-None-Match (see docs/benchmarks.md).
     BenchMenu(Box<bench::menu::MenuBenchArgs>),
+    /// Time the reports and the Z report over a year of a busy café written into an empty
+    /// database at DATABASE_URL (see docs/benchmarks.md).
+    BenchReports(bench_reports::BenchReportsArgs),
     /// Back up the database at DATABASE_URL into BACKUP_DIR (pg_dump custom format, with a
     /// FILE.sha256 beside it); prints the backup's name, size, SHA-256 and path.
     Backup,
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
         Command::Dev(args) => run_async(dev::run(args.seed_file)),
         Command::Bench(args) => bench::run(*args),
         Command::BenchMenu(args) => bench::menu::run(*args),
+        Command::BenchReports(args) => bench_reports::run(args),
         Command::Backup => run_async(backup_cli::backup()),
         Command::Restore(args) => run_async(backup_cli::restore(args)),
     };

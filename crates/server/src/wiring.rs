@@ -132,6 +132,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
             Arc::new(SystemClock),
         ))),
         receipts: store.clone(),
+        reports: store.clone(),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
             store.clone(),
             store.clone(),

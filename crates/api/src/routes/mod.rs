@@ -59,11 +59,13 @@ pub mod payments;
 pub mod print_jobs;
 pub mod realtime;
 pub mod receipts;
+pub mod reports;
 pub mod shifts;
 pub mod staff;
 pub mod system;
 pub mod tables;
 pub mod terminals;
+pub mod z_reports;
 
 /// The routes under `/api`.
 pub(crate) fn api(cfg: &mut ServiceConfig) {
@@ -82,5 +84,7 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(shifts::routes)
         .configure(payments::routes)
         .configure(receipts::routes)
-        .configure(admin_menu::routes);
+        .configure(admin_menu::routes)
+        .configure(reports::routes)
+        .configure(z_reports::routes);
 }

@@ -128,6 +128,7 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
             Default::default(),
         ),
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
+        reports: Arc::new(pos_domain::testing::UnusedReportStore),
         backups: None,
         catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),

@@ -156,6 +156,7 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
             Default::default(),
         ),
         print_jobs: Arc::new(pos_domain::print_queue::InMemoryPrintQueue::default()),
+        reports: Arc::new(pos_domain::testing::UnusedReportStore),
         backups: None,
         catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),

@@ -5,6 +5,7 @@
 
 mod fake;
 mod fake_auth;
+mod reports;
 mod shifts;
 
 pub mod contract;
@@ -26,6 +27,7 @@ use crate::ports::{BusMessage, Clock, EventBus};
 
 pub use fake::InMemoryStore;
 pub use fake_auth::{FAKE_PIN_PEPPER, InMemoryAuthStore, PlainSecrets};
+pub use reports::UnusedReportStore;
 pub use shifts::UnusedShiftStore;
 
 /// A clock that stands still until told to move. Clones share the same time.

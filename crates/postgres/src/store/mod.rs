@@ -10,6 +10,7 @@ mod health;
 mod orders;
 mod print_jobs;
 mod receipts;
+mod reports;
 mod seed;
 mod settings;
 mod shifts;
