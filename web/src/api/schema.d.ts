@@ -1094,6 +1094,247 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The manager's dashboard: today's figures and the live state of the floor, kitchen and
+         *     drawers.
+         */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/discounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Discounted closed orders, with who gave the discount and who approved it. */
+        get: operations["discounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Refunds, with their reason, who refunded and who approved. */
+        get: operations["refunds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-category": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Items sold by menu category. */
+        get: operations["sales_by_category"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-day": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sales by business date: orders, gross, discounts, service charge, tax, sales, refunds, net sales, tips. */
+        get: operations["sales_by_day"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-hour": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sales by local hour of the day (0–23) over the range. */
+        get: operations["sales_by_hour"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Money received by payment method (every method listed), with tips and refunds. */
+        get: operations["sales_by_method"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-product": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Items sold by product (live items of closed orders), best sellers first. */
+        get: operations["sales_by_product"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sales by the staff member who took the order, with the refunds of their orders. */
+        get: operations["sales_by_staff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/shifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shifts of the range: float, expected and counted cash, variance, orders, payments, tips. */
+        get: operations["shifts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gross, discounts, service charge, tax, sales, refunds, net sales and tips of a range. */
+        get: operations["summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/tax": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tax of closed orders by VAT rate and whether prices included it. */
+        get: operations["tax"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/tips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tips by the staff member who took the payment (never part of sales). */
+        get: operations["tips"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/voids": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Voided items and orders, with who voided and who approved. */
+        get: operations["voids"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/shifts": {
         parameters: {
             query?: never;
@@ -1216,6 +1457,63 @@ export interface paths {
         };
         /** The floor: every table with its state and open orders. */
         get: operations["get_tables"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/z-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every Z report, newest first (without their printed text). */
+        get: operations["list_z_reports"];
+        put?: never;
+        /**
+         * Close the business day: the next Z report, covering everything since the previous one.
+         *     Refused while any shift is open (409 `shifts_still_open`, listing them) and when today's
+         *     business date already has a report (409 `business_day_closed`). An `Idempotency-Key` is
+         *     required: a retry replays the first answer and never takes a second report.
+         */
+        post: operations["close_day"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/z-reports/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Verify the Z reports' hash chain. */
+        get: operations["verify_z_chain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/z-reports/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One Z report, reprinted: JSON with its text, or the text alone; both marked COPY. */
+        get: operations["get_z_report"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1460,6 +1758,19 @@ export interface components {
             /** Format: int64 */
             opening_float: number;
         };
+        /** @description One category's sold items. */
+        CategorySales: {
+            category: string;
+            /** Format: uuid */
+            category_id?: string | null;
+            currency: string;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            quantity: number;
+            /** Format: int64 */
+            sales: number;
+        };
         /**
          * @example {
          *       "current_password": "the current password",
@@ -1470,6 +1781,8 @@ export interface components {
             current_password: string;
             new_password: string;
         };
+        /** @description Closing the day takes no fields; an empty body or `{}` is fine. */
+        CloseDayInput: Record<string, never>;
         /** @description Closing a shift with the cash counted in the drawer. */
         CloseShiftInput: {
             approval?: null | components["schemas"]["ApprovalInput"];
@@ -1614,8 +1927,98 @@ export interface components {
             name: string;
             station?: null | components["schemas"]["Station"];
         };
+        /** @description An open shift on the dashboard: its drawer now. */
+        DashboardShift: {
+            shift: components["schemas"]["ShiftView"];
+            staff: string;
+        };
+        /**
+         * @description Today at a glance. The web refreshes it on the order, payment and shift events it
+         *     already receives; nothing new is emitted for it.
+         */
+        DashboardView: {
+            /** Format: date */
+            business_date: string;
+            by_hour: components["schemas"]["HourSales"][];
+            by_method: components["schemas"]["MethodSales"][];
+            by_staff: components["schemas"]["StaffSales"][];
+            currency: string;
+            /** Format: date-time */
+            generated_at: string;
+            /** @description Orders not yet closed, oldest first, with their age and balance. */
+            open_orders: components["schemas"]["OpenOrderLine"][];
+            /** @description Open shifts with their expected cash. */
+            open_shifts: components["schemas"]["DashboardShift"][];
+            /** @description Tickets waiting and average ticket time per station. */
+            stations: components["schemas"]["StationLoad"][];
+            /** @description Today's gross, discounts, tax, sales, refunds, net and tips. */
+            summary: components["schemas"]["SalesSummary"];
+            top_products: components["schemas"]["ProductSales"][];
+        };
         /** @enum {string} */
         DatabaseState: "ok" | "down";
+        /** @description Sales of one business date. */
+        DaySales: {
+            /** Format: date */
+            business_date: string;
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            net_sales: number;
+            /** Format: int64 */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            /** Format: int64 */
+            service_charge: number;
+            /** Format: int64 */
+            tax: number;
+            /** Format: int64 */
+            tips: number;
+        };
+        /** @description A closed order that was discounted: its whole discount, who gave it, who approved. */
+        DiscountLine: {
+            /** Format: int64 */
+            amount: number;
+            /** Format: uuid */
+            approved_by?: string | null;
+            approved_by_name?: string | null;
+            /** Format: date-time */
+            closed_at: string;
+            currency: string;
+            /** Format: uuid */
+            given_by?: string | null;
+            given_by_name?: string | null;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: int32 */
+            order_number: number;
+            reason?: string | null;
+            /** @description `order`, `items` or `order_and_items`: where the discount was applied. */
+            scope: string;
+        };
+        /** @description Discounted closed orders, with who gave the discount and who approved it. */
+        DiscountsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["DiscountLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @example {
          *       "error": "paper out"
@@ -1666,6 +2069,26 @@ export interface components {
         };
         /** @enum {string} */
         HealthStatus: "ok" | "degraded";
+        /** @description Sales of one local hour of the day (0–23) over the range. */
+        HourSales: {
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int32 */
+            hour: number;
+            /** Format: int64 */
+            net_sales: number;
+            /** Format: int64 */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            /** Format: int64 */
+            tax: number;
+        };
         /** @description One line to put on an order. */
         ItemInput: {
             /** Format: int32 */
@@ -1881,11 +2304,61 @@ export interface components {
              */
             source_order_id: string;
         };
+        /** @description Money received by one payment method (every method listed, zeros included). */
+        MethodSales: {
+            /**
+             * Format: int64
+             * @description Applied to orders (tips apart).
+             */
+            amount: number;
+            currency: string;
+            method: string;
+            /**
+             * Format: int64
+             * @description amount − refunds.
+             */
+            net: number;
+            /** Format: int64 */
+            payments: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            tips: number;
+        };
         MoveRequest: {
             /** Format: int32 */
             expected_version?: number | null;
             /** Format: uuid */
             table_id: string;
+        };
+        /** @description An order not yet paid and closed, for the dashboard. */
+        OpenOrderLine: {
+            /**
+             * Format: int64
+             * @description Seconds since it was created.
+             */
+            age_seconds: number;
+            /**
+             * Format: int64
+             * @description total − paid.
+             */
+            balance: number;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** Format: int32 */
+            number: number;
+            /** Format: uuid */
+            order_id: string;
+            /** @description `dine_in` or `takeaway`. */
+            order_type: string;
+            /** Format: int64 */
+            paid: number;
+            staff: string;
+            status: string;
+            table?: string | null;
+            /** Format: int64 */
+            total: number;
         };
         /** @description Opening a shift: the cash counted into the drawer. */
         OpenShiftInput: {
@@ -1894,6 +2367,16 @@ export interface components {
              * @description Minor units of the venue currency, 0 or more.
              */
             opening_float: number;
+        };
+        /** @description An open shift that keeps the day from closing. */
+        OpenShiftRef: {
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: uuid */
+            shift_id: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
         };
         /** @description One line of an order. Amounts are minor units of the order's `currency`. */
         OrderItemView: {
@@ -2185,6 +2668,26 @@ export interface components {
             /** @description `urn:pos:problem:{code}`. */
             type: string;
         };
+        /** @description One product's sold items (live items of closed orders). */
+        ProductSales: {
+            category?: string | null;
+            currency: string;
+            /**
+             * Format: int64
+             * @description (unit price + modifiers) × quantity.
+             */
+            gross_sales: number;
+            product: string;
+            /** Format: uuid */
+            product_id: string;
+            /** Format: int64 */
+            quantity: number;
+            /**
+             * Format: int64
+             * @description The lines' totals: after discounts, tax included.
+             */
+            sales: number;
+        };
         /** @description The receipt as JSON. */
         ReceiptView: {
             /** @description Always true here: the original printed when the order closed. */
@@ -2201,6 +2704,46 @@ export interface components {
         };
         /** @enum {string} */
         RedisState: "ok" | "disabled" | "down";
+        /** @description One refund. */
+        RefundLine: {
+            /** Format: int64 */
+            amount: number;
+            /** Format: uuid */
+            approved_by?: string | null;
+            approved_by_name?: string | null;
+            currency: string;
+            /** @description The refunded payment's method. */
+            method: string;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: int32 */
+            order_number: number;
+            /** Format: uuid */
+            payment_id: string;
+            reason: string;
+            /** Format: uuid */
+            refund_id: string;
+            /** Format: date-time */
+            refunded_at: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+        };
+        /** @description Refunds, with their reason, who refunded and who approved. */
+        RefundsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["RefundLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @example {
          *       "new_password": "a temporary password"
@@ -2214,6 +2757,129 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "manager" | "cashier" | "waiter" | "kitchen" | "bar";
+        /** @description Items sold by menu category. */
+        SalesByCategoryReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["CategorySales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales by business date: orders, gross, discounts, service charge, tax, sales, refunds, net sales, tips. */
+        SalesByDayReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["DaySales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales by local hour of the day (0–23) over the range. */
+        SalesByHourReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["HourSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Money received by payment method (every method listed), with tips and refunds. */
+        SalesByMethodReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["MethodSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Items sold by product (live items of closed orders), best sellers first. */
+        SalesByProductReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["ProductSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales by the staff member who took the order, with the refunds of their orders. */
+        SalesByStaffReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["StaffSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description The headline figures of a range (or of today, on the dashboard). */
+        SalesSummary: {
+            /**
+             * Format: int64
+             * @description sales ÷ orders, rounded down; 0 without orders.
+             */
+            average_sale: number;
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            net_sales: number;
+            /**
+             * Format: int64
+             * @description Closed orders.
+             */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            /** Format: int64 */
+            service_charge: number;
+            /** Format: int64 */
+            tax: number;
+            /**
+             * Format: int64
+             * @description Never part of sales.
+             */
+            tips: number;
+        };
         /** @description A started session. */
         SessionResponse: {
             /**
@@ -2281,6 +2947,45 @@ export interface components {
             /** Format: int32 */
             vat_rate_bp: number;
         };
+        /** @description A shift opened in the range: its drawer at close (or its float while open). */
+        ShiftLine: {
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: int64 */
+            counted_cash?: number | null;
+            currency: string;
+            /** Format: int64 */
+            expected_cash?: number | null;
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: int64 */
+            opening_float: number;
+            /** Format: int64 */
+            orders: number;
+            /**
+             * Format: int64
+             * @description Received on the shift (tips apart).
+             */
+            payments: number;
+            /** Format: uuid */
+            shift_id: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+            /** @description `open` or `closed`. */
+            status: string;
+            /** Format: uuid */
+            terminal_id?: string | null;
+            /** Format: int64 */
+            tips: number;
+            /**
+             * Format: int64
+             * @description counted − expected.
+             */
+            variance?: number | null;
+            /** Format: uuid */
+            variance_approved_by?: string | null;
+        };
         /** @description A shift with its drawer as of now. Amounts are minor units of `currency`. */
         ShiftView: {
             cash: components["schemas"]["CashView"];
@@ -2322,6 +3027,46 @@ export interface components {
              */
             variance_approved_by?: string | null;
         };
+        /** @description 409 `shifts_still_open`: the shifts to close first. */
+        ShiftsOpenProblem: components["schemas"]["ProblemDetails"] & {
+            open_shifts: components["schemas"]["OpenShiftRef"][];
+        };
+        /** @description Shifts of the range: float, expected and counted cash, variance, orders, payments, tips. */
+        ShiftsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["ShiftLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales of the orders a staff member took; refunds of those orders. */
+        StaffSales: {
+            /** Format: int64 */
+            average_sale: number;
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            net_sales: number;
+            /** Format: int64 */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+        };
         /** @description A staff member (no secrets). */
         StaffView: {
             active: boolean;
@@ -2356,6 +3101,30 @@ export interface components {
             /** Format: int32 */
             waiting: number;
         };
+        /** @description A kitchen or bar station's queue. */
+        StationLoad: {
+            /**
+             * Format: int64
+             * @description Average seconds from sent to ready of the items made ready today (null when none).
+             */
+            average_ticket_seconds?: number | null;
+            /** Format: int64 */
+            items_done_today: number;
+            /** Format: int64 */
+            items_waiting: number;
+            /**
+             * Format: int64
+             * @description The oldest waiting item's age, in seconds (0 when none waits).
+             */
+            oldest_waiting_seconds: number;
+            /** @description `kitchen` or `bar`. */
+            station: string;
+            /**
+             * Format: int64
+             * @description Orders with items sent to the station and not ready yet.
+             */
+            tickets_waiting: number;
+        };
         /** @description One stock count or adjustment. */
         StockMovementView: {
             /** Format: date-time */
@@ -2389,6 +3158,13 @@ export interface components {
             /** Format: int64 */
             set?: number | null;
         };
+        /** @description The headline figures of a range. */
+        SummaryReport: components["schemas"]["SalesSummary"] & {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+        };
         /** @description An unfinished order at a table. Amounts are minor units of `currency`. */
         TableOrderView: {
             /** Format: int64 */
@@ -2415,6 +3191,42 @@ export interface components {
          * @enum {string}
          */
         TableState: "free" | "occupied" | "bill_requested";
+        /** @description Tax of closed orders by VAT rate and whether prices included it. */
+        TaxLine: {
+            currency: string;
+            /**
+             * Format: int64
+             * @description sales − tax.
+             */
+            net_of_tax: number;
+            /** Format: int64 */
+            orders: number;
+            prices_include_tax: boolean;
+            /**
+             * Format: int64
+             * @description What customers were charged (tax included).
+             */
+            sales: number;
+            /** Format: int64 */
+            tax: number;
+            /** Format: int32 */
+            vat_rate_bp: number;
+        };
+        /** @description Tax of closed orders by VAT rate and whether prices included it. */
+        TaxReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["TaxLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @description What a terminal is used as.
          * @enum {string}
@@ -2443,6 +3255,35 @@ export interface components {
         };
         /** @enum {string} */
         TicketFormat: "text" | "escpos";
+        /** @description Tips taken by one staff member (on the payments they took). */
+        TipLine: {
+            currency: string;
+            /**
+             * Format: int64
+             * @description Payments with a tip.
+             */
+            payments: number;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+            /** Format: int64 */
+            tips: number;
+        };
+        /** @description Tips by the staff member who took the payment (never part of sales). */
+        TipsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["TipLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @example {
          *       "scope": "pin:pos-1"
@@ -2612,6 +3453,33 @@ export interface components {
              */
             expected_version?: number | null;
         };
+        /** @description A voided order or item. */
+        VoidLine: {
+            /**
+             * Format: int64
+             * @description List value voided.
+             */
+            amount: number;
+            /** Format: uuid */
+            approved_by?: string | null;
+            approved_by_name?: string | null;
+            currency: string;
+            item?: string | null;
+            /** @description `order` or `item`. */
+            kind: string;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: int32 */
+            order_number: number;
+            /** Format: int64 */
+            quantity: number;
+            reason: string;
+            /** Format: date-time */
+            voided_at: string;
+            /** Format: uuid */
+            voided_by?: string | null;
+            voided_by_name?: string | null;
+        };
         /**
          * @example {
          *       "approval": {
@@ -2641,11 +3509,151 @@ export interface components {
             by: string;
             reason: string;
         };
+        /** @description Voided items and orders, with who voided and who approved. */
+        VoidsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["VoidLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /** @description The X report: a shift's figures at any moment, the shift going on. */
         XReportView: {
             /** Format: date-time */
             generated_at: string;
             shift: components["schemas"]["ShiftView"];
+        };
+        /**
+         * @description The Z chain checked from the first report: numbers without gaps, each linked to the
+         *     previous, each matching its hash.
+         */
+        ZChainView: {
+            detail?: string | null;
+            /** @description The first break: `{"problem": "gap" | "unlinked" | "altered", "number": …}`. */
+            first_break?: Record<string, never> | null;
+            ok: boolean;
+            /** @description Reports checked (all of them when `ok`). */
+            reports: number;
+        };
+        /** @description Discounts on the orders closed within the period. */
+        ZDiscounts: {
+            /** Format: int64 */
+            amount: number;
+            /**
+             * Format: int64
+             * @description Orders whose discount needed and got a manager's approval.
+             */
+            approved: number;
+            /** Format: int64 */
+            orders: number;
+        };
+        /** @description A Z report. Money in minor units of `currency`. */
+        ZReportView: {
+            /** Format: date */
+            business_date: string;
+            /** @description True on every reading after the first answer (a reprint). */
+            copy: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            currency: string;
+            /** @description SHA-256 over `prev_hash` and this report's canonical content. */
+            hash: string;
+            /**
+             * Format: int64
+             * @description 1, 2, 3 … without gaps.
+             */
+            number: number;
+            /**
+             * Format: date-time
+             * @description … to here (when this report was taken).
+             */
+            period_end: string;
+            /**
+             * Format: date-time
+             * @description Everything from here (the previous report's end) …
+             */
+            period_start: string;
+            /** @description The previous report's hash (64 zeros for number 1). */
+            prev_hash: string;
+            /** @description The printed report (48 columns); absent in lists. */
+            text?: string | null;
+            totals: components["schemas"]["ZTotals"];
+        };
+        /** @description One shift closed within the report's period: its drawer and variance. */
+        ZShiftCash: {
+            /** Format: date-time */
+            closed_at: string;
+            /** Format: int64 */
+            counted_cash: number;
+            /** Format: int64 */
+            expected_cash: number;
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: int64 */
+            opening_float: number;
+            /** Format: uuid */
+            shift_id: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+            /**
+             * Format: int64
+             * @description counted − expected: negative when cash was missing.
+             */
+            variance: number;
+            /** Format: uuid */
+            variance_approved_by?: string | null;
+        };
+        /** @description The figures of a Z report. Money in minor units of `currency`. */
+        ZTotals: {
+            /**
+             * Format: int64
+             * @description Σ variance of the shifts.
+             */
+            cash_variance: number;
+            currency: string;
+            discounts: components["schemas"]["ZDiscounts"];
+            /** @description Received payments by method (every method listed), with their tips and refunds. */
+            payments: components["schemas"]["MethodSales"][];
+            /** Format: int64 */
+            payments_count: number;
+            /** Format: int64 */
+            payments_total: number;
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            period_start: string;
+            /** Format: int64 */
+            refunds_count: number;
+            /** Format: int64 */
+            refunds_total: number;
+            sales: components["schemas"]["SalesSummary"];
+            shifts: components["schemas"]["ZShiftCash"][];
+            tax: components["schemas"]["TaxLine"][];
+            /** Format: int64 */
+            tips_total: number;
+            voids: components["schemas"]["ZVoids"];
+        };
+        /** @description Voids within the period. */
+        ZVoids: {
+            /**
+             * Format: int64
+             * @description List value of what was voided (items of voided orders included).
+             */
+            amount: number;
+            /** Format: int64 */
+            items: number;
+            /** Format: int64 */
+            orders: number;
         };
     };
     responses: never;
@@ -9946,6 +10954,1245 @@ export interface operations {
             };
         };
     };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Today at a glance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardView"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    discounts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discounted closed orders, with who gave the discount and who approved it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscountsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    refunds: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Refunds, with their reason, who refunded and who approved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_category: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Items sold by menu category. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByCategoryReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_day: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sales by business date: orders, gross, discounts, service charge, tax, sales, refunds, net sales, tips. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByDayReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_hour: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sales by local hour of the day (0–23) over the range. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByHourReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_method: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Money received by payment method (every method listed), with tips and refunds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByMethodReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_product: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Items sold by product (live items of closed orders), best sellers first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByProductReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_staff: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sales by the staff member who took the order, with the refunds of their orders. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByStaffReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    shifts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Shifts of the range: float, expected and counted cash, variance, orders, payments, tips. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    summary: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The range's figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummaryReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    tax: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tax of closed orders by VAT rate and whether prices included it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    tips: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tips by the staff member who took the payment (never part of sales). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TipsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    voids: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Voided items and orders, with who voided and who approved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoidsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     open_shift: {
         parameters: {
             query?: never;
@@ -10560,6 +12807,321 @@ export interface operations {
             };
             /** @description Not allowed for this account */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_z_reports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Z reports */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZReportView"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    close_day: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A fresh UUID per close: a retry replays the first answer */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Nothing, or `{}` */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseDayInput"];
+            };
+        };
+        responses: {
+            /** @description The Z report, with its printed text */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZReportView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `shifts_still_open` (with `open_shifts`), `business_day_closed`, `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ShiftsOpenProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    verify_z_chain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chain's state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZChainView"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_z_report: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `json` (default) or `text` (also chosen by `Accept: text/plain`): the printed report,
+                 *     marked COPY.
+                 * @example text
+                 */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The report's number */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Z report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZReportView"];
+                    "text/plain; charset=utf-8": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such report */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
