@@ -6,7 +6,10 @@ import { may } from '../lib/permissions';
 import { useLocation } from '../lib/router';
 import { session } from '../lib/session';
 import { useStore } from '../lib/store';
+import { DashboardTab } from './manager/Dashboard';
+import { ReportsTab } from './manager/Reports';
 import { ShiftsTab } from './manager/Shifts';
+import { ZReportsTab } from './manager/ZReports';
 
 type Tab = 'dashboard' | 'reports' | 'shifts' | 'z';
 const LABELS: Record<Tab, string> = { dashboard: 'Dashboard', reports: 'Reports', shifts: 'Shifts', z: 'Z reports' };
@@ -16,7 +19,10 @@ export function Manager() {
   const loc = useLocation();
   const role = me?.staff.role;
   const tabs: Tab[] = [];
+  if (may(role, 'view_dashboard')) tabs.push('dashboard');
+  if (may(role, 'view_reports')) tabs.push('reports');
   if (may(role, 'close_any_shift')) tabs.push('shifts');
+  if (may(role, 'run_z_report')) tabs.push('z');
   const asked = new URLSearchParams(loc.search).get('tab') as Tab | null;
   const tab = asked && tabs.includes(asked) ? asked : tabs[0];
   return (
@@ -27,7 +33,10 @@ export function Manager() {
       <main class="list-screen admin">
         <h2>{tab ? LABELS[tab] : 'Manager'}</h2>
         {!tab && <p>Your role has no manager screens.</p>}
+        {tab === 'dashboard' && <DashboardTab />}
+        {tab === 'reports' && <ReportsTab />}
         {tab === 'shifts' && <ShiftsTab />}
+        {tab === 'z' && <ZReportsTab />}
       </main>
     </div>
   );

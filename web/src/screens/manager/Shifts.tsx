@@ -34,16 +34,24 @@ export async function loadShifts(knownIds: readonly string[]): Promise<Shift[]> 
     .sort((a, b) => (a.status === b.status ? b.opened_at.localeCompare(a.opened_at) : a.status === 'open' ? -1 : 1));
 }
 
-export function ShiftsTab({ knownIds = [], staffNames = {} }: { knownIds?: readonly string[]; staffNames?: Record<string, string> }) {
+export function ShiftsTab() {
   const [shifts, setShifts] = useState<Shift[] | null>(null);
+  const [staffNames, setStaffNames] = useState<Record<string, string>>({});
   const [report, setReport] = useState<XReport | null>(null);
   const [closing, setClosing] = useState<Shift | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = async () => setShifts(await loadShifts(knownIds));
+  // Open shifts (with who holds them) come from the dashboard; closed ones from recent orders.
+  const load = async () => {
+    const dash = await get<Schemas['DashboardView']>('/api/reports/dashboard');
+    const open = dash.ok ? dash.data.open_shifts : [];
+    if (dash.ok) setStaffNames(Object.fromEntries(open.map((o) => [o.shift.staff_id, o.staff])));
+    const all = await loadShifts(open.map((o) => o.shift.id));
+    setShifts(all);
+  };
   useEffect(() => {
     void load();
-  }, [knownIds.join(',')]);
+  }, []);
 
   const xReport = async (s: Shift) => {
     const r = await get<XReport>(`/api/shifts/${s.id}/x-report`);
