@@ -59,17 +59,14 @@ export function cell(key: string, value: unknown, currency: string): string {
 
 const heading = (k: string) => k.replace(/_bp$/, ' (%)').replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase());
 
-export function today(): string {
-  const d = new Date();
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
-}
-
 export function ReportsTab() {
-  const form = useForm({ report: 'sales-by-hour', from: today(), to: today() });
+  // Empty dates: the API's default (today's business date, which the venue's cut-off hour
+  // decides, not this device's calendar); filled in from its answer.
+  const form = useForm({ report: 'sales-by-hour', from: '', to: '' });
   const [asked, setAsked] = useState({ ...form.values });
   const [report, setReport] = useState<Report | null>(null);
   const kind = asked.report as ReportKind;
-  const query = `from=${encodeURIComponent(asked.from)}&to=${encodeURIComponent(asked.to)}`;
+  const query = new URLSearchParams(Object.entries({ from: asked.from.trim(), to: asked.to.trim() }).filter(([, v]) => v)).toString();
 
   useEffect(() => {
     setReport(null);
@@ -77,6 +74,7 @@ export function ReportsTab() {
       if (r.ok) {
         setReport(r.data);
         form.clear();
+        if (!form.values.from && !form.values.to) form.reset({ ...form.values, from: r.data.from, to: r.data.to });
       } else form.refuse(r.problem);
     });
   }, [kind, query]);
@@ -100,7 +98,7 @@ export function ReportsTab() {
         <button type="submit" class="primary">
           Show report
         </button>
-        <a class="button" href={`/api/reports/${kind}?${query}&format=csv`} download={`${kind}_${asked.from}_${asked.to}.csv`}>
+        <a class="button" href={`/api/reports/${kind}?${query}${query ? '&' : ''}format=csv`} download={`${kind}_${report?.from ?? 'today'}_${report?.to ?? ''}.csv`}>
           Download CSV
         </a>
         <FormError form={form} />
