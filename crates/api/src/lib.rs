@@ -16,6 +16,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod orders;
@@ -99,7 +100,9 @@ pub fn build_app(
             web::resource(format!("{}{{name:.+}}", statics::IMAGES_PREFIX))
                 .route(web::get().to(statics::image))
                 .route(web::head().to(statics::image)),
-        );
+        )
+        // Metrics live on the private METRICS_ADDR listener only (crate::metrics).
+        .service(web::resource("/metrics").to(metrics_not_here));
     let (app, doc) = with_documented_routes(app);
 
     let mut routes = openapi::RouteTable::from_openapi(&doc);
@@ -120,6 +123,13 @@ pub fn build_app(
         .wrap(from_fn(middleware::problem_responses))
         .wrap(from_fn(middleware::security_headers))
         .wrap(from_fn(middleware::request_context))
+}
+
+/// `/metrics` on the public port: 404, whatever the SPA would have answered.
+async fn metrics_not_here() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(
+        "metrics are served on the metrics listener (METRICS_ADDR) only".to_owned(),
+    ))
 }
 
 /// Swagger UI's assets are relative to `/api/docs/`.

@@ -115,7 +115,20 @@ pub async fn request_context(
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
     }
     let status = response.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed();
+    if let Some(state) = response
+        .request()
+        .app_data::<actix_web::web::Data<crate::state::AppState>>()
+    {
+        let request = response.request();
+        state.metrics.observe_request(
+            request.method().as_str(),
+            request.match_pattern().as_deref(),
+            status,
+            elapsed,
+        );
+    }
+    let elapsed_ms = elapsed.as_secs_f64() * 1000.0;
     span.in_scope(|| tracing::info!(status, elapsed_ms, "request served"));
     Ok(response)
 }

@@ -56,6 +56,7 @@ pub const SESSION_COOKIE: &str = "pos_session";
         (name = "kds", description = "Kitchen and bar displays: station queues and bumps"),
         (name = "print_jobs", description = "The print queue agents poll and acknowledge"),
         (name = "backups", description = "Database backups: take, list, download, delete (admin)"),
+        (name = "images", description = "Product and table images: upload (checked, re-encoded, resized), remove (manager, admin)"),
         (name = "payments", description = "Taking payments on orders: cash, card, mobile money, split bills"),
         (name = "shifts", description = "Cash drawers: open with a float, cash in and out, close with the count, X report"),
         (name = "admin_menu", description = "Back office: categories, products (prices, 86, stock), modifiers, tables (managers) and settings (admin)"),

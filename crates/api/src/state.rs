@@ -82,7 +82,12 @@ pub struct AppState {
     pub backups: Option<Arc<dyn BackupService>>,
     /// The back office's menu, floor and settings editing; `None`: those routes answer 503.
     pub catalog: Option<Arc<pos_domain::catalog::CatalogService>>,
+    /// Product and table images' rows (the files live in `config.upload_dir`); `None`: the
+    /// image routes answer 503.
+    pub images: Option<Arc<dyn pos_domain::images::ImageStore>>,
     pub hasher: Arc<dyn PasswordHasher>,
+    /// Prometheus instruments (`crate::metrics`); `Default::default()` counts without a probe.
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub clock: Arc<dyn Clock>,
     pub config: Arc<ApiConfig>,
 }

@@ -108,7 +108,16 @@ pub(crate) async fn image(req: HttpRequest, state: web::Data<AppState>) -> Resul
     if !candidate.is_file() {
         return Err(not_found());
     }
-    serve_file(&req, &candidate, "public, max-age=86400")
+    // Uploaded images have generated names that never change content (routes::images).
+    let uploaded = ["products/", "tables/"]
+        .iter()
+        .any(|folder| relative.trim_start_matches('/').starts_with(folder));
+    let cache = if uploaded {
+        "public, max-age=31536000, immutable"
+    } else {
+        "public, max-age=86400"
+    };
+    serve_file(&req, &candidate, cache)
 }
 
 fn serve_file(req: &HttpRequest, path: &Path, cache_control: &'static str) -> Result<HttpResponse, ApiError> {

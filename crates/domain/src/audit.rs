@@ -110,6 +110,15 @@ pub enum ChainBreak {
     Altered { id: i64 },
 }
 
+impl ChainBreak {
+    /// The row where the chain breaks.
+    pub fn row_id(&self) -> i64 {
+        match self {
+            ChainBreak::Unlinked { id } | ChainBreak::Altered { id } => *id,
+        }
+    }
+}
+
 /// Checks rows given in id order, starting from `prev_hash` (GENESIS_HASH for the first row).
 /// Returns the hash of the last row, to continue with the next page.
 pub fn verify_chain<'a, I>(prev_hash: &str, rows: I) -> Result<String, ChainBreak>

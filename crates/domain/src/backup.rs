@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::StoreError;
+use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
 use crate::ids::StaffId;
 use crate::validate::ValidationError;
 
@@ -185,6 +186,46 @@ pub enum BackupError {
     Store(#[from] StoreError),
 }
 
+/// A backup asked for with an `Idempotency-Key` (spec §4): the key, its request's
+/// fingerprint, and how the outcome becomes the answer stored with the key.
+///
+/// The adapter claims the key with the same statements as every other unit of work, in a
+/// transaction it keeps open while `pg_dump` runs, and stores the rendered answer before
+/// COMMIT. So a retry while the dump runs waits for it (up to the claim's wait, then 409
+/// `request in progress`) and replays the first answer, never dumping twice; a failed backup (a
+/// 5xx answer, never stored) or a crash mid-dump releases the key for a retry.
+pub struct BackupClaim {
+    pub staff_id: StaffId,
+    pub key: IdempotencyKey,
+    pub fingerprint: RequestFingerprint,
+    pub render: RenderBackup,
+}
+
+/// Turns a backup's outcome into the answer stored with its key.
+pub type RenderBackup = Box<dyn FnOnce(&Result<BackupRecord, BackupError>) -> StoredResponse + Send>;
+
+impl std::fmt::Debug for BackupClaim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackupClaim")
+            .field("staff_id", &self.staff_id)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a claimed backup request answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimedBackup {
+    /// The backup ran (or failed): its rendered answer, stored with the key unless a 5xx.
+    Ran(StoredResponse),
+    /// The key was used before with the same request: the first answer; nothing ran.
+    Replayed(StoredResponse),
+    /// The key was used before with another request: 422.
+    KeyMismatch,
+    /// The first request with this key is still running: 409.
+    KeyInProgress,
+}
+
 /// The backup engine: takes, lists, finds and removes backups in the backup directory and
 /// their records in the database.
 #[async_trait]
@@ -203,6 +244,13 @@ pub trait BackupService: Send + Sync {
     async fn file(&self, name: &BackupName) -> Result<(BackupRecord, PathBuf), BackupError>;
     /// Removes the file, its checksum file and the record; `NotFound` when unknown.
     async fn delete(&self, name: &BackupName) -> Result<(), BackupError>;
+    /// [`BackupService::create`] once per [`BackupClaim`] (see there). Errors are the
+    /// claim's own (the database refusing it); the backup's outcome is in the answer.
+    async fn create_claimed(
+        &self,
+        trigger: BackupTrigger,
+        claim: BackupClaim,
+    ) -> Result<ClaimedBackup, BackupError>;
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ pub mod event_feed;
 pub mod happy_hour;
 pub mod idempotency;
 pub mod ids;
+pub mod images;
 pub mod money;
 pub mod order;
 pub mod payment;

@@ -17,14 +17,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Integer};
 use pos_domain::StoreError;
 use pos_domain::backup::{
-    BackupError, BackupName, BackupRecord, BackupService, BackupStatus, BackupTrigger, CHECKSUM_EXTENSION,
-    expired,
+    BackupClaim, BackupError, BackupName, BackupRecord, BackupService, BackupStatus, BackupTrigger,
+    CHECKSUM_EXTENSION, ClaimedBackup, expired,
 };
+use pos_domain::idempotency::StoredResponse;
 use pos_domain::ids::StaffId;
+use pos_domain::order::ports::{IdempotencyClaim, Mutation};
 use pos_domain::ports::SettingsStore;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -32,7 +35,7 @@ use tokio::process::Command;
 
 use crate::error::{DbError, classify_interact, classify_pool};
 use crate::schema::backups;
-use crate::store::PgStore;
+use crate::store::{Abort, PgStore, claim_key, store_response};
 
 /// `pg_try_advisory_lock` key of scheduled backups ("pos_back"): one replica runs a slot.
 pub const BACKUP_LOCK_KEY: i64 = 0x706f_735f_6261_636b;
@@ -498,6 +501,88 @@ impl PgBackups {
     }
 }
 
+impl PgBackups {
+    /// [`BackupService::create_claimed`], on this task: the caller runs it detached.
+    ///
+    /// One pooled connection holds the transaction with the claimed key for the whole dump
+    /// (`pg_dump` reads its own snapshot and never sees the uncommitted claim). Returned to
+    /// the pool with the transaction still open (this future dropped), the connection is
+    /// discarded by the pool's recycle check, which rolls the claim back.
+    async fn run_claimed(
+        &self,
+        trigger: BackupTrigger,
+        claim: BackupClaim,
+    ) -> Result<ClaimedBackup, BackupError> {
+        type Tm = <PgConnection as Connection>::TransactionManager;
+        let BackupClaim {
+            staff_id,
+            key,
+            fingerprint,
+            render,
+        } = claim;
+        let as_order_claim = IdempotencyClaim::new(staff_id, key.clone(), fingerprint, |_| StoredResponse {
+            status: 500,
+            content_type: String::new(),
+            body: Vec::new(),
+        });
+        let conn = self.store.pool().get().await.map_err(classify_pool)?;
+        let claimed = conn
+            .interact(move |conn| {
+                Tm::begin_transaction(conn).map_err(|e| Abort::Db(e.into()))?;
+                match claim_key(conn, &as_order_claim) {
+                    Ok(()) => Ok(()),
+                    Err(abort) => {
+                        let _ = Tm::rollback_transaction(conn);
+                        Err(abort)
+                    }
+                }
+            })
+            .await
+            .map_err(classify_interact)?;
+        match claimed {
+            Ok(()) => {}
+            Err(Abort::Answer(Mutation::Replayed(stored))) => return Ok(ClaimedBackup::Replayed(stored)),
+            Err(Abort::Answer(Mutation::KeyMismatch)) => return Ok(ClaimedBackup::KeyMismatch),
+            Err(Abort::Answer(Mutation::KeyInProgress)) => return Ok(ClaimedBackup::KeyInProgress),
+            Err(Abort::Answer(_)) => {
+                return Err(
+                    StoreError::Internal("an order answer came out of a backup's claim".into()).into(),
+                );
+            }
+            Err(Abort::Db(e)) => return Err(StoreError::from(e).into()),
+        }
+        let outcome = self.create(trigger, Some(staff_id)).await;
+        let response = render(&outcome);
+        let stored = response.clone();
+        let finished = conn
+            .interact(move |conn| {
+                if !stored.is_storable() {
+                    // A failed backup is not remembered: the key is free for a retry.
+                    return Tm::rollback_transaction(conn).map_err(|e| StoreError::from(DbError::from(e)));
+                }
+                match store_response(conn, staff_id, &key, &stored) {
+                    Ok(()) => Tm::commit_transaction(conn).map_err(|e| StoreError::from(DbError::from(e))),
+                    Err(abort) => {
+                        let _ = Tm::rollback_transaction(conn);
+                        Err(match abort {
+                            Abort::Db(e) => StoreError::from(e),
+                            Abort::Answer(_) => StoreError::Internal("storing a backup's answer".into()),
+                        })
+                    }
+                }
+            })
+            .await
+            .map_err(classify_interact)?;
+        if let Err(error) = finished {
+            // The backup itself is recorded and listed; only its answer was not kept, so a
+            // retry with this key would take another.
+            tracing::error!(%error, "storing the answer of a claimed backup failed");
+            return Err(error.into());
+        }
+        Ok(ClaimedBackup::Ran(response))
+    }
+}
+
 /// `pg_try_advisory_lock` (`lock`) or `pg_advisory_unlock` of [`BACKUP_LOCK_KEY`].
 fn try_lock(conn: &mut PgConnection, lock: bool) -> Result<bool, DbError> {
     #[derive(QueryableByName)]
@@ -554,6 +639,19 @@ impl BackupService for PgBackups {
             return Err(BackupError::NotFound);
         }
         Ok((record, path))
+    }
+
+    async fn create_claimed(
+        &self,
+        trigger: BackupTrigger,
+        claim: BackupClaim,
+    ) -> Result<ClaimedBackup, BackupError> {
+        // Detached: a client that hangs up mid-dump does not cut the dump (or its stored
+        // answer) short; its retry replays the answer.
+        let this = self.clone();
+        tokio::spawn(async move { this.run_claimed(trigger, claim).await })
+            .await
+            .map_err(|e| BackupError::Io(format!("the backup task failed: {e}")))?
     }
 
     async fn delete(&self, name: &BackupName) -> Result<(), BackupError> {

@@ -20,6 +20,7 @@ mod store;
 pub use error::DbError;
 pub use migrate::{MIGRATION_LOCK_KEY, MIGRATIONS, migrate, run_migrations};
 pub use pool::{PgManager, Pool, PoolConfig, PooledConnection, build_pool};
+pub use store::OpsCounts;
 pub use store::{
     AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, EventFollower, PgStore, append_audit, append_event, events_after,
 };

@@ -40,6 +40,7 @@ pub const VARIABLES: &[&str] = &[
     "DB_POOL_SIZE",
     "BODY_TIMEOUT_SECS",
     "MAX_CONNECTIONS_PER_IP",
+    "METRICS_ADDR",
 ];
 
 pub const MIN_JWT_SECRET_LEN: usize = 16;
@@ -173,6 +174,48 @@ pub struct Config {
     /// Open connections one client address may hold; `None` is unlimited
     /// (`MAX_CONNECTIONS_PER_IP=0`, for an instance only a proxy talks to).
     pub max_connections_per_ip: Option<usize>,
+    /// Where `GET /metrics` is served (`METRICS_ADDR`); never on the public port.
+    pub metrics: MetricsAddr,
+}
+
+/// The metrics listener's address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAddr {
+    /// `METRICS_ADDR` unset: loopback, [`DEFAULT_METRICS_PORT`]. Taken already (a second
+    /// instance on the machine), the server logs it and serves without metrics.
+    Default(std::net::SocketAddr),
+    /// Set by the operator: failing to bind it stops start-up.
+    Explicit(std::net::SocketAddr),
+    /// `METRICS_ADDR=off`.
+    Off,
+}
+
+/// The metrics listener's port when `METRICS_ADDR` is unset or names an address only
+/// (Prometheus's customary port for an application exporter).
+pub const DEFAULT_METRICS_PORT: u16 = 9464;
+
+/// `off`, `IP` (port 9464) or `IP:PORT`; IPv6 as `[::1]:9464`.
+fn parse_metrics_addr(raw: Option<&str>) -> Result<MetricsAddr, ConfigError> {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let Some(raw) = raw.map(str::trim) else {
+        return Ok(MetricsAddr::Default(SocketAddr::new(
+            IpAddr::V4(Ipv4Addr::LOCALHOST),
+            DEFAULT_METRICS_PORT,
+        )));
+    };
+    if raw.eq_ignore_ascii_case("off") {
+        return Ok(MetricsAddr::Off);
+    }
+    if let Ok(address) = raw.parse::<SocketAddr>() {
+        return Ok(MetricsAddr::Explicit(address));
+    }
+    if let Ok(ip) = raw.parse::<IpAddr>() {
+        return Ok(MetricsAddr::Explicit(SocketAddr::new(ip, DEFAULT_METRICS_PORT)));
+    }
+    Err(ConfigError::new(
+        "METRICS_ADDR",
+        format!("must be off, an IP address or IP:PORT such as 127.0.0.1:9464, not {raw:?}"),
+    ))
 }
 
 impl fmt::Debug for Config {
@@ -201,6 +244,7 @@ impl fmt::Debug for Config {
             .field("db_pool_size", &self.db_pool_size)
             .field("body_timeout", &self.body_timeout)
             .field("max_connections_per_ip", &self.max_connections_per_ip)
+            .field("metrics", &self.metrics)
             .finish()
     }
 }
@@ -399,6 +443,7 @@ pub fn parse(vars: &HashMap<&str, String>, required: Required, host: Host) -> Re
         db_pool_size,
         body_timeout: std::time::Duration::from_secs(body_timeout_secs),
         max_connections_per_ip: (max_connections_per_ip > 0).then_some(max_connections_per_ip),
+        metrics: parse_metrics_addr(get("METRICS_ADDR"))?,
     })
 }
 
@@ -534,6 +579,26 @@ mod tests {
 
     fn error_of(pairs: &[(&'static str, &str)]) -> String {
         serve(pairs).map(|_| ()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn metrics_default_to_loopback_and_can_be_moved_or_switched_off() {
+        use std::net::SocketAddr;
+        let loopback: SocketAddr = "127.0.0.1:9464".parse().unwrap();
+        assert_eq!(serve(&[]).unwrap().metrics, MetricsAddr::Default(loopback));
+        assert_eq!(
+            serve(&[("METRICS_ADDR", "off")]).unwrap().metrics,
+            MetricsAddr::Off
+        );
+        assert_eq!(
+            serve(&[("METRICS_ADDR", "10.0.0.5:9100")]).unwrap().metrics,
+            MetricsAddr::Explicit("10.0.0.5:9100".parse().unwrap())
+        );
+        assert_eq!(
+            serve(&[("METRICS_ADDR", "0.0.0.0")]).unwrap().metrics,
+            MetricsAddr::Explicit("0.0.0.0:9464".parse().unwrap())
+        );
+        assert!(error_of(&[("METRICS_ADDR", "localhost:x")]).starts_with("METRICS_ADDR must be off"));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use actix_web::HttpServer;
+use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
 use pos_api::AppState;
 use pos_api::limits::{ConnectionLimits, Limits};
 
+use crate::config::MetricsAddr;
 use crate::shutdown::ShutdownSignals;
 
 /// Seconds in-flight requests get to finish after SIGINT/SIGTERM before workers are stopped.
@@ -42,6 +44,7 @@ pub async fn serve(
         connections: ConnectionLimits::new(config.max_connections_per_ip),
     };
     let connections = limits.connections.clone();
+    let metrics_server = metrics_listener(&state, config.metrics)?;
     let server = HttpServer::new(move || {
         let limits = limits.clone();
         pos_api::build_app(state.clone()).wrap(from_fn(move |req, next| {
@@ -57,6 +60,11 @@ pub async fn serve(
     let bound = server.addrs().first().copied().unwrap_or(address);
     let server = server.run();
     let handle = server.handle();
+    let metrics_handle = metrics_server.map(|metrics| {
+        let handle = metrics.handle();
+        actix_web::rt::spawn(metrics);
+        handle
+    });
     actix_web::rt::spawn(async move {
         let signal = signals.received().await;
         tracing::info!(signal, "shutting down: finishing requests in flight");
@@ -66,6 +74,9 @@ pub async fn serve(
         // This task may outlive the runtime's reactor (it is dropped, not finished, when
         // the server stops first); the last handle on the database pool must not go with it.
         drop(realtime);
+        if let Some(metrics) = metrics_handle {
+            metrics.stop(false).await;
+        }
         handle.stop(true).await;
     });
     tracing::info!(address = %bound, "listening");
@@ -73,4 +84,39 @@ pub async fn serve(
     server.await?;
     tracing::info!("HTTP server stopped");
     Ok(())
+}
+
+/// The private listener of `GET /metrics` (one worker; Prometheus scrapes every few
+/// seconds), not yet running. `None` when switched off, or when the default address is
+/// taken (a second instance on this machine): logged, not fatal. An address the operator
+/// chose that cannot be bound stops start-up.
+fn metrics_listener(state: &AppState, address: MetricsAddr) -> anyhow::Result<Option<Server>> {
+    let (address, chosen) = match address {
+        MetricsAddr::Off => return Ok(None),
+        MetricsAddr::Default(address) => (address, false),
+        MetricsAddr::Explicit(address) => (address, true),
+    };
+    let state = web::Data::new(state.clone());
+    let bound = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(pos_api::metrics::scrape))
+    })
+    .workers(1)
+    .client_request_timeout(HEADER_TIMEOUT)
+    .shutdown_timeout(1)
+    .disable_signals()
+    .bind(address);
+    match bound {
+        Ok(server) => {
+            let bound = server.addrs().first().copied().unwrap_or(address);
+            tracing::info!(address = %bound, "metrics listening at /metrics");
+            Ok(Some(server.run()))
+        }
+        Err(e) if !chosen => {
+            tracing::error!(address = %address, error = %e, "metrics not served: the default METRICS_ADDR is taken (set METRICS_ADDR, or off)");
+            Ok(None)
+        }
+        Err(e) => Err(anyhow::anyhow!("METRICS_ADDR: cannot listen on {address}: {e}")),
+    }
 }

@@ -5,12 +5,14 @@
 //! (a `ConfigError` or a `SetupError`), always with a single `error: …` line on stderr.
 
 mod allocator;
+mod audit_cli;
 mod backup_cli;
 mod bench;
 mod bench_reports;
 mod config;
 mod dev;
 mod http;
+mod metrics_probe;
 mod migrate;
 mod openapi;
 mod pg_cluster;
@@ -62,6 +64,9 @@ enum Command {
     Backup,
     /// Restore a backup into the (empty) database at DATABASE_URL, after checking its SHA-256.
     Restore(backup_cli::RestoreArgs),
+    /// The audit log: `pos audit verify` checks its hash chain (DATABASE_URL).
+    #[command(subcommand)]
+    Audit(audit_cli::AuditCommand),
 }
 
 #[derive(Debug, Args)]
@@ -106,6 +111,7 @@ fn main() -> ExitCode {
         Command::BenchReports(args) => bench_reports::run(args),
         Command::Backup => run_async(backup_cli::backup()),
         Command::Restore(args) => run_async(backup_cli::restore(args)),
+        Command::Audit(command) => run_async(audit_cli::run(command)),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

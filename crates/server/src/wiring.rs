@@ -105,6 +105,10 @@ pub fn backups(store: &PgStore, config: &Config) -> Option<pos_postgres::backup:
 pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> anyhow::Result<AppState> {
     let sessions = Sessions::new(auth_config(config)?).map_err(|e| anyhow::anyhow!("POS_JWT_SECRET: {e}"))?;
     let backups = backups(&store, config).map(|b| Arc::new(b) as Arc<dyn pos_domain::backup::BackupService>);
+    let metrics = Arc::new(pos_api::metrics::Metrics::new(Some(Arc::new(
+        crate::metrics_probe::PgMetricsProbe::new(store.clone()),
+    ))));
+    let bus: Arc<dyn EventBus> = Arc::new(pos_api::metrics::CountingBus::new(bus, metrics.clone()));
     let store = Arc::new(store);
     Ok(AppState {
         health: store.clone(),
@@ -131,6 +135,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
             bus.clone(),
             Arc::new(SystemClock),
         ))),
+        images: Some(store.clone()),
         receipts: store.clone(),
         reports: store.clone(),
         payments: Arc::new(pos_domain::payments::PaymentService::new(
@@ -153,6 +158,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         sessions: Arc::new(sessions),
         bus,
         hasher: Arc::new(Argon2Hasher::new()),
+        metrics,
         clock: Arc::new(SystemClock),
         config: Arc::new(ApiConfig {
             web_dir: config.web_dir.clone(),

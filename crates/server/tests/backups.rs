@@ -85,6 +85,10 @@ struct Venue {
 }
 
 async fn venue(label: &str) -> Venue {
+    venue_with(label, &[]).await
+}
+
+async fn venue_with(label: &str, env: &[(&str, &Path)]) -> Venue {
     let db = TestDb::new();
     succeed(pos(&["seed"]).env("DATABASE_URL", db.url()));
     let backups = TempDir::new(&format!("{label}-backups"));
@@ -97,6 +101,9 @@ async fn venue(label: &str) -> Venue {
         .env("BACKUP_DIR", backups.path())
         .env("BIND", "127.0.0.1")
         .env("PORT", port.to_string());
+    for (name, value) in env {
+        command.env(name, value);
+    }
     let server = Running::start(command, port, logs.path()).await;
     Venue {
         db,
@@ -514,5 +521,119 @@ fn a_schedule_that_is_not_a_cron_pattern_stops_start_up() {
         stderr(&refused).contains("BACKUP_SCHEDULE is not a cron pattern"),
         "{}",
         stderr(&refused)
+    );
+}
+
+/// A retried `POST /api/admin/backups` with the same `Idempotency-Key` runs `pg_dump` once:
+/// a retry arriving mid-dump waits for the first (the claim's wait is 5 s, this dump takes
+/// 2 s) and replays its answer, as does a later one; another key takes another backup, and
+/// the key with another request is refused.
+#[tokio::test]
+async fn a_retried_backup_with_the_same_idempotency_key_dumps_once() {
+    let probe = TestDb::new();
+    let major = server_major(&probe);
+    drop(probe);
+    let bin = TempDir::new("backup-idem-bin");
+    let calls = bin.path().join("calls");
+    // The real pg_dump, slowed down and counted, so a retry can arrive mid-dump.
+    script(
+        bin.path(),
+        "pg_dump",
+        &format!(
+            "if [ \"$1\" = --version ]; then exec /usr/lib/postgresql/{major}/bin/pg_dump --version; fi\n\
+             echo run >> '{}'\nsleep 2\nexec /usr/lib/postgresql/{major}/bin/pg_dump \"$@\"",
+            calls.display()
+        ),
+    );
+    let venue = venue_with("backup-idem", &[("PG_BIN_DIR", bin.path())]).await;
+    let admin = adopt(&venue.server, "able").await;
+    let post = |key: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/api/admin/backups", venue.server.base_url))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", key.to_owned())
+            .send()
+    };
+
+    let first = post("backup-key-1");
+    let retry = async {
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        post("backup-key-1").await.unwrap()
+    };
+    let (first, during) = tokio::join!(first, retry);
+    let first = first.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first_body = first.text().await.unwrap();
+    assert_eq!(during.status(), StatusCode::CREATED);
+    assert_eq!(during.headers()["idempotent-replayed"], "true");
+    assert_eq!(during.text().await.unwrap(), first_body);
+
+    let replay = post("backup-key-1").await.unwrap();
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.text().await.unwrap(), first_body);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 1);
+    assert_eq!(texts(&venue.db, "SELECT name AS t FROM backups").len(), 1);
+
+    // The same key on another request is refused, and runs nothing.
+    let other = reqwest::Client::new()
+        .post(format!("{}/api/admin/backups?x=1", venue.server.base_url))
+        .bearer_auth(&admin)
+        .header("Idempotency-Key", "backup-key-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        other.json::<Value>().await.unwrap()["code"],
+        "idempotency_key_reused"
+    );
+
+    // A new key is a new backup.
+    let second = post("backup-key-2").await.unwrap();
+    assert_eq!(second.status(), StatusCode::CREATED);
+    assert_ne!(second.text().await.unwrap(), first_body);
+    assert_eq!(std::fs::read_to_string(&calls).unwrap().lines().count(), 2);
+    assert_eq!(texts(&venue.db, "SELECT name AS t FROM backups").len(), 2);
+}
+
+/// A failed backup is not remembered with its key: the retry runs again.
+#[tokio::test]
+async fn a_failed_backup_leaves_its_idempotency_key_free_for_a_retry() {
+    let probe = TestDb::new();
+    let major = server_major(&probe);
+    drop(probe);
+    let bin = TempDir::new("backup-idem-fail-bin");
+    script(
+        bin.path(),
+        "pg_dump",
+        &format!(
+            "if [ \"$1\" = --version ]; then echo 'pg_dump (PostgreSQL) {major}.3'; exit 0; fi\n\
+             echo 'pg_dump: error: disk on fire' >&2\nexit 1"
+        ),
+    );
+    let venue = venue_with("backup-idem-fail", &[("PG_BIN_DIR", bin.path())]).await;
+    let admin = adopt(&venue.server, "able").await;
+    for _ in 0..2 {
+        let failed = reqwest::Client::new()
+            .post(format!("{}/api/admin/backups", venue.server.base_url))
+            .bearer_auth(&admin)
+            .header("Idempotency-Key", "failing-key")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(failed.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(failed.headers().get("idempotent-replayed").is_none());
+        let body: Value = failed.json().await.unwrap();
+        assert_eq!(body["code"], "backup_failed");
+        assert!(
+            body["detail"].as_str().unwrap().contains("disk on fire"),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        texts(&venue.db, "SELECT status AS t FROM backups"),
+        vec!["failed".to_owned(), "failed".to_owned()]
     );
 }

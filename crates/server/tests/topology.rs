@@ -178,6 +178,8 @@ async fn replica(db: &TestDb, redis: &TestRedis, base_url: &str, logs: &TempDir)
         .env("POS_JWT_SECRET", JWT_SECRET)
         .env("APP_BASE_URL", base_url)
         .env("MAX_CONNECTIONS_PER_IP", "0")
+        // One volume for every replica, as in docker-compose.yml.
+        .env("UPLOAD_DIR", logs.path().join("uploads"))
         .env("BIND", "127.0.0.1")
         .env("PORT", port.to_string());
     Running::start(command, port, logs.path()).await
@@ -634,6 +636,60 @@ async fn two_replicas_behind_nginx_serve_login_live_orders_failover_and_uploads(
         "{}",
         nginx.error_log()
     );
+
+    // An image uploaded through nginx is served through nginx by either replica, with the
+    // app's immutable cache header.
+    let manager = bearer(&base, "linus").await;
+    let product = menu["categories"][0]["products"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pixels = image::RgbaImage::from_pixel(32, 24, image::Rgba([9, 99, 199, 255]));
+    let mut png = Vec::new();
+    image::ImageEncoder::write_image(
+        image::codecs::png::PngEncoder::new(&mut png),
+        pixels.as_raw(),
+        32,
+        24,
+        image::ExtendedColorType::Rgba8,
+    )
+    .unwrap();
+    let boundary = "topology-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"p.png\"\r\n\
+         Content-Type: image/png\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&png);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let uploaded = http
+        .post(format!("{base}/api/admin/products/{product}/image"))
+        .bearer_auth(&manager)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 200);
+    let image_url = uploaded.json::<Value>().await.unwrap()["image_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(image_url.starts_with("/pos-images/products/"), "{image_url}");
+    for _ in 0..4 {
+        let served = http.get(format!("{base}{image_url}")).send().await.unwrap();
+        assert_eq!(served.status(), 200);
+        assert_eq!(served.headers()["content-type"], "image/png");
+        assert_eq!(
+            served.headers()["cache-control"],
+            "public, max-age=31536000, immutable"
+        );
+        assert!(served.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    }
+
     drop(resumed);
     drop(screen);
 }

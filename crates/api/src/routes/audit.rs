@@ -153,9 +153,7 @@ pub async fn verify_audit(
     auth: Authenticated,
 ) -> Result<web::Json<AuditVerification>, ApiError> {
     let verdict = state.audit_service().verify(auth.requester()).await?;
-    let broken_at = verdict.broken.as_ref().map(|broken| match broken {
-        ChainBreak::Unlinked { id } | ChainBreak::Altered { id } => *id,
-    });
+    let broken_at = verdict.broken.as_ref().map(ChainBreak::row_id);
     if let (Some(row), Some(problem)) = (broken_at, &verdict.broken) {
         tracing::error!(row, %problem, "the audit chain is broken");
     }

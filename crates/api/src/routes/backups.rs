@@ -7,7 +7,11 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
-use pos_domain::backup::{BackupError, BackupName, BackupRecord, BackupService, BackupStatus, BackupTrigger};
+use pos_domain::backup::{
+    BackupClaim, BackupError, BackupName, BackupRecord, BackupService, BackupStatus, BackupTrigger,
+    ClaimedBackup,
+};
+use pos_domain::idempotency::StoredResponse;
 use pos_domain::permissions::Action;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -16,6 +20,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ProblemDetails};
 use crate::extract::Path;
+use crate::idempotency::{
+    KeyRule, fingerprint, idempotency_key, in_progress, internal_error, json_response, key_reused,
+    problem_response, respond_with,
+};
 use crate::state::AppState;
 
 pub(crate) fn routes(cfg: &mut ServiceConfig) {
@@ -107,12 +115,43 @@ fn name(raw: &str) -> Result<BackupName, ApiError> {
     Ok(BackupName::parse(raw)?)
 }
 
+/// A backup's outcome as the answer stored with its `Idempotency-Key`. Failures are 5xx,
+/// never stored: a retry with the same key runs again.
+fn render_outcome(outcome: &Result<BackupRecord, BackupError>) -> StoredResponse {
+    match outcome {
+        Ok(record) => json_response(StatusCode::CREATED, &BackupView::from(record)),
+        Err(
+            tool @ (BackupError::ToolMissing { .. }
+            | BackupError::VersionMismatch { .. }
+            | BackupError::ToolFailed { .. }),
+        ) => {
+            tracing::error!(error = %tool, "backup failed");
+            let problem = ProblemDetails::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "backup_failed",
+                format!("the backup failed and was recorded as failed: {tool}"),
+                None,
+            );
+            problem_response(&problem, StatusCode::SERVICE_UNAVAILABLE)
+        }
+        Err(other) => internal_error(other),
+    }
+}
+
 /// Take a backup now (`pg_dump`, custom format). Answers when the file is complete; old
 /// backups past `backup_retention_days` are removed after it.
+///
+/// With an `Idempotency-Key`, a retry (say after a timeout) never runs a second `pg_dump`:
+/// it gets the first answer (`Idempotent-Replayed: true`), waiting up to 5 s for a dump in
+/// progress, then 409 `request_in_progress`. A failed backup is not remembered, so a retry
+/// runs again.
 #[utoipa::path(
     tag = "backups",
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retried backup request safe: the same key answers the first backup instead of taking another")),
     responses(
         (status = 201, description = "Backed up", body = BackupView),
+        (status = 409, description = "`request_in_progress`: the first request with this key is still dumping", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`: the key came with another request", body = ProblemDetails, content_type = "application/problem+json"),
         (status = 503, description = "`backup_failed`: pg_dump missing, of another major version than the server, or failed; recorded as failed, no file kept", body = ProblemDetails, content_type = "application/problem+json"),
     ),
     security(("bearer_auth" = []), ("cookie_auth" = [])),
@@ -120,13 +159,30 @@ fn name(raw: &str) -> Result<BackupName, ApiError> {
 )]
 #[post("/admin/backups")]
 pub async fn create_backup(
+    req: HttpRequest,
     state: web::Data<AppState>,
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageBackups)?;
     let backups = service(&state)?;
-    match backups.create(BackupTrigger::Api, Some(auth.staff.id)).await {
-        Ok(record) => Ok(HttpResponse::Created().json(BackupView::from(&record))),
+    let Some(key) = idempotency_key(&req, KeyRule::Optional)? else {
+        return match backups.create(BackupTrigger::Api, Some(auth.staff.id)).await {
+            Ok(record) => Ok(HttpResponse::Created().json(BackupView::from(&record))),
+            Err(error) => backup_error(error),
+        };
+    };
+    // The route takes no body: the fingerprint is the method and the path.
+    let claim = BackupClaim {
+        staff_id: auth.staff.id,
+        key,
+        fingerprint: fingerprint(&req, b""),
+        render: Box::new(render_outcome),
+    };
+    match backups.create_claimed(BackupTrigger::Api, claim).await {
+        Ok(ClaimedBackup::Ran(stored)) => Ok(respond_with(stored, false)),
+        Ok(ClaimedBackup::Replayed(stored)) => Ok(respond_with(stored, true)),
+        Ok(ClaimedBackup::KeyMismatch) => Err(key_reused()),
+        Ok(ClaimedBackup::KeyInProgress) => Err(in_progress()),
         Err(error) => backup_error(error),
     }
 }

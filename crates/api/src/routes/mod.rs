@@ -52,6 +52,7 @@ pub mod approval;
 pub mod audit;
 pub mod auth;
 pub mod backups;
+pub mod images;
 pub mod kds;
 pub mod menu;
 pub mod orders;
@@ -81,6 +82,7 @@ pub(crate) fn api(cfg: &mut ServiceConfig) {
         .configure(kds::routes)
         .configure(print_jobs::routes)
         .configure(backups::routes)
+        .configure(images::routes)
         .configure(shifts::routes)
         .configure(payments::routes)
         .configure(receipts::routes)

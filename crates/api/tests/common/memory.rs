@@ -132,6 +132,8 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
         backups: None,
         catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),
+        metrics: Default::default(),
+        images: None,
         clock: Arc::new(SystemClock),
         config: Arc::new(ApiConfig::default()),
     }

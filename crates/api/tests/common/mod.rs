@@ -160,6 +160,8 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
         backups: None,
         catalog: None,
         hasher: Arc::new(Argon2Hasher::new()),
+        metrics: Default::default(),
+        images: None,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
     }

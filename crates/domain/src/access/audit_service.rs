@@ -1,8 +1,9 @@
 //! Reading the tamper-evident audit log and verifying its hash chain.
 
 use super::{AccessError, AccessPorts, Requester};
+use crate::StoreError;
 use crate::approval::require;
-use crate::audit::{AuditEntry, AuditQuery, ChainBreak, GENESIS_HASH, verify_chain};
+use crate::audit::{AuditEntry, AuditQuery, AuditStore, ChainBreak, GENESIS_HASH, verify_chain};
 use crate::permissions::Action;
 use crate::validate::ValidationError;
 
@@ -57,47 +58,53 @@ impl AuditService {
         Ok((rows, next_before_id))
     }
 
-    /// Checks the chain from the first row to the last, a page at a time.
+    /// Checks the chain from the first row to the last, a page at a time
+    /// ([`walk_audit_chain`], which `pos audit verify` runs too).
     pub async fn verify(&self, requester: Requester) -> Result<AuditVerification, AccessError> {
         require(requester.actor, Action::ViewAuditLog)?;
-        let mut last_hash = GENESIS_HASH.to_owned();
-        let mut after_id = 0;
-        let mut rows_checked = 0;
-        loop {
-            let rows = self.ports.audit.audit_page(after_id, VERIFY_PAGE).await?;
-            let Some(last) = rows.last() else { break };
-            after_id = last.id;
-            match verify_chain(&last_hash, &rows) {
-                Ok(hash) => {
-                    last_hash = hash;
-                    rows_checked += i64::try_from(rows.len()).unwrap_or(i64::MAX);
-                }
-                Err(broken) => {
-                    let id = match broken {
-                        ChainBreak::Unlinked { id } | ChainBreak::Altered { id } => id,
-                    };
-                    let intact: Vec<&AuditEntry> = rows.iter().take_while(|r| r.id != id).collect();
-                    if let Some(row) = intact.last() {
-                        last_hash = row.hash.clone();
-                    }
-                    rows_checked += i64::try_from(intact.len()).unwrap_or(0);
-                    return Ok(AuditVerification {
-                        valid: false,
-                        rows_checked,
-                        last_hash,
-                        broken: Some(broken),
-                    });
-                }
+        Ok(walk_audit_chain(self.ports.audit.as_ref()).await?)
+    }
+}
+
+/// The one walk of the chain, from the first row to the last, a page at a time: the API's
+/// verify route (after its permission check) and `pos audit verify` (an operator with the
+/// database URL) both answer with it, so they always name the same row.
+pub async fn walk_audit_chain(store: &dyn AuditStore) -> Result<AuditVerification, StoreError> {
+    let mut last_hash = GENESIS_HASH.to_owned();
+    let mut after_id = 0;
+    let mut rows_checked = 0;
+    loop {
+        let rows = store.audit_page(after_id, VERIFY_PAGE).await?;
+        let Some(last) = rows.last() else { break };
+        after_id = last.id;
+        match verify_chain(&last_hash, &rows) {
+            Ok(hash) => {
+                last_hash = hash;
+                rows_checked += i64::try_from(rows.len()).unwrap_or(i64::MAX);
             }
-            if i64::try_from(rows.len()).unwrap_or(i64::MAX) < VERIFY_PAGE {
-                break;
+            Err(broken) => {
+                let id = broken.row_id();
+                let intact: Vec<&AuditEntry> = rows.iter().take_while(|r| r.id != id).collect();
+                if let Some(row) = intact.last() {
+                    last_hash = row.hash.clone();
+                }
+                rows_checked += i64::try_from(intact.len()).unwrap_or(0);
+                return Ok(AuditVerification {
+                    valid: false,
+                    rows_checked,
+                    last_hash,
+                    broken: Some(broken),
+                });
             }
         }
-        Ok(AuditVerification {
-            valid: true,
-            rows_checked,
-            last_hash,
-            broken: None,
-        })
+        if i64::try_from(rows.len()).unwrap_or(i64::MAX) < VERIFY_PAGE {
+            break;
+        }
     }
+    Ok(AuditVerification {
+        valid: true,
+        rows_checked,
+        last_hash,
+        broken: None,
+    })
 }

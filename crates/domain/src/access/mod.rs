@@ -27,7 +27,9 @@ use chrono::{DateTime, Utc};
 use thiserror::Error;
 
 pub use approval_service::{ApprovalService, ApproverCredentials};
-pub use audit_service::{AuditService, AuditVerification, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT};
+pub use audit_service::{
+    AuditService, AuditVerification, DEFAULT_AUDIT_LIMIT, MAX_AUDIT_LIMIT, walk_audit_chain,
+};
 pub use auth_service::{AuthService, PinLogin, check_presented_password};
 pub use staff_service::{CreateStaff, StaffService, TerminalService, TerminalWritten};
 

@@ -7,6 +7,8 @@ mod coalesce;
 mod event_feed;
 pub(crate) mod events;
 mod health;
+mod images;
+mod ops;
 mod orders;
 mod print_jobs;
 mod receipts;
@@ -30,6 +32,9 @@ use crate::pool::{Pool, PoolConfig, build_pool};
 
 pub use audit::{AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, append_audit};
 pub use events::{EventFollower, append_event, events_after};
+pub use ops::OpsCounts;
+/// The idempotency claim's statements, for the backup engine's claimed backups.
+pub(crate) use orders::{Abort, claim_key, store_response};
 
 /// The PostgreSQL store: cheap to clone (the pool is reference-counted), shared by every
 /// request handler.
