@@ -1,10 +1,12 @@
 // The back office end to end (issue 14): the admin panel and the manager's screens, driven
 // like the rest by role and accessible name only, each screen checked with axe-core.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 
 export async function backoffice(t) {
-  const { newContext, step, call, expect, log, admin, manager, BASE, NEW_PASSWORD, TIMEOUT, tablet } = t;
+  const { newContext, step, call, expect, log, admin, manager, BASE, NEW_PASSWORD, OUT, TIMEOUT, tablet } = t;
   const ugx = (n) => `USh ${n.toLocaleString('en-US')}`;
   // Screenshots from the top of the page, as a person arriving on it sees it.
   const screen = async (page, name) => {
@@ -194,16 +196,36 @@ export async function backoffice(t) {
     await dialog.getByLabel('Happy-hour price (UGX, optional)').fill('5000');
     await dialog.getByLabel('Prepared at').selectOption({ label: 'Bar' });
     await dialog.getByLabel('Stock on hand (optional)').fill('24');
+    // A file that is not an image: the product saves, the image is refused on its field.
+    const bad = join(OUT, 'not-an-image.png');
+    writeFileSync(bad, 'this is text, not a PNG');
+    await dialog.getByLabel('Image').setInputFiles(bad);
+    await dialog.getByRole('button', { name: 'Save product' }).click();
+    const refusal = dialog.getByRole('alert').filter({ hasText: 'The product itself is saved.' });
+    await refusal.waitFor();
+    log(`refused image: ${await refusal.textContent()}`);
+    expect(await dialog.getByLabel('Image').getAttribute('aria-invalid') === 'true', 'the Image field is marked invalid');
+    await screen(page, 'admin-product-image-refused');
+    // A real PNG: previewed before it is sent, then uploaded with the saved product.
+    const good = join(OUT, 'tamarind.png');
+    writeFileSync(good, png(64, 48, [200, 120, 40]));
+    await dialog.getByLabel('Image').setInputFiles(good);
+    await dialog.getByRole('img', { name: 'Preview of the chosen image' }).waitFor();
     await screen(page, 'admin-product-new');
     await dialog.getByRole('button', { name: 'Save product' }).click();
-    // Saved: the dialog stays for modifiers.
-    await dialog.getByRole('button', { name: 'Close' }).waitFor();
-    await dialog.getByLabel('Modifier name').fill('Extra ice');
-    await dialog.getByLabel('Modifier price (UGX)').fill('500');
-    await dialog.getByRole('button', { name: 'Add modifier' }).click();
-    await dialog.getByRole('button', { name: 'Retire modifier Extra ice' }).waitFor();
+    await dialog.waitFor({ state: 'detached' });
+    const created = (await call('GET', '/api/admin/products', { token: admin.token })).body.find((p) => p.sku === 'E2E-TAMARIND');
+    expect(created && /^\/pos-images\/products\//.test(created.image_url ?? ''), `the product has its image: ${created?.image_url}`);
+    // Its modifiers, from the edit dialog.
+    await page.getByRole('button', { name: 'Edit Tamarind Cooler' }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit Tamarind Cooler' });
+    await edit.getByRole('img', { name: 'Current image' }).waitFor();
+    await edit.getByLabel('Modifier name').fill('Extra ice');
+    await edit.getByLabel('Modifier price (UGX)').fill('500');
+    await edit.getByRole('button', { name: 'Add modifier' }).click();
+    await edit.getByRole('button', { name: 'Retire modifier Extra ice' }).waitFor();
     await screen(page, 'admin-product-modifiers');
-    await dialog.getByRole('button', { name: 'Close' }).click();
+    await edit.getByRole('button', { name: 'Cancel' }).click();
     const row = page.getByRole('row', { name: 'Tamarind Cooler' });
     await row.waitFor();
     expect((await row.textContent()).includes('USh 6,500'), 'the list shows the price from minor units');
@@ -212,6 +234,8 @@ export async function backoffice(t) {
     // Live on the cashier's screen, without a reload.
     const tile = cashier.getByRole('button', { name: /^Tamarind Cooler USh 6,500/ });
     await tile.waitFor({ timeout: 5000 });
+    await tile.scrollIntoViewIfNeeded();
+    await cashier.waitForFunction((el) => { const img = el.querySelector('img'); return !!img && img.complete && img.naturalWidth > 0; }, await tile.elementHandle(), { timeout: 5000 });
     await screen(cashier, 'pos-new-product-live');
     // 86 it: the tile greys out, again live.
     await row.getByRole('button', { name: '86 Tamarind Cooler' }).click();
@@ -381,4 +405,34 @@ function parseCsv(text) {
     rows.push(row);
   }
   return rows;
+}
+
+/** A solid-colour RGB PNG, made here so the test ships no binary. */
+function png(width, height, [r, g, b]) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const byte of buf) c = crcTable[(c ^ byte) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(body));
+    return Buffer.concat([len, body, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header[8] = 8; // bit depth
+  header[9] = 2; // RGB
+  const row = Buffer.concat([Buffer.from([0]), Buffer.from(Array.from({ length: width }, () => [r, g, b]).flat())]);
+  const pixels = deflateSync(Buffer.concat(Array.from({ length: height }, () => row)));
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', header), chunk('IDAT', pixels), chunk('IEND', Buffer.alloc(0))]);
 }

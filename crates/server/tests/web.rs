@@ -115,6 +115,7 @@ async fn web_app_checks_units_builds_and_works_end_to_end_in_chromium() {
         .env("APP_BASE_URL", &base)
         .env("WEB_DIR", web.join("dist"))
         .env("BACKUP_DIR", logs.path().join("backups"))
+        .env("UPLOAD_DIR", logs.path().join("uploads"))
         .env("BIND", "127.0.0.1")
         .env("PORT", port.to_string());
     let server = Running::start(command, port, logs.path()).await;

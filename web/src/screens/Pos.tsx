@@ -74,14 +74,21 @@ function useMenuAndFloor() {
     void loadTables();
   }, []);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const pending = useRef({ menu: false, tables: false });
   useStream(
     {
       topics: 'tables,orders,menu',
       onEvent: (type) => {
+        // Debounced, remembering what each event asked for, so a menu change followed by a
+        // table event within the window still reloads the menu.
+        if (type === 'menu.updated') pending.current.menu = true;
+        else pending.current.tables = true;
         clearTimeout(timer.current);
         timer.current = setTimeout(() => {
-          if (type === 'menu.updated') void loadMenu();
-          else void loadTables();
+          const { menu: m, tables: t } = pending.current;
+          pending.current = { menu: false, tables: false };
+          if (m) void loadMenu();
+          if (t) void loadTables();
         }, 250);
       },
     },
@@ -292,12 +299,15 @@ function Floor({
 }
 
 export function ProductTile({ product, currency, onPick }: { product: MenuProduct; currency: string; onPick: () => void }) {
-  const [imageOk, setImageOk] = useState(!!product.image_url);
+  // The URL that failed to load (if any): a product that gets an image later, or a new one,
+  // shows it at once.
+  const [failed, setFailed] = useState<string | null>(null);
+  const imageOk = !!product.image_url && failed !== product.image_url;
   const price = formatMoney(product.effective_price, currency);
   return (
     <button type="button" class={`product ${product.orderable ? '' : 'sold-out'}`} disabled={!product.orderable} onClick={onPick}>
       {imageOk && product.image_url && (
-        <img src={product.image_url} alt="" loading="lazy" width={160} height={96} onError={() => setImageOk(false)} />
+        <img src={product.image_url} alt="" loading="lazy" width={160} height={96} onError={() => setFailed(product.image_url ?? null)} />
       )}
       <span class="product-name">{product.name}</span>
       <span class="product-price">

@@ -319,6 +319,7 @@ function ProductDialog({
         setFileError(`${message(up.problem, 'The image was refused.')} The product itself is saved.`);
         return;
       }
+      setSaved({ ...r.data, image_url: up.data.image_url });
     }
     form.setBusy(false);
     setFile(null);

@@ -70,13 +70,22 @@ export function ReportsTab() {
 
   useEffect(() => {
     setReport(null);
+    let stale = false;
     void get<Report>(`/api/reports/${kind}?${query}`).then((r) => {
+      if (stale) return; // a later choice's answer wins, whatever order they arrive in
       if (r.ok) {
         setReport(r.data);
         form.clear();
-        if (!form.values.from && !form.values.to) form.reset({ ...form.values, from: r.data.from, to: r.data.to });
+        if (!asked.from && !asked.to) {
+          // Only the dates: the report chosen meanwhile stays.
+          form.set('from', r.data.from);
+          form.set('to', r.data.to);
+        }
       } else form.refuse(r.problem);
     });
+    return () => {
+      stale = true;
+    };
   }, [kind, query]);
 
   const show = (e: Event) => {
