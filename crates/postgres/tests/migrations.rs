@@ -179,6 +179,7 @@ fn the_diesel_schema_matches_the_migrated_database() {
         print_jobs,
         backups,
         app_secrets,
+        stock_movements,
     );
     assert_eq!(compiled, database);
 }

@@ -54,7 +54,7 @@ mod tests {
         };
         assert_eq!(
             summary(&report),
-            "seed: added 15 staff, 3 terminals, 15 tables, 2 categories, 96 products, settings: added"
+            "seed: added 14 staff, 3 terminals, 15 tables, 2 categories, 96 products, settings: added"
         );
         assert_eq!(
             summary(&SeedReport::default()),

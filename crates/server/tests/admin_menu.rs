@@ -63,6 +63,16 @@ impl Stream {
         }
     }
 
+    /// The next `event_type` event whose payload says `change`, skipping others.
+    async fn next_change(&mut self, event_type: &str, change: &str) -> Value {
+        loop {
+            let data = self.next_of(event_type).await;
+            if data["payload"]["change"] == change {
+                return data;
+            }
+        }
+    }
+
     /// The next event of `event_type`, skipping others.
     async fn next_of(&mut self, event_type: &str) -> Value {
         loop {
@@ -262,8 +272,9 @@ async fn a_manager_edits_the_menu_with_every_change_audited_and_announced() {
         .json(json!({"available": false}))
         .await;
     assert_eq!(eighty_six.expect(StatusCode::OK)["available"], false);
-    let event = stream.next_of("menu.updated").await;
-    assert_eq!(event["payload"]["change"], "availability");
+    // The modifier changes' events come first; then the 86.
+    let event = stream.next_change("menu.updated", "availability").await;
+    assert_eq!(event["payload"]["id"], pid.as_str());
     assert_eq!(event["payload"]["available"], false);
     let replay = manager
         .call(Method::POST, &format!("{base}/availability"))

@@ -38,7 +38,7 @@ use crate::schema::{categories, dining_tables, modifiers, orders, products, sett
 enum Fail {
     Db(DbError),
     Refused(CatalogError),
-    Answer(ProductUnit),
+    Answer(Box<ProductUnit>),
 }
 
 impl From<DieselError> for Fail {
@@ -75,9 +75,11 @@ impl From<Abort> for Fail {
     fn from(abort: Abort) -> Self {
         match abort {
             Abort::Db(e) => Fail::Db(e),
-            Abort::Answer(Mutation::Replayed(response)) => Fail::Answer(ProductUnit::Replayed(response)),
-            Abort::Answer(Mutation::KeyMismatch) => Fail::Answer(ProductUnit::KeyMismatch),
-            Abort::Answer(Mutation::KeyInProgress) => Fail::Answer(ProductUnit::KeyInProgress),
+            Abort::Answer(Mutation::Replayed(response)) => {
+                Fail::Answer(Box::new(ProductUnit::Replayed(response)))
+            }
+            Abort::Answer(Mutation::KeyMismatch) => Fail::Answer(Box::new(ProductUnit::KeyMismatch)),
+            Abort::Answer(Mutation::KeyInProgress) => Fail::Answer(Box::new(ProductUnit::KeyInProgress)),
             Abort::Answer(_) => Fail::Db(DbError::Store(StoreError::Internal(
                 "an order answer came out of a catalog idempotency claim".into(),
             ))),
@@ -361,15 +363,16 @@ fn claimed_unit(
                     response: Some(response),
                 })
             }
-            (Err(Fail::Refused(error)), None) => Err(Fail::Answer(ProductUnit::Refused {
+            (Err(Fail::Refused(error)), None) => Err(Fail::Answer(Box::new(ProductUnit::Refused {
                 error,
                 response: None,
-            })),
+            }))),
             (Err(other), _) => Err(other),
         }
     });
     match result {
-        Ok(unit) | Err(Fail::Answer(unit)) => Ok(unit),
+        Ok(unit) => Ok(unit),
+        Err(Fail::Answer(unit)) => Ok(*unit),
         Err(Fail::Db(e)) => Err(e),
         Err(Fail::Refused(error)) => Ok(ProductUnit::Refused {
             error,

@@ -265,7 +265,7 @@ async fn prepare(
                         "category_id": category,
                         "section": format!("Section {}", n % 40),
                         "price": 1000 + (n % 50) * 500,
-                        "happy_hour_price": if n % 7 == 0 { json!(900) } else { Value::Null },
+                        "happy_hour_price": if n.is_multiple_of(7) { json!(900) } else { Value::Null },
                         "sort_order": n % 1000,
                     }))
                     .send()
@@ -274,7 +274,7 @@ async fn prepare(
                     continue; // made by an earlier, interrupted run
                 }
                 let product: Value = response.error_for_status()?.json().await?;
-                if n % 10 == 0 {
+                if n.is_multiple_of(10) {
                     let id = product["id"].as_str().unwrap_or_default();
                     for (name, price) in [("Large", 1500), ("No onions", 0)] {
                         http.post(format!("{base}/api/admin/products/{id}/modifiers"))
@@ -286,7 +286,7 @@ async fn prepare(
                             .error_for_status()?;
                     }
                 }
-                if (i + 1) % 2000 == 0 {
+                if (i + 1).is_multiple_of(2000) {
                     eprintln!("bench-menu: {} of {missing}", i + 1);
                 }
             }
