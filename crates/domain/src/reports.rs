@@ -453,8 +453,9 @@ schema_struct! {
         /// counted − expected.
         pub variance: Option<i64>,
         pub variance_approved_by: Option<Uuid>,
+        /// Orders closed on the shift within the range.
         pub orders: i64,
-        /// Received on the shift (tips apart).
+        /// Received on the shift within the range (tips apart).
         pub payments: i64,
         pub tips: i64,
         pub opened_at: DateTime<Utc>,

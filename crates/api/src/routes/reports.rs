@@ -193,17 +193,17 @@ macro_rules! report_route {
 
         #[doc = $doc]
         #[utoipa::path(
-                    tag = "reports",
-                    params(RangeQuery),
-                    responses(
-                        (status = 200, description = $doc, content(
-                            ($table = "application/json"),
-                            (String = "text/csv"),
-                        )),
-                    ),
-                    security(("bearer_auth" = []), ("cookie_auth" = [])),
-                    extensions(("x-pos-action" = json!("view_reports")))
-                )]
+                            tag = "reports",
+                            params(RangeQuery),
+                            responses(
+                                (status = 200, description = $doc, content(
+                                    ($table = "application/json"),
+                                    (String = "text/csv"),
+                                )),
+                            ),
+                            security(("bearer_auth" = []), ("cookie_auth" = [])),
+                            extensions(("x-pos-action" = json!("view_reports")))
+                        )]
         #[get($path)]
         pub async fn $handler(
             state: web::Data<AppState>,

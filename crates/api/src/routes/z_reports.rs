@@ -220,9 +220,17 @@ pub async fn get_z_report(
     state: web::Data<AppState>,
     auth: Authenticated,
     req: HttpRequest,
-    number: Path<(i64,)>,
+    number: Path<(String,)>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ViewReports)?;
+    // Read after the permission check, so a refused caller learns nothing from the path.
+    let number: i64 = number.0.0.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "invalid_parameter",
+            "number: must be a whole number",
+            Some("number".to_owned()),
+        )
+    })?;
     let query: ZReportQuery = parse_query(req.query_string())?;
     let text_wanted = match query.format.as_deref().map(str::trim) {
         Some("json") => false,
@@ -240,7 +248,7 @@ pub async fn get_z_report(
             .and_then(|v| v.to_str().ok())
             .is_some_and(|accept| accept.starts_with("text/plain")),
     };
-    let record = state.reports.z_report(number.0.0).await?;
+    let record = state.reports.z_report(number).await?;
     let settings = state.settings.get_settings().await?;
     let text = render_text(&record, &settings.cafe_name, true);
     if text_wanted {
