@@ -22,7 +22,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, HttpResponse, delete, post, web};
 use futures_util::StreamExt;
-use image::{DynamicImage, ImageEncoder, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageEncoder, ImageReader, Limits};
 use pos_domain::images::{
     FILE_FIELD, ImageActor, ImageFormat, ImageName, ImageOwner, ImageStore, MAX_IMAGE_BYTES, MAX_IMAGE_EDGE,
     MAX_SOURCE_EDGE,
@@ -51,6 +52,8 @@ const MULTIPART_OVERHEAD: usize = 64 * 1024;
 /// What is read and thrown away after the limit, so the client hears the 413 instead of a
 /// reset connection; past this the connection is simply closed.
 const DRAIN_LIMIT: usize = 8 * 1024 * 1024;
+/// Largest decoded pixel buffer (an 8000 × 8000 RGBA image): bounds a decompression bomb.
+const MAX_DECODED_BYTES: u64 = 256 * 1024 * 1024;
 /// JPEG quality of re-encoded photos.
 const JPEG_QUALITY: u8 = 85;
 
@@ -225,9 +228,21 @@ fn reencode(bytes: &[u8]) -> Result<Encoded, Refusal> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SOURCE_EDGE);
     limits.max_image_height = Some(MAX_SOURCE_EDGE);
-    limits.max_alloc = Some(256 * 1024 * 1024);
+    limits.max_alloc = Some(MAX_DECODED_BYTES);
     reader.limits(limits);
-    let decoded = reader.decode().map_err(unreadable)?;
+    let mut decoder = reader.into_decoder().map_err(unreadable)?;
+    if decoder.total_bytes() > MAX_DECODED_BYTES {
+        return Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_image",
+            format!("{FILE_FIELD}: too many pixels to decode"),
+        ));
+    }
+    // A phone's photo is stored sideways with an EXIF note to turn it: turn the pixels, since
+    // the note goes with the rest of the metadata.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut decoded = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
+    decoded.apply_orientation(orientation);
     let scaled = if decoded.width() > MAX_IMAGE_EDGE || decoded.height() > MAX_IMAGE_EDGE {
         decoded.resize(
             MAX_IMAGE_EDGE,
@@ -578,6 +593,26 @@ mod tests {
             assert_eq!((again.width, again.height), (40, 30));
             assert_eq!(ImageFormat::sniff(&again.bytes), Some(format));
         }
+    }
+
+    #[test]
+    fn a_sideways_photo_is_turned_upright_before_its_exif_goes() {
+        let pixels = image::RgbImage::from_pixel(40, 20, image::Rgb([120, 60, 30]));
+        let mut jpeg = Vec::new();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 90)
+            .write_image(pixels.as_raw(), 40, 20, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        // APP1 "Exif": a big-endian TIFF header and one IFD entry, Orientation (0x0112) = 6
+        // (turn 90° clockwise to view).
+        let mut exif = b"Exif\0\0MM\0*\0\0\0\x08\0\x01".to_vec();
+        exif.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0]);
+        let mut segment = vec![0xFF, 0xE1];
+        segment.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+        segment.extend_from_slice(&exif);
+        jpeg.splice(2..2, segment);
+        let encoded = reencode(&jpeg).unwrap();
+        assert_eq!((encoded.width, encoded.height), (20, 40));
+        assert!(!encoded.bytes.windows(4).any(|w| w == b"Exif"));
     }
 
     #[test]
