@@ -3038,11 +3038,14 @@ export interface components {
             opened_at: string;
             /** Format: int64 */
             opening_float: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description Orders closed on the shift within the range.
+             */
             orders: number;
             /**
              * Format: int64
-             * @description Received on the shift (tips apart).
+             * @description Received on the shift within the range (tips apart).
              */
             payments: number;
             /** Format: uuid */
