@@ -6,7 +6,10 @@
 //! kitchen and bar, bumps, the board, a shift opened and closed short with a manager's PIN,
 //! a bill split cash + MoMo (the MoMo taken offline) that closes the order and frees its
 //! table, axe-core on every screen, and an outage during which two orders are taken and
-//! the page is reloaded — exactly two reach the server.
+//! the page is reloaded — exactly two reach the server. Then the back office
+//! (web/e2e/backoffice.mjs): staff, terminals, a backup downloaded against its checksum, the
+//! audit chain, settings refused on their field, a product with its image live on a till,
+//! the manager's dashboard, reports with CSV, shifts and the Z report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -114,6 +117,8 @@ async fn web_app_checks_units_builds_and_works_end_to_end_in_chromium() {
         .env("POS_JWT_SECRET", JWT_SECRET)
         .env("APP_BASE_URL", &base)
         .env("WEB_DIR", web.join("dist"))
+        .env("BACKUP_DIR", logs.path().join("backups"))
+        .env("UPLOAD_DIR", logs.path().join("uploads"))
         .env("BIND", "127.0.0.1")
         .env("PORT", port.to_string());
     let server = Running::start(command, port, logs.path()).await;

@@ -55,6 +55,10 @@ export interface paths {
         /**
          * Take a backup now (`pg_dump`, custom format). Answers when the file is complete; old
          *     backups past `backup_retention_days` are removed after it.
+         * @description With an `Idempotency-Key`, a retry (say after a timeout) never runs a second `pg_dump`:
+         *     it gets the first answer (`Idempotent-Replayed: true`), waiting up to 5 s for a dump in
+         *     progress, then 409 `request_in_progress`. A failed backup is not remembered, so a retry
+         *     runs again.
          */
         post: operations["create_backup"];
         delete?: never;
@@ -79,6 +83,43 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/admin/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every category, retired ones too. */
+        get: operations["list_categories"];
+        put?: never;
+        /** Add a category. */
+        post: operations["create_category"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/categories/{category_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One category. */
+        get: operations["get_category"];
+        put?: never;
+        post?: never;
+        /** Delete a category no product uses (retired products count: they still point at it). */
+        delete: operations["delete_category"];
+        options?: never;
+        head?: never;
+        /** Rename, re-station, reorder, hide or show a category. */
+        patch: operations["update_category"];
         trace?: never;
     };
     "/api/admin/locks": {
@@ -116,6 +157,187 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/admin/modifiers/{modifier_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete a modifier (orders keep their copy of it). */
+        delete: operations["delete_modifier"];
+        options?: never;
+        head?: never;
+        /** Rename, re-price, reorder or (de)activate a modifier. */
+        patch: operations["update_modifier"];
+        trace?: never;
+    };
+    "/api/admin/products": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Products with all their modifiers, in menu order; active ones unless asked otherwise. */
+        get: operations["list_products"];
+        put?: never;
+        /** Add a product, priced in the venue currency. */
+        post: operations["create_product"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/products/{product_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One product with all its modifiers. */
+        get: operations["get_product"];
+        put?: never;
+        post?: never;
+        /**
+         * Retire a product: it leaves the menu; orders that had it keep it. Restore with
+         *     `PATCH {"active": true}`.
+         */
+        delete: operations["delete_product"];
+        options?: never;
+        head?: never;
+        /**
+         * Change a product: price (audited with before and after), category, station, section,
+         *     happy-hour price, image, order, retire/restore, 86/back.
+         */
+        patch: operations["update_product"];
+        trace?: never;
+    };
+    "/api/admin/products/{product_id}/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * 86 a product (`available: false`: it cannot be ordered) or bring it back, in one call.
+         *     Every terminal is told (`menu.updated`).
+         */
+        post: operations["set_availability"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/products/{product_id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a product's image (replacing the one it had).
+         * @description `multipart/form-data` with the image in `file`: JPEG, PNG or WebP (judged by content),
+         *     at most 5 MB. Stored re-encoded without metadata, at most 1024 px on its longer edge,
+         *     under a generated name; the product's `image_url` points at it and terminals hear
+         *     `menu.updated`.
+         */
+        post: operations["upload_product_image"];
+        /** Remove a product's image (the file too, when it was uploaded here). */
+        delete: operations["delete_product_image"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/products/{product_id}/modifiers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add a modifier to a product. */
+        post: operations["create_modifier"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/products/{product_id}/stock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a stock count (`set`; `null` stops tracking) or adjust it (`adjust`), with a reason.
+         *     Each is recorded as a stock movement; a tracked stock never goes below zero.
+         */
+        post: operations["change_stock"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/products/{product_id}/stock-movements": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The product's stock counts and adjustments, newest first. */
+        get: operations["list_stock_movements"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The venue settings. */
+        get: operations["get_settings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change any of the settings. The result is validated whole (VAT 0–100 %, retention ≥ 1
+         *     day, cut-off hour 0–23, a supported ISO 4217 currency, …): a bad value is a 422 naming its
+         *     field, and nothing is changed.
+         */
+        patch: operations["update_settings"];
         trace?: never;
     };
     "/api/admin/staff": {
@@ -208,6 +430,64 @@ export interface paths {
         /** Lift the lock on a staff member's username (after too many failed logins). */
         post: operations["unlock_staff"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/tables": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every table, retired ones too, in floor order. */
+        get: operations["list_tables"];
+        put?: never;
+        /** Add a table. */
+        post: operations["create_table"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/admin/tables/{table_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One table. */
+        get: operations["get_table"];
+        put?: never;
+        post?: never;
+        /** Retire a table (past orders keep pointing at it); refused while it has unfinished orders. */
+        delete: operations["delete_table"];
+        options?: never;
+        head?: never;
+        /** Change a table: code, area, seats, image, order, retire/restore. */
+        patch: operations["update_table"];
+        trace?: never;
+    };
+    "/api/admin/tables/{table_id}/image": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload a table's image (replacing the one it had); as for products, terminals hear
+         *     `table.updated`.
+         */
+        post: operations["upload_table_image"];
+        /** Remove a table's image. */
+        delete: operations["delete_table_image"];
         options?: never;
         head?: never;
         patch?: never;
@@ -884,6 +1164,247 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reports/dashboard": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The manager's dashboard: today's figures and the live state of the floor, kitchen and
+         *     drawers.
+         */
+        get: operations["dashboard"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/discounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Discounted closed orders, with who gave the discount and who approved it. */
+        get: operations["discounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Refunds, with their reason, who refunded and who approved. */
+        get: operations["refunds"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-category": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Items sold by menu category. */
+        get: operations["sales_by_category"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-day": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sales by business date: orders, gross, discounts, service charge, tax, sales, refunds, net sales, tips. */
+        get: operations["sales_by_day"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-hour": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sales by local hour of the day (0–23) over the range. */
+        get: operations["sales_by_hour"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-method": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Money received by payment method (every method listed), with tips and refunds. */
+        get: operations["sales_by_method"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-product": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Items sold by product (live items of closed orders), best sellers first. */
+        get: operations["sales_by_product"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/sales-by-staff": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Sales by the staff member who took the order, with the refunds of their orders. */
+        get: operations["sales_by_staff"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/shifts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Shifts of the range: float, expected and counted cash, variance, orders, payments, tips. */
+        get: operations["shifts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Gross, discounts, service charge, tax, sales, refunds, net sales and tips of a range. */
+        get: operations["summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/tax": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tax of closed orders by VAT rate and whether prices included it. */
+        get: operations["tax"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/tips": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Tips by the staff member who took the payment (never part of sales). */
+        get: operations["tips"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/reports/voids": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Voided items and orders, with who voided and who approved. */
+        get: operations["voids"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/shifts": {
         parameters: {
             query?: never;
@@ -1014,6 +1535,63 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/z-reports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Every Z report, newest first (without their printed text). */
+        get: operations["list_z_reports"];
+        put?: never;
+        /**
+         * Close the business day: the next Z report, covering everything since the previous one.
+         *     Refused while any shift is open (409 `shifts_still_open`, listing them) and when today's
+         *     business date already has a report (409 `business_day_closed`). An `Idempotency-Key` is
+         *     required: a retry replays the first answer and never takes a second report.
+         */
+        post: operations["close_day"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/z-reports/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Verify the Z reports' hash chain. */
+        get: operations["verify_z_chain"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/z-reports/{number}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One Z report, reprinted: JSON with its text, or the text alone; both marked COPY. */
+        get: operations["get_z_report"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1022,6 +1600,81 @@ export interface components {
             /** Format: int32 */
             expected_version?: number | null;
             items: components["schemas"]["ItemInput"][];
+        };
+        /** @description A category as the back office edits it. */
+        AdminCategoryView: {
+            /** @description False: hidden from the menu. */
+            active: boolean;
+            default_station?: null | components["schemas"]["Station"];
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: int32 */
+            sort_order: number;
+        };
+        /** @description A modifier with its price (minor units of the product's currency). */
+        AdminModifierView: {
+            active: boolean;
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** Format: int64 */
+            price: number;
+            /** Format: uuid */
+            product_id: string;
+        };
+        /** @description A product as the back office edits it: every modifier, retired ones too. */
+        AdminProductView: {
+            /** @description False when retired from the menu. */
+            active: boolean;
+            /** @description False when 86'd. */
+            available: boolean;
+            /** Format: uuid */
+            category_id: string;
+            /** @example UGX */
+            currency: string;
+            /**
+             * Format: int64
+             * @description Price inside the daily happy-hour window (settings), if it takes part.
+             */
+            happy_hour_price?: number | null;
+            /** Format: uuid */
+            id: string;
+            /** @description A path under `/pos-images/` (set by the image upload) or an https URL. */
+            image_url?: string | null;
+            modifiers: components["schemas"]["AdminModifierView"][];
+            name: string;
+            /**
+             * Format: int64
+             * @description Minor units of `currency`.
+             */
+            price: number;
+            section?: string | null;
+            sku: string;
+            /** Format: int32 */
+            sort_order: number;
+            station?: null | components["schemas"]["Station"];
+            /**
+             * Format: int32
+             * @description Units left; `null`: not tracked.
+             */
+            stock_qty?: number | null;
+            /** Format: date-time */
+            updated_at: string;
+        };
+        /** @description A table as the back office edits it. */
+        AdminTableView: {
+            /** @description False: retired from the floor. */
+            active: boolean;
+            area?: string | null;
+            code: string;
+            /** Format: uuid */
+            id: string;
+            image_url?: string | null;
+            /** Format: int32 */
+            seats: number;
+            /** Format: int32 */
+            sort_order: number;
         };
         /**
          * @description The approver's credentials: `{"username", "password"}`, or `{"pin"}` when the request
@@ -1086,6 +1739,15 @@ export interface components {
             rows_checked: number;
             /** @description True when every row links to the previous one and matches its hash. */
             valid: boolean;
+        };
+        /**
+         * @description 86 (`false`) or back on the menu (`true`).
+         * @example {
+         *       "available": false
+         *     }
+         */
+        AvailabilityRequest: {
+            available: boolean;
         };
         /** @enum {string} */
         BackupStatusSchema: "ok" | "failed";
@@ -1166,6 +1828,19 @@ export interface components {
             /** Format: int64 */
             opening_float: number;
         };
+        /** @description One category's sold items. */
+        CategorySales: {
+            category: string;
+            /** Format: uuid */
+            category_id?: string | null;
+            currency: string;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            quantity: number;
+            /** Format: int64 */
+            sales: number;
+        };
         /**
          * @example {
          *       "current_password": "the current password",
@@ -1176,6 +1851,8 @@ export interface components {
             current_password: string;
             new_password: string;
         };
+        /** @description Closing the day takes no fields; an empty body or `{}` is fine. */
+        CloseDayInput: Record<string, never>;
         /** @description Closing a shift with the cash counted in the drawer. */
         CloseShiftInput: {
             approval?: null | components["schemas"]["ApprovalInput"];
@@ -1185,6 +1862,35 @@ export interface components {
              */
             counted_cash: number;
             note?: string | null;
+        };
+        /**
+         * @example {
+         *       "default_station": "kitchen",
+         *       "name": "Desserts",
+         *       "sort_order": 3
+         *     }
+         */
+        CreateCategoryRequest: {
+            default_station?: null | components["schemas"]["Station"];
+            name: string;
+            /** Format: int64 */
+            sort_order?: number | null;
+        };
+        /**
+         * @example {
+         *       "name": "Extra shot",
+         *       "price": 2000
+         *     }
+         */
+        CreateModifierRequest: {
+            name: string;
+            /**
+             * Format: int64
+             * @description Minor units; default 0.
+             */
+            price?: number | null;
+            /** Format: int64 */
+            sort_order?: number | null;
         };
         /**
          * @example {
@@ -1211,6 +1917,35 @@ export interface components {
             type: components["schemas"]["OrderType"];
         };
         /**
+         * @description Prices are whole numbers of minor units of the venue currency (UGX: shillings).
+         * @example {
+         *       "category_id": "0193b5e4-6f7a-7c3e-9a51-0c2f3d4e5f60",
+         *       "name": "Chocolate cake",
+         *       "price": 12000,
+         *       "sku": "DES-001"
+         *     }
+         */
+        CreateProductRequest: {
+            /** Format: uuid */
+            category_id: string;
+            /** Format: int64 */
+            happy_hour_price?: number | null;
+            image_url?: string | null;
+            name: string;
+            /** Format: int64 */
+            price: number;
+            section?: string | null;
+            sku: string;
+            /** Format: int64 */
+            sort_order?: number | null;
+            station?: null | components["schemas"]["Station"];
+            /**
+             * Format: int64
+             * @description Units on hand; absent or `null`: not tracked.
+             */
+            stock_qty?: number | null;
+        };
+        /**
          * @example {
          *       "full_name": "Grace N.",
          *       "password": "a long initial password",
@@ -1230,6 +1965,22 @@ export interface components {
         };
         /**
          * @example {
+         *       "area": "Terrace",
+         *       "code": "T16",
+         *       "seats": 4
+         *     }
+         */
+        CreateTableRequest: {
+            area?: string | null;
+            code: string;
+            image_url?: string | null;
+            /** Format: int64 */
+            seats: number;
+            /** Format: int64 */
+            sort_order?: number | null;
+        };
+        /**
+         * @example {
          *       "code": "pos-2",
          *       "has_cash_drawer": true,
          *       "kind": "pos",
@@ -1246,8 +1997,98 @@ export interface components {
             name: string;
             station?: null | components["schemas"]["Station"];
         };
+        /** @description An open shift on the dashboard: its drawer now. */
+        DashboardShift: {
+            shift: components["schemas"]["ShiftView"];
+            staff: string;
+        };
+        /**
+         * @description Today at a glance. The web refreshes it on the order, payment and shift events it
+         *     already receives; nothing new is emitted for it.
+         */
+        DashboardView: {
+            /** Format: date */
+            business_date: string;
+            by_hour: components["schemas"]["HourSales"][];
+            by_method: components["schemas"]["MethodSales"][];
+            by_staff: components["schemas"]["StaffSales"][];
+            currency: string;
+            /** Format: date-time */
+            generated_at: string;
+            /** @description Orders not yet closed, oldest first, with their age and balance. */
+            open_orders: components["schemas"]["OpenOrderLine"][];
+            /** @description Open shifts with their expected cash. */
+            open_shifts: components["schemas"]["DashboardShift"][];
+            /** @description Tickets waiting and average ticket time per station. */
+            stations: components["schemas"]["StationLoad"][];
+            /** @description Today's gross, discounts, tax, sales, refunds, net and tips. */
+            summary: components["schemas"]["SalesSummary"];
+            top_products: components["schemas"]["ProductSales"][];
+        };
         /** @enum {string} */
         DatabaseState: "ok" | "down";
+        /** @description Sales of one business date. */
+        DaySales: {
+            /** Format: date */
+            business_date: string;
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            net_sales: number;
+            /** Format: int64 */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            /** Format: int64 */
+            service_charge: number;
+            /** Format: int64 */
+            tax: number;
+            /** Format: int64 */
+            tips: number;
+        };
+        /** @description A closed order that was discounted: its whole discount, who gave it, who approved. */
+        DiscountLine: {
+            /** Format: int64 */
+            amount: number;
+            /** Format: uuid */
+            approved_by?: string | null;
+            approved_by_name?: string | null;
+            /** Format: date-time */
+            closed_at: string;
+            currency: string;
+            /** Format: uuid */
+            given_by?: string | null;
+            given_by_name?: string | null;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: int32 */
+            order_number: number;
+            reason?: string | null;
+            /** @description `order`, `items` or `order_and_items`: where the discount was applied. */
+            scope: string;
+        };
+        /** @description Discounted closed orders, with who gave the discount and who approved it. */
+        DiscountsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["DiscountLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @example {
          *       "error": "paper out"
@@ -1298,6 +2139,55 @@ export interface components {
         };
         /** @enum {string} */
         HealthStatus: "ok" | "degraded";
+        /** @description Sales of one local hour of the day (0–23) over the range. */
+        HourSales: {
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int32 */
+            hour: number;
+            /** Format: int64 */
+            net_sales: number;
+            /** Format: int64 */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            /** Format: int64 */
+            tax: number;
+        };
+        /** @description The upload: a `multipart/form-data` body with the image in the field `file`. */
+        ImageUpload: {
+            /**
+             * Format: binary
+             * @description A JPEG, PNG or WebP image of at most 5 MB (5,242,880 bytes). Its file name is ignored.
+             */
+            file: string;
+        };
+        /**
+         * @description The stored image.
+         * @example {
+         *       "content_type": "image/jpeg",
+         *       "height": 768,
+         *       "image_url": "/pos-images/products/3f2a9c0d4e5b6a7f8091a2b3c4d5e6f7.jpg",
+         *       "size_bytes": 183467,
+         *       "width": 1024
+         *     }
+         */
+        ImageView: {
+            content_type: string;
+            /** Format: int32 */
+            height: number;
+            /** @description Where the image is served (also the row's new `image_url`). */
+            image_url: string;
+            /** Format: int64 */
+            size_bytes: number;
+            /** Format: int32 */
+            width: number;
+        };
         /** @description One line to put on an order. */
         ItemInput: {
             /** Format: int32 */
@@ -1529,11 +2419,61 @@ export interface components {
              */
             source_order_id: string;
         };
+        /** @description Money received by one payment method (every method listed, zeros included). */
+        MethodSales: {
+            /**
+             * Format: int64
+             * @description Applied to orders (tips apart).
+             */
+            amount: number;
+            currency: string;
+            method: string;
+            /**
+             * Format: int64
+             * @description amount − refunds.
+             */
+            net: number;
+            /** Format: int64 */
+            payments: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            tips: number;
+        };
         MoveRequest: {
             /** Format: int32 */
             expected_version?: number | null;
             /** Format: uuid */
             table_id: string;
+        };
+        /** @description An order not yet paid and closed, for the dashboard. */
+        OpenOrderLine: {
+            /**
+             * Format: int64
+             * @description Seconds since it was created.
+             */
+            age_seconds: number;
+            /**
+             * Format: int64
+             * @description total − paid.
+             */
+            balance: number;
+            /** Format: date-time */
+            created_at: string;
+            currency: string;
+            /** Format: int32 */
+            number: number;
+            /** Format: uuid */
+            order_id: string;
+            /** @description `dine_in` or `takeaway`. */
+            order_type: string;
+            /** Format: int64 */
+            paid: number;
+            staff: string;
+            status: string;
+            table?: string | null;
+            /** Format: int64 */
+            total: number;
         };
         /** @description Opening a shift: the cash counted into the drawer. */
         OpenShiftInput: {
@@ -1542,6 +2482,16 @@ export interface components {
              * @description Minor units of the venue currency, 0 or more.
              */
             opening_float: number;
+        };
+        /** @description An open shift that keeps the day from closing. */
+        OpenShiftRef: {
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: uuid */
+            shift_id: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
         };
         /** @description One line of an order. Amounts are minor units of the order's `currency`. */
         OrderItemView: {
@@ -1833,6 +2783,26 @@ export interface components {
             /** @description `urn:pos:problem:{code}`. */
             type: string;
         };
+        /** @description One product's sold items (live items of closed orders). */
+        ProductSales: {
+            category?: string | null;
+            currency: string;
+            /**
+             * Format: int64
+             * @description (unit price + modifiers) × quantity.
+             */
+            gross_sales: number;
+            product: string;
+            /** Format: uuid */
+            product_id: string;
+            /** Format: int64 */
+            quantity: number;
+            /**
+             * Format: int64
+             * @description The lines' totals: after discounts, tax included.
+             */
+            sales: number;
+        };
         /** @description The receipt as JSON. */
         ReceiptView: {
             /** @description Always true here: the original printed when the order closed. */
@@ -1849,6 +2819,46 @@ export interface components {
         };
         /** @enum {string} */
         RedisState: "ok" | "disabled" | "down";
+        /** @description One refund. */
+        RefundLine: {
+            /** Format: int64 */
+            amount: number;
+            /** Format: uuid */
+            approved_by?: string | null;
+            approved_by_name?: string | null;
+            currency: string;
+            /** @description The refunded payment's method. */
+            method: string;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: int32 */
+            order_number: number;
+            /** Format: uuid */
+            payment_id: string;
+            reason: string;
+            /** Format: uuid */
+            refund_id: string;
+            /** Format: date-time */
+            refunded_at: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+        };
+        /** @description Refunds, with their reason, who refunded and who approved. */
+        RefundsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["RefundLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @example {
          *       "new_password": "a temporary password"
@@ -1862,6 +2872,129 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "manager" | "cashier" | "waiter" | "kitchen" | "bar";
+        /** @description Items sold by menu category. */
+        SalesByCategoryReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["CategorySales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales by business date: orders, gross, discounts, service charge, tax, sales, refunds, net sales, tips. */
+        SalesByDayReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["DaySales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales by local hour of the day (0–23) over the range. */
+        SalesByHourReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["HourSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Money received by payment method (every method listed), with tips and refunds. */
+        SalesByMethodReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["MethodSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Items sold by product (live items of closed orders), best sellers first. */
+        SalesByProductReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["ProductSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales by the staff member who took the order, with the refunds of their orders. */
+        SalesByStaffReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["StaffSales"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description The headline figures of a range (or of today, on the dashboard). */
+        SalesSummary: {
+            /**
+             * Format: int64
+             * @description sales ÷ orders, rounded down; 0 without orders.
+             */
+            average_sale: number;
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            net_sales: number;
+            /**
+             * Format: int64
+             * @description Closed orders.
+             */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            /** Format: int64 */
+            service_charge: number;
+            /** Format: int64 */
+            tax: number;
+            /**
+             * Format: int64
+             * @description Never part of sales.
+             */
+            tips: number;
+        };
         /** @description A started session. */
         SessionResponse: {
             /**
@@ -1886,6 +3019,90 @@ export interface components {
          */
         SetPinRequest: {
             pin: string;
+        };
+        /** @description The venue settings. Rates are basis points (1600 = 16 %); amounts minor units. */
+        SettingsView: {
+            /** Format: int32 */
+            backup_retention_days: number;
+            /**
+             * Format: int32
+             * @description Hour (venue local time) at which the business day changes.
+             */
+            business_day_cutoff_hour: number;
+            cafe_name: string;
+            /**
+             * Format: int32
+             * @description Largest discount a cashier gives without approval, basis points of the order.
+             */
+            cashier_discount_limit_bp: number;
+            /** @example UGX */
+            currency: string;
+            /** @example 19:00:00 */
+            happy_hour_end: string;
+            /** @example 16:00:00 */
+            happy_hour_start: string;
+            /**
+             * Format: int32
+             * @description … and older than this as late.
+             */
+            kds_late_minutes: number;
+            /**
+             * Format: int32
+             * @description KDS tickets older than this (minutes) show as waiting long.
+             */
+            kds_warning_minutes: number;
+            prices_include_tax: boolean;
+            receipt_footer: string;
+            /** Format: int32 */
+            service_charge_bp: number;
+            /** Format: int64 */
+            shift_variance_threshold: number;
+            /** Format: int32 */
+            utc_offset_minutes: number;
+            /** Format: int32 */
+            vat_rate_bp: number;
+        };
+        /** @description A shift opened in the range: its drawer at close (or its float while open). */
+        ShiftLine: {
+            /** Format: date-time */
+            closed_at?: string | null;
+            /** Format: int64 */
+            counted_cash?: number | null;
+            currency: string;
+            /** Format: int64 */
+            expected_cash?: number | null;
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: int64 */
+            opening_float: number;
+            /**
+             * Format: int64
+             * @description Orders closed on the shift within the range.
+             */
+            orders: number;
+            /**
+             * Format: int64
+             * @description Received on the shift within the range (tips apart).
+             */
+            payments: number;
+            /** Format: uuid */
+            shift_id: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+            /** @description `open` or `closed`. */
+            status: string;
+            /** Format: uuid */
+            terminal_id?: string | null;
+            /** Format: int64 */
+            tips: number;
+            /**
+             * Format: int64
+             * @description counted − expected.
+             */
+            variance?: number | null;
+            /** Format: uuid */
+            variance_approved_by?: string | null;
         };
         /** @description A shift with its drawer as of now. Amounts are minor units of `currency`. */
         ShiftView: {
@@ -1928,6 +3145,46 @@ export interface components {
              */
             variance_approved_by?: string | null;
         };
+        /** @description 409 `shifts_still_open`: the shifts to close first. */
+        ShiftsOpenProblem: components["schemas"]["ProblemDetails"] & {
+            open_shifts: components["schemas"]["OpenShiftRef"][];
+        };
+        /** @description Shifts of the range: float, expected and counted cash, variance, orders, payments, tips. */
+        ShiftsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["ShiftLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
+        /** @description Sales of the orders a staff member took; refunds of those orders. */
+        StaffSales: {
+            /** Format: int64 */
+            average_sale: number;
+            currency: string;
+            /** Format: int64 */
+            discounts: number;
+            /** Format: int64 */
+            gross_sales: number;
+            /** Format: int64 */
+            net_sales: number;
+            /** Format: int64 */
+            orders: number;
+            /** Format: int64 */
+            refunds: number;
+            /** Format: int64 */
+            sales: number;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+        };
         /** @description A staff member (no secrets). */
         StaffView: {
             active: boolean;
@@ -1962,6 +3219,70 @@ export interface components {
             /** Format: int32 */
             waiting: number;
         };
+        /** @description A kitchen or bar station's queue. */
+        StationLoad: {
+            /**
+             * Format: int64
+             * @description Average seconds from sent to ready of the items made ready today (null when none).
+             */
+            average_ticket_seconds?: number | null;
+            /** Format: int64 */
+            items_done_today: number;
+            /** Format: int64 */
+            items_waiting: number;
+            /**
+             * Format: int64
+             * @description The oldest waiting item's age, in seconds (0 when none waits).
+             */
+            oldest_waiting_seconds: number;
+            /** @description `kitchen` or `bar`. */
+            station: string;
+            /**
+             * Format: int64
+             * @description Orders with items sent to the station and not ready yet.
+             */
+            tickets_waiting: number;
+        };
+        /** @description One stock count or adjustment. */
+        StockMovementView: {
+            /** Format: date-time */
+            created_at: string;
+            /** Format: int32 */
+            delta: number;
+            /** Format: uuid */
+            id: string;
+            /** @description `count`, `adjust` or `untrack`. */
+            kind: string;
+            /** Format: uuid */
+            product_id: string;
+            reason: string;
+            /** Format: uuid */
+            staff_id?: string | null;
+            /** Format: int32 */
+            stock_after?: number | null;
+        };
+        /**
+         * @description Exactly one of `set` (a count; `null` stops tracking) and `adjust` (units received, or
+         *     negative for waste), with the reason kept on the movement.
+         * @example {
+         *       "adjust": -2,
+         *       "reason": "dropped two bottles"
+         *     }
+         */
+        StockRequest: {
+            /** Format: int64 */
+            adjust?: number | null;
+            reason: string;
+            /** Format: int64 */
+            set?: number | null;
+        };
+        /** @description The headline figures of a range. */
+        SummaryReport: components["schemas"]["SalesSummary"] & {
+            /** Format: date */
+            from: string;
+            /** Format: date */
+            to: string;
+        };
         /** @description An unfinished order at a table. Amounts are minor units of `currency`. */
         TableOrderView: {
             /** Format: int64 */
@@ -1988,6 +3309,42 @@ export interface components {
          * @enum {string}
          */
         TableState: "free" | "occupied" | "bill_requested";
+        /** @description Tax of closed orders by VAT rate and whether prices included it. */
+        TaxLine: {
+            currency: string;
+            /**
+             * Format: int64
+             * @description sales − tax.
+             */
+            net_of_tax: number;
+            /** Format: int64 */
+            orders: number;
+            prices_include_tax: boolean;
+            /**
+             * Format: int64
+             * @description What customers were charged (tax included).
+             */
+            sales: number;
+            /** Format: int64 */
+            tax: number;
+            /** Format: int32 */
+            vat_rate_bp: number;
+        };
+        /** @description Tax of closed orders by VAT rate and whether prices included it. */
+        TaxReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["TaxLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @description What a terminal is used as.
          * @enum {string}
@@ -2016,6 +3373,35 @@ export interface components {
         };
         /** @enum {string} */
         TicketFormat: "text" | "escpos";
+        /** @description Tips taken by one staff member (on the payments they took). */
+        TipLine: {
+            currency: string;
+            /**
+             * Format: int64
+             * @description Payments with a tip.
+             */
+            payments: number;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+            /** Format: int64 */
+            tips: number;
+        };
+        /** @description Tips by the staff member who took the payment (never part of sales). */
+        TipsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["TipLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /**
          * @example {
          *       "scope": "pin:pos-1"
@@ -2027,6 +3413,14 @@ export interface components {
              *     `pin:<terminal code>`.
              */
             scope: string;
+        };
+        /** @description Absent fields are left alone; `null` clears `default_station`. */
+        UpdateCategoryRequest: {
+            active?: boolean | null;
+            default_station?: null | components["schemas"]["Station"];
+            name?: string | null;
+            /** Format: int64 */
+            sort_order?: number | null;
         };
         /** @description Changes to a pending item; absent fields stay as they are, `null` clears. */
         UpdateItemRequest: {
@@ -2042,6 +3436,92 @@ export interface components {
             /** Format: int32 */
             seat?: number | null;
         };
+        UpdateModifierRequest: {
+            active?: boolean | null;
+            name?: string | null;
+            /** Format: int64 */
+            price?: number | null;
+            /** Format: int64 */
+            sort_order?: number | null;
+        };
+        /**
+         * @description Absent fields are left alone; `null` clears the optional ones. `available: false` 86es
+         *     the product (see also `POST …/availability`).
+         * @example {
+         *       "price": 13000
+         *     }
+         */
+        UpdateProductRequest: {
+            active?: boolean | null;
+            available?: boolean | null;
+            /** Format: uuid */
+            category_id?: string | null;
+            /** Format: int64 */
+            happy_hour_price?: number | null;
+            image_url?: string | null;
+            name?: string | null;
+            /** Format: int64 */
+            price?: number | null;
+            section?: string | null;
+            sku?: string | null;
+            /** Format: int64 */
+            sort_order?: number | null;
+            station?: null | components["schemas"]["Station"];
+        };
+        /**
+         * @description Any subset of the settings; the result is validated whole and the first bad field named.
+         * @example {
+         *       "receipt_footer": "Asante!",
+         *       "vat_rate_bp": 1800
+         *     }
+         */
+        UpdateSettingsRequest: {
+            /**
+             * Format: int64
+             * @description 1–3650.
+             */
+            backup_retention_days?: number | null;
+            /**
+             * Format: int64
+             * @description 0–23.
+             */
+            business_day_cutoff_hour?: number | null;
+            cafe_name?: string | null;
+            /** Format: int64 */
+            cashier_discount_limit_bp?: number | null;
+            /**
+             * @description ISO 4217: UGX, KES, TZS, RWF, USD, EUR or GBP (refused while products are priced in
+             *     another).
+             */
+            currency?: string | null;
+            happy_hour_end?: string | null;
+            /** @description `HH:MM`. */
+            happy_hour_start?: string | null;
+            /**
+             * Format: int64
+             * @description Above `kds_warning_minutes`, at most 480.
+             */
+            kds_late_minutes?: number | null;
+            /**
+             * Format: int64
+             * @description 1–240.
+             */
+            kds_warning_minutes?: number | null;
+            prices_include_tax?: boolean | null;
+            /** @description At most 500 characters. */
+            receipt_footer?: string | null;
+            /** Format: int64 */
+            service_charge_bp?: number | null;
+            /** Format: int64 */
+            shift_variance_threshold?: number | null;
+            /** Format: int64 */
+            utc_offset_minutes?: number | null;
+            /**
+             * Format: int64
+             * @description 0–10000 (0–100 %).
+             */
+            vat_rate_bp?: number | null;
+        };
         /**
          * @example {
          *       "role": "manager"
@@ -2052,6 +3532,17 @@ export interface components {
             active?: boolean | null;
             full_name?: string | null;
             role?: null | components["schemas"]["Role"];
+        };
+        UpdateTableRequest: {
+            /** @description `false` retires the table (refused while it has unfinished orders). */
+            active?: boolean | null;
+            area?: string | null;
+            code?: string | null;
+            image_url?: string | null;
+            /** Format: int64 */
+            seats?: number | null;
+            /** Format: int64 */
+            sort_order?: number | null;
         };
         /**
          * @description Absent fields are left alone; `null` clears `station` or `location`.
@@ -2079,6 +3570,33 @@ export interface components {
              *     order. Omit (or use `If-Match`) as you like.
              */
             expected_version?: number | null;
+        };
+        /** @description A voided order or item. */
+        VoidLine: {
+            /**
+             * Format: int64
+             * @description List value voided.
+             */
+            amount: number;
+            /** Format: uuid */
+            approved_by?: string | null;
+            approved_by_name?: string | null;
+            currency: string;
+            item?: string | null;
+            /** @description `order` or `item`. */
+            kind: string;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: int32 */
+            order_number: number;
+            /** Format: int64 */
+            quantity: number;
+            reason: string;
+            /** Format: date-time */
+            voided_at: string;
+            /** Format: uuid */
+            voided_by?: string | null;
+            voided_by_name?: string | null;
         };
         /**
          * @example {
@@ -2109,11 +3627,151 @@ export interface components {
             by: string;
             reason: string;
         };
+        /** @description Voided items and orders, with who voided and who approved. */
+        VoidsReport: {
+            currency: string;
+            /** Format: date */
+            from: string;
+            /** @description The report's name. */
+            report: string;
+            rows: components["schemas"]["VoidLine"][];
+            /** Format: date */
+            to: string;
+            /** @description Each amount column summed over the rows. */
+            totals: {
+                [key: string]: number;
+            };
+        };
         /** @description The X report: a shift's figures at any moment, the shift going on. */
         XReportView: {
             /** Format: date-time */
             generated_at: string;
             shift: components["schemas"]["ShiftView"];
+        };
+        /**
+         * @description The Z chain checked from the first report: numbers without gaps, each linked to the
+         *     previous, each matching its hash.
+         */
+        ZChainView: {
+            detail?: string | null;
+            /** @description The first break: `{"problem": "gap" | "unlinked" | "altered", "number": …}`. */
+            first_break?: Record<string, never> | null;
+            ok: boolean;
+            /** @description Reports checked (all of them when `ok`). */
+            reports: number;
+        };
+        /** @description Discounts on the orders closed within the period. */
+        ZDiscounts: {
+            /** Format: int64 */
+            amount: number;
+            /**
+             * Format: int64
+             * @description Orders whose discount needed and got a manager's approval.
+             */
+            approved: number;
+            /** Format: int64 */
+            orders: number;
+        };
+        /** @description A Z report. Money in minor units of `currency`. */
+        ZReportView: {
+            /** Format: date */
+            business_date: string;
+            /** @description True on every reading after the first answer (a reprint). */
+            copy: boolean;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            created_by: string;
+            currency: string;
+            /** @description SHA-256 over `prev_hash` and this report's canonical content. */
+            hash: string;
+            /**
+             * Format: int64
+             * @description 1, 2, 3 … without gaps.
+             */
+            number: number;
+            /**
+             * Format: date-time
+             * @description … to here (when this report was taken).
+             */
+            period_end: string;
+            /**
+             * Format: date-time
+             * @description Everything from here (the previous report's end) …
+             */
+            period_start: string;
+            /** @description The previous report's hash (64 zeros for number 1). */
+            prev_hash: string;
+            /** @description The printed report (48 columns); absent in lists. */
+            text?: string | null;
+            totals: components["schemas"]["ZTotals"];
+        };
+        /** @description One shift closed within the report's period: its drawer and variance. */
+        ZShiftCash: {
+            /** Format: date-time */
+            closed_at: string;
+            /** Format: int64 */
+            counted_cash: number;
+            /** Format: int64 */
+            expected_cash: number;
+            /** Format: date-time */
+            opened_at: string;
+            /** Format: int64 */
+            opening_float: number;
+            /** Format: uuid */
+            shift_id: string;
+            staff: string;
+            /** Format: uuid */
+            staff_id: string;
+            /**
+             * Format: int64
+             * @description counted − expected: negative when cash was missing.
+             */
+            variance: number;
+            /** Format: uuid */
+            variance_approved_by?: string | null;
+        };
+        /** @description The figures of a Z report. Money in minor units of `currency`. */
+        ZTotals: {
+            /**
+             * Format: int64
+             * @description Σ variance of the shifts.
+             */
+            cash_variance: number;
+            currency: string;
+            discounts: components["schemas"]["ZDiscounts"];
+            /** @description Received payments by method (every method listed), with their tips and refunds. */
+            payments: components["schemas"]["MethodSales"][];
+            /** Format: int64 */
+            payments_count: number;
+            /** Format: int64 */
+            payments_total: number;
+            /** Format: date-time */
+            period_end: string;
+            /** Format: date-time */
+            period_start: string;
+            /** Format: int64 */
+            refunds_count: number;
+            /** Format: int64 */
+            refunds_total: number;
+            sales: components["schemas"]["SalesSummary"];
+            shifts: components["schemas"]["ZShiftCash"][];
+            tax: components["schemas"]["TaxLine"][];
+            /** Format: int64 */
+            tips_total: number;
+            voids: components["schemas"]["ZVoids"];
+        };
+        /** @description Voids within the period. */
+        ZVoids: {
+            /**
+             * Format: int64
+             * @description List value of what was voided (items of voided orders included).
+             */
+            amount: number;
+            /** Format: int64 */
+            items: number;
+            /** Format: int64 */
+            orders: number;
         };
     };
     responses: never;
@@ -2325,7 +3983,10 @@ export interface operations {
     create_backup: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retried backup request safe: the same key answers the first backup instead of taking another */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2340,6 +4001,15 @@ export interface operations {
                     "application/json": components["schemas"]["BackupView"];
                 };
             };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description Not authenticated */
             401: {
                 headers: {
@@ -2351,6 +4021,24 @@ export interface operations {
             };
             /** @description Not allowed for this account */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `request_in_progress`: the first request with this key is still dumping */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `idempotency_key_reused`: the key came with another request */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2548,6 +4236,463 @@ export interface operations {
             };
         };
     };
+    list_categories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Categories in menu order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategoryView"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_category: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCategoryRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategoryView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `category_name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_category: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The category */
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The category */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategoryView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_category: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The category */
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `category_in_use`: the detail names the products that use it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    update_category: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The category */
+                category_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCategoryRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminCategoryView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `category_name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     list_locks: {
         parameters: {
             query?: never;
@@ -2652,6 +4797,1479 @@ export interface operations {
                 };
             };
             /** @description `not_locked`: nothing to unlock */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_modifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The modifier */
+                modifier_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    update_modifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The modifier */
+                modifier_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateModifierRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminModifierView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `modifier_name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_products: {
+        parameters: {
+            query?: {
+                /** @description Only this category's products. */
+                category_id?: string;
+                /** @description Retired products too (default false). */
+                include_inactive?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Products */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductView"][];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateProductRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `sku_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The product */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Retired */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    update_product: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateProductRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `sku_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    set_availability: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AvailabilityRequest"];
+            };
+        };
+        responses: {
+            /** @description The product, 86'd or back */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    upload_product_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImageUpload"];
+            };
+        };
+        responses: {
+            /** @description Stored; the product shows it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `payload_too_large`: `file` is over 5 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unsupported_image_type`: `file` is not JPEG, PNG or WebP by its content; or the body is not multipart */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid_image`: `file` does not decode */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_product_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The product has no image */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_modifier: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateModifierRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminModifierView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `modifier_name_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    change_stock: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StockRequest"];
+            };
+        };
+        responses: {
+            /** @description The product with its new stock */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminProductView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `stock_below_zero`, `stock_not_tracked`, `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_stock_movements: {
+        parameters: {
+            query?: {
+                /** @description 1–500, default 50. */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The product */
+                product_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Movements */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StockMovementView"][];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsView"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    update_settings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSettingsRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SettingsView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `currency_in_use` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3439,6 +7057,655 @@ export interface operations {
             };
             /** @description `not_locked`: nothing to unlock */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_tables: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tables */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTableView"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    create_table: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTableRequest"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTableView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `table_code_taken` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_table: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The table */
+                table_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The table */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTableView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_table: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The table */
+                table_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Retired */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `table_in_use` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    update_table: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The table */
+                table_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateTableRequest"];
+            };
+        };
+        responses: {
+            /** @description Updated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AdminTableView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `table_code_taken`, `table_in_use` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    upload_table_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The table */
+                table_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["ImageUpload"];
+            };
+        };
+        responses: {
+            /** @description Stored; the table shows it */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImageView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `payload_too_large`: `file` is over 5 MB */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `unsupported_image_type`: `file` is not JPEG, PNG or WebP by its content; or the body is not multipart */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid_image`: `file` does not decode */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    delete_table_image: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The table */
+                table_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The table has no image */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7344,6 +11611,1245 @@ export interface operations {
             };
         };
     };
+    dashboard: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Today at a glance */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DashboardView"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    discounts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Discounted closed orders, with who gave the discount and who approved it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DiscountsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    refunds: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Refunds, with their reason, who refunded and who approved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_category: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Items sold by menu category. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByCategoryReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_day: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sales by business date: orders, gross, discounts, service charge, tax, sales, refunds, net sales, tips. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByDayReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_hour: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sales by local hour of the day (0–23) over the range. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByHourReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_method: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Money received by payment method (every method listed), with tips and refunds. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByMethodReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_product: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Items sold by product (live items of closed orders), best sellers first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByProductReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    sales_by_staff: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Sales by the staff member who took the order, with the refunds of their orders. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SalesByStaffReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    shifts: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Shifts of the range: float, expected and counted cash, variance, orders, payments, tips. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ShiftsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    summary: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The range's figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SummaryReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    tax: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tax of closed orders by VAT rate and whether prices included it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaxReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    tips: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Tips by the staff member who took the payment (never part of sales). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TipsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    voids: {
+        parameters: {
+            query?: {
+                /**
+                 * @description First business date, YYYY-MM-DD (default: `to`).
+                 * @example 2026-12-01
+                 */
+                from?: string;
+                /**
+                 * @description Last business date, YYYY-MM-DD, included (default: today's business date).
+                 * @example 2026-12-07
+                 */
+                to?: string;
+                /**
+                 * @description `json` (default) or `csv` (also chosen by `Accept: text/csv`).
+                 * @example csv
+                 */
+                format?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Voided items and orders, with who voided and who approved. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VoidsReport"];
+                    "text/csv": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     open_shift: {
         parameters: {
             query?: never;
@@ -7958,6 +13464,321 @@ export interface operations {
             };
             /** @description Not allowed for this account */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    list_z_reports: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Z reports */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZReportView"][];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    close_day: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description A fresh UUID per close: a retry replays the first answer */
+                "Idempotency-Key": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Nothing, or `{}` */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CloseDayInput"];
+            };
+        };
+        responses: {
+            /** @description The Z report, with its printed text */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZReportView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `shifts_still_open` (with `open_shifts`), `business_day_closed`, `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ShiftsOpenProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    verify_z_chain: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The chain's state */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZChainView"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    get_z_report: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `json` (default) or `text` (also chosen by `Accept: text/plain`): the printed report,
+                 *     marked COPY.
+                 * @example text
+                 */
+                format?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The report's number */
+                number: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The Z report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ZReportView"];
+                    "text/plain; charset=utf-8": string;
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such report */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

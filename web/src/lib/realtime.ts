@@ -19,7 +19,7 @@ export interface StreamOptions {
 const TYPES = [
   'order.created', 'order.updated', 'order.sent', 'item.status_changed', 'order.ready', 'order.voided',
   'order.closed', 'order.merged', 'order.paid', 'table.updated', 'menu.updated', 'print_job.queued',
-  'payment.completed', 'payment.failed', 'shift.opened', 'shift.closed', 'ready',
+  'payment.completed', 'payment.failed', 'shift.opened', 'shift.closed', 'shift.cash_movement', 'ready',
 ];
 
 export function openStream(opts: StreamOptions): () => void {

@@ -63,6 +63,10 @@ export function homeFor(me: Me): string {
       return '/kds?station=kitchen';
     case 'bar':
       return '/kds?station=bar';
+    case 'admin':
+      return '/admin';
+    case 'manager':
+      return '/manager';
     default:
       return '/pos';
   }

@@ -77,14 +77,21 @@ function useMenuAndFloor() {
     void loadTables();
   }, []);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  const pending = useRef({ menu: false, tables: false });
   useStream(
     {
       topics: 'tables,orders,menu',
       onEvent: (type) => {
+        // Debounced, remembering what each event asked for, so a menu change followed by a
+        // table event within the window still reloads the menu.
+        if (type === 'menu.updated') pending.current.menu = true;
+        else pending.current.tables = true;
         clearTimeout(timer.current);
         timer.current = setTimeout(() => {
-          if (type === 'menu.updated') void loadMenu();
-          else void loadTables();
+          const { menu: m, tables: t } = pending.current;
+          pending.current = { menu: false, tables: false };
+          if (m) void loadMenu();
+          if (t) void loadTables();
         }, 250);
       },
     },

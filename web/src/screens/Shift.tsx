@@ -152,7 +152,7 @@ export function ShiftScreen({ currency }: { currency: string }) {
   );
 }
 
-function DrawerTable({ cash, currency }: { cash: Schemas['CashView']; currency: string }) {
+export function DrawerTable({ cash, currency }: { cash: Schemas['CashView']; currency: string }) {
   const rows: [string, number][] = [
     ['Opening float', cash.opening_float],
     ['Cash sales', cash.cash_sales],
