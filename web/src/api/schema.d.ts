@@ -876,6 +876,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_id}/discount": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set the order's discount (replacing any): a percentage (`percent_bp`) or an amount off
+         *     the subtotal. Above the cashier limit of settings (`cashier_discount_limit_bp` of the
+         *     subtotal) a manager acts or approves in `approval`; both are in the audit log.
+         *     `Idempotency-Key` is required.
+         */
+        put: operations["set_order_discount"];
+        post?: never;
+        /** Clear the order's discount. `Idempotency-Key` is required. */
+        delete: operations["clear_order_discount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}/items": {
         parameters: {
             query?: never;
@@ -909,6 +932,27 @@ export interface paths {
         head?: never;
         /** Change a pending item: quantity, modifiers, notes, seat, course. */
         patch: operations["update_item"];
+        trace?: never;
+    };
+    "/api/orders/{order_id}/items/{item_id}/discount": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set one item's discount (replacing any), measured against the item's line: the same
+         *     cashier limit and approval as the order's discount. `Idempotency-Key` is required.
+         */
+        put: operations["set_item_discount"];
+        post?: never;
+        /** Clear one item's discount. `Idempotency-Key` is required. */
+        delete: operations["clear_item_discount"];
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/orders/{order_id}/items/{item_id}/void": {
@@ -1007,6 +1051,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/orders/{order_id}/receipt/reprint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queue a copy of a closed order's receipt for the receipt printer, marked as a copy.
+         *     `Idempotency-Key` is required (a retry queues nothing more).
+         */
+        post: operations["reprint_receipt"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/orders/{order_id}/send": {
         parameters: {
             query?: never;
@@ -1079,6 +1143,51 @@ export interface paths {
          *     must do it or approve it (`approval`); the audit log records both people.
          */
         post: operations["void_order"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/pesapal/ipn": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A Pesapal notification sent as GET. Public (Pesapal does not authenticate): the payment
+         *     is confirmed with Pesapal before anything changes.
+         */
+        get: operations["ipn_get"];
+        put?: never;
+        /** A Pesapal notification sent as POST with a JSON body. */
+        post: operations["ipn_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/payments/{payment_id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund all or part of a payment taken at the till, within what was paid minus earlier
+         *     refunds, with a reason; a manager refunds alone, anyone else with a manager's `approval`
+         *     (both in the audit log). The order's paid amount goes down by as much (a closed order
+         *     stays closed). A cash refund leaves the drawer of the refunder's open shift, which it
+         *     needs (409 `no_open_shift`). Online (Pesapal) payments are refunded through the provider:
+         *     503 `gateway_unavailable` while none is configured. Event `payment.refunded`.
+         */
+        post: operations["refund_payment"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1810,7 +1919,7 @@ export interface components {
             /** Format: uuid */
             staff_id: string;
         };
-        /** @description The drawer: float + cash sales − cash refunds + cash in − cash out = expected. */
+        /** @description The drawer: float + cash sales + cash tips − cash refunds + cash in − cash out = expected. */
         CashView: {
             /** Format: int64 */
             cash_in: number;
@@ -1823,10 +1932,20 @@ export interface components {
              * @description Cash applied to orders (tendered minus change).
              */
             cash_sales: number;
+            /**
+             * Format: int64
+             * @description Tips left with cash payments: in the drawer until paid out (a cash out), never sales.
+             */
+            cash_tips: number;
             /** Format: int64 */
             expected: number;
             /** Format: int64 */
             opening_float: number;
+            /**
+             * Format: int64
+             * @description Tips of every method taken on the shift.
+             */
+            tips: number;
         };
         /** @description One category's sold items. */
         CategorySales: {
@@ -2051,6 +2170,24 @@ export interface components {
             /** Format: int64 */
             tips: number;
         };
+        /** @description A discount: exactly one of `percent_bp` or `amount`. */
+        DiscountInput: {
+            /**
+             * Format: int64
+             * @description An amount off, in minor units (capped at what it applies to).
+             */
+            amount?: number | null;
+            approval?: null | components["schemas"]["ApprovalInput"];
+            /** Format: int32 */
+            expected_version?: number | null;
+            /**
+             * Format: int32
+             * @description A percentage in basis points: 1000 = 10 %, 0 to 10000.
+             */
+            percent_bp?: number | null;
+            /** @description Why, at most 500 characters. */
+            reason?: string | null;
+        };
         /** @description A closed order that was discounted: its whole discount, who gave it, who approved. */
         DiscountLine: {
             /** Format: int64 */
@@ -2187,6 +2324,20 @@ export interface components {
             size_bytes: number;
             /** Format: int32 */
             width: number;
+        };
+        /** @description Pesapal's acknowledgement: `status` 200 when handled, 500 to be notified again. */
+        IpnAcknowledgementSchema: {
+            orderMerchantReference: string;
+            orderNotificationType: string;
+            orderTrackingId: string;
+            /** Format: int32 */
+            status: number;
+        };
+        /** @description The body of a POST notification, in Pesapal's casing (documentation only). */
+        IpnNotificationSchema: {
+            OrderMerchantReference: string;
+            OrderNotificationType: string;
+            OrderTrackingId: string;
         };
         /** @description One line to put on an order. */
         ItemInput: {
@@ -2446,6 +2597,18 @@ export interface components {
             /** Format: uuid */
             table_id: string;
         };
+        /**
+         * @description A pending online payment: show `redirect_url` to the customer (a QR code). It completes
+         *     when Pesapal confirms it (`payment.completed` on the event stream) or fails
+         *     (`payment.failed`).
+         */
+        OnlinePaymentView: {
+            order: components["schemas"]["OrderView"];
+            /** @description Pesapal's `order_tracking_id`. */
+            order_tracking_id: string;
+            payment: components["schemas"]["PaymentView"];
+            redirect_url: string;
+        };
         /** @description An order not yet paid and closed, for the dashboard. */
         OpenOrderLine: {
             /**
@@ -2646,7 +2809,10 @@ export interface components {
             amount?: number | null;
             /** @description Pay for these items (their line totals, discounts included). */
             items?: string[] | null;
-            /** @description `cash`, `card`, `mtn_momo` or `airtel_money`. */
+            /**
+             * @description `cash`, `card`, `mtn_momo` or `airtel_money`; `pesapal` takes `PesapalPaymentInput`
+             *     and answers `OnlinePaymentView`.
+             */
             method: string;
             /** @description The provider's transaction reference: required for `mtn_momo` and `airtel_money`. */
             reference?: string | null;
@@ -2660,6 +2826,13 @@ export interface components {
              * @description Cash handed over (cash only), at least the amount; the answer gives the change.
              */
             tendered?: number | null;
+            /**
+             * Format: int64
+             * @description Left for the staff on top of the amount (minor units, 0 or more): recorded apart
+             *     from sales and never applied to the balance. A cash tip is handed over with the
+             *     bill (`tendered` covers amount + tip) and stays in the drawer.
+             */
+            tip?: number | null;
         };
         /** @description The payment taken and the order as saved (closed when settled). */
         PaymentTakenView: {
@@ -2680,6 +2853,11 @@ export interface components {
             /** Format: uuid */
             order_id: string;
             reference?: string | null;
+            /**
+             * Format: int64
+             * @description What was refunded of `amount` so far.
+             */
+            refunded: number;
             /** Format: uuid */
             shift_id?: string | null;
             /** Format: uuid */
@@ -2688,6 +2866,26 @@ export interface components {
             status: string;
             /** Format: int64 */
             tendered?: number | null;
+            /**
+             * Format: int64
+             * @description Tip on top of `amount` (0 when none): not part of the order's paid amount.
+             */
+            tip: number;
+        };
+        /**
+         * @description An online payment through Pesapal: `method` `pesapal`, exactly one of `amount`, `items`
+         *     or `seat`, and the customer's phone number or email address (Pesapal needs one).
+         */
+        PesapalPaymentInput: {
+            /** Format: int64 */
+            amount?: number | null;
+            customer_email?: string | null;
+            customer_phone?: string | null;
+            items?: string[] | null;
+            /** @description `pesapal`. */
+            method: string;
+            /** Format: int32 */
+            seat?: number | null;
         };
         /**
          * @example {
@@ -2819,6 +3017,20 @@ export interface components {
         };
         /** @enum {string} */
         RedisState: "ok" | "disabled" | "down";
+        /**
+         * @description A refund: how much of the payment, why, and a manager's approval unless the caller is a
+         *     manager.
+         */
+        RefundInput: {
+            /**
+             * Format: int64
+             * @description Minor units, 1 up to what is still refundable of the payment.
+             */
+            amount: number;
+            approval?: null | components["schemas"]["ApprovalInput"];
+            /** @description Why (1 to 500 characters): kept with the refund and in the audit log. */
+            reason: string;
+        };
         /** @description One refund. */
         RefundLine: {
             /** Format: int64 */
@@ -2844,6 +3056,37 @@ export interface components {
             /** Format: uuid */
             staff_id: string;
         };
+        /** @description A refund as recorded. */
+        RefundView: {
+            /** Format: int64 */
+            amount: number;
+            /**
+             * Format: uuid
+             * @description The manager who approved it (the refunder themselves when a manager).
+             */
+            approved_by: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: uuid */
+            id: string;
+            /** @description The payment's method: a cash refund leaves the drawer of `shift_id`. */
+            method: string;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: uuid */
+            payment_id: string;
+            reason: string;
+            /** Format: uuid */
+            shift_id?: string | null;
+            /** Format: uuid */
+            staff_id: string;
+        };
+        /** @description The refund, the payment and the order as saved. */
+        RefundedView: {
+            order: components["schemas"]["OrderView"];
+            payment: components["schemas"]["PaymentView"];
+            refund: components["schemas"]["RefundView"];
+        };
         /** @description Refunds, with their reason, who refunded and who approved. */
         RefundsReport: {
             currency: string;
@@ -2858,6 +3101,20 @@ export interface components {
             totals: {
                 [key: string]: number;
             };
+        };
+        /** @description A copy queued for printing. */
+        ReprintView: {
+            /** @description Always true: marked COPY on the paper. */
+            copy: boolean;
+            /** Format: uuid */
+            order_id: string;
+            /** Format: uuid */
+            print_job_id: string;
+            /** @description The printer the job is queued for. */
+            printer: string;
+            /** Format: int64 */
+            receipt_number?: number | null;
+            text: string;
         };
         /**
          * @example {
@@ -9813,6 +10070,260 @@ export interface operations {
             };
         };
     };
+    set_order_discount: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes retries safe: the same key with the same request answers the first response again (`Idempotent-Replayed: true`); with another request 422. */
+                "Idempotency-Key": string;
+                /** @description The order's version, as `expected_version` */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The order */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscountInput"];
+            };
+        };
+        responses: {
+            /** @description The order as saved, totals and tax recomputed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `approval_required` (field `approval`), `approver_not_allowed`, `invalid_approval` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `order_finished`, `stale_version`, `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid_discount` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description `account_locked`: too many wrong approver credentials */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    clear_order_discount: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes retries safe: the same key with the same request answers the first response again (`Idempotent-Replayed: true`); with another request 422. */
+                "Idempotency-Key": string;
+                /** @description The order's version, as `expected_version` */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The order */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["VersionInput"];
+            };
+        };
+        responses: {
+            /** @description The order as saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `order_finished`, `stale_version` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
     add_items: {
         parameters: {
             query?: never;
@@ -10109,6 +10620,264 @@ export interface operations {
                 };
             };
             /** @description `stale_version` (with `current`), `item_not_pending` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    set_item_discount: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes retries safe: the same key with the same request answers the first response again (`Idempotent-Replayed: true`); with another request 422. */
+                "Idempotency-Key": string;
+                /** @description The order's version, as `expected_version` */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The order */
+                order_id: string;
+                /** @description The item */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DiscountInput"];
+            };
+        };
+        responses: {
+            /** @description The order as saved, totals and tax recomputed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `approval_required` (field `approval`), `approver_not_allowed`, `invalid_approval` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description `item_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description `order_finished`, `invalid_item_transition` (a voided item), `stale_version` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `invalid_discount` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description `account_locked`: too many wrong approver credentials */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    clear_item_discount: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Makes retries safe: the same key with the same request answers the first response again (`Idempotent-Replayed: true`); with another request 422. */
+                "Idempotency-Key": string;
+                /** @description The order's version, as `expected_version` */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The order */
+                order_id: string;
+                /** @description The item */
+                item_id: string;
+            };
+            cookie?: never;
+        };
+        /** @description Optional */
+        requestBody?: {
+            content: {
+                "application/json": null | components["schemas"]["VersionInput"];
+            };
+        };
+        responses: {
+            /** @description The order as saved */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrderView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `item_not_found` */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description `order_finished`, `stale_version` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -10560,7 +11329,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The payment and the order as saved */
+            /** @description The payment and the order as saved (`pesapal`: `OnlinePaymentView`, the payment pending) */
             201: {
                 headers: {
                     [name: string]: unknown;
@@ -10650,8 +11419,26 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
+            /** @description `payment_provider_rejected`, `payment_provider_error` (pesapal; nothing written) */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
             /** @description A dependency is unavailable; retry after `Retry-After` seconds */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `payment_provider_unreachable` (pesapal; nothing written) */
+            504: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -10729,6 +11516,107 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    reprint_receipt: {
+        parameters: {
+            query?: {
+                /** @description `80mm` (default) or `58mm` */
+                paper?: string;
+            };
+            header: {
+                /** @description Required: a fresh UUID per reprint */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The order */
+                order_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The copy queued */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReprintView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not allowed for this account */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description No such order */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `balance_due`: the order is not closed, so it has no receipt yet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
                 };
             };
             /** @description A value breaks a rule: the problem names the field */
@@ -11226,6 +12114,285 @@ export interface operations {
                 };
                 content: {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    ipn_get: {
+        parameters: {
+            query: {
+                /** @description Pesapal's order tracking id. */
+                OrderTrackingId: string;
+                /** @description Our payment id. */
+                OrderMerchantReference: string;
+                /** @description `IPNCHANGE` (or `RECURRING`). */
+                OrderNotificationType: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Pesapal's acknowledgement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IpnAcknowledgementSchema"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    ipn_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IpnNotificationSchema"];
+            };
+        };
+        responses: {
+            /** @description Pesapal's acknowledgement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IpnAcknowledgementSchema"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A value breaks a rule: the problem names the field */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description A dependency is unavailable; retry after `Retry-After` seconds */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+        };
+    };
+    refund_payment: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Required: a fresh UUID per refund; a retry replays the first answer */
+                "Idempotency-Key": string;
+            };
+            path: {
+                /** @description The payment */
+                payment_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundInput"];
+            };
+        };
+        responses: {
+            /** @description The refund, the payment and the order as saved */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RefundedView"];
+                };
+            };
+            /** @description The request could not be read: the problem names the field */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Not authenticated */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `approval_required`, `approver_not_allowed`, `invalid_approval` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description No such payment */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `no_open_shift`, `not_refundable` (pending, failed or refunded in full), `gateway_rejected`, `request_in_progress` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description Body larger than the limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Body is not application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `refund_exceeds_remaining`, `non_positive_amount`, `reason_required`, `partial_mobile_money_refund` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description `account_locked`: too many wrong approver credentials */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description Internal error: the body carries only the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["ProblemDetails"];
+                };
+            };
+            /** @description `gateway_error`: the provider could not be asked */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
+                };
+            };
+            /** @description `gateway_unavailable`: an online payment, no provider configured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["OrderProblem"];
                 };
             };
         };
