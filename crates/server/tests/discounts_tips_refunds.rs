@@ -11,31 +11,10 @@ use std::sync::Arc;
 use diesel::RunQueryDsl;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, NEW_PASSWORD, count_where, fresh_key, venue};
+use till::{Client, count_where, food, fresh_key, make_ready, manager_approval, venue};
 
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
-}
-
-fn manager_approval() -> Value {
-    json!({"username": "linus", "password": NEW_PASSWORD})
-}
-
-/// The first orderable kitchen product of the seeded menu.
-async fn food(cashier: &Client) -> Value {
-    let menu = cashier.get("/api/menu").await;
-    menu.expect(StatusCode::OK)["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "Food")
-        .unwrap()["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["orderable"] == true)
-        .unwrap()
-        .clone()
 }
 
 /// A takeaway of `lines` × `product`, sent to the kitchen.
@@ -53,26 +32,6 @@ async fn sent_order(cashier: &Client, product: &Value, lines: usize) -> Value {
         .empty()
         .await
         .expect(StatusCode::OK)
-        .clone()
-}
-
-/// Bumps the order's kitchen ticket until it is ready (or closed).
-async fn make_ready(cashier: &Client, cook: &Client, order: &Value) -> Value {
-    for _ in 0..3 {
-        let now = cashier.get(&format!("/api/orders/{}", id(order))).await;
-        if now.body["status"] == "ready" || now.body["status"] == "closed" {
-            return now.body.clone();
-        }
-        cook.post(
-            &format!("/api/kds/orders/{}/bump?station=kitchen", id(order)),
-            json!({}),
-        )
-        .await;
-    }
-    cashier
-        .get(&format!("/api/orders/{}", id(order)))
-        .await
-        .body
         .clone()
 }
 

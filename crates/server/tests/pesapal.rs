@@ -10,32 +10,15 @@ mod till;
 
 use std::time::Duration;
 
-use pos_testkit::pesapal::{FakePesapal, IpnDelivery, KEY, SECRET};
+use pos_testkit::pesapal::{FakePesapal, IpnDelivery};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, Venue, count_where, fresh_key, venue_on};
-
-use crate::common::free_port;
+use till::{
+    Client, Venue, count_where, fresh_key, ipn_url, payment_column, pesapal_venue as venue, wait_for,
+};
 
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
-}
-
-/// A venue whose Pesapal is `fake`, its IPN URL registered at start-up (no PESAPAL_IPN_ID).
-async fn venue(label: &str, fake: &FakePesapal, extra: &[(&str, &str)]) -> Venue {
-    let port = free_port();
-    let mut env: Vec<(&str, String)> = vec![
-        ("PESAPAL_CONSUMER_KEY", KEY.to_owned()),
-        ("PESAPAL_CONSUMER_SECRET", SECRET.to_owned()),
-        ("PESAPAL_BASE_URL", fake.base_url().to_owned()),
-        ("APP_BASE_URL", format!("http://127.0.0.1:{port}")),
-    ];
-    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    venue_on(label, port, &env).await
-}
-
-fn ipn_url(venue: &Venue) -> String {
-    format!("{}/api/payments/pesapal/ipn", venue.server.base_url)
 }
 
 /// A signed-in cashier with an open shift, and a cook.
@@ -116,29 +99,6 @@ async fn start(cashier: &Client, order: &Value, amount: Option<i64>) -> Value {
 
 fn tracking(started: &Value) -> String {
     started["order_tracking_id"].as_str().unwrap().to_owned()
-}
-
-fn payment_column(venue: &Venue, payment: &str, column: &str) -> Option<String> {
-    use diesel::RunQueryDsl;
-    #[derive(diesel::QueryableByName)]
-    struct Cell {
-        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
-        value: Option<String>,
-    }
-    diesel::sql_query(format!(
-        "SELECT {column}::text AS value FROM payments WHERE id = '{payment}'"
-    ))
-    .get_result::<Cell>(&mut venue.db.connect())
-    .unwrap()
-    .value
-}
-
-async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + limit;
-    while !check().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what} within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 /// The event stream's text until `needle` appears (or `limit` passes).

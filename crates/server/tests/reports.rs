@@ -15,66 +15,14 @@ use diesel::RunQueryDsl;
 use pos_testkit::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, fresh_key, venue};
+use till::{Client, count_where, fresh_key, payment_rows, refund_rows, scalar, venue};
 
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
 }
 
-/// One number from SQL (`SELECT … AS n`).
-fn scalar(db: &TestDb, sql: &str) -> i64 {
-    #[derive(diesel::QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut db.connect())
-        .unwrap()
-        .n
-}
-
 fn exec(db: &TestDb, sql: &str) {
     diesel::sql_query(sql).execute(&mut db.connect()).unwrap();
-}
-
-/// (method, amount, tip) of every received payment, row by row.
-fn payment_rows(db: &TestDb) -> Vec<(String, i64, i64)> {
-    #[derive(diesel::QueryableByName)]
-    struct P {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        method: String,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        amount: i64,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        tip: i64,
-    }
-    diesel::sql_query(
-        "SELECT method, amount, tip FROM payments \
-         WHERE status IN ('completed', 'partially_refunded', 'refunded')",
-    )
-    .load::<P>(&mut db.connect())
-    .unwrap()
-    .into_iter()
-    .map(|p| (p.method, p.amount, p.tip))
-    .collect()
-}
-
-/// (original method, amount) of every refund.
-fn refund_rows(db: &TestDb) -> Vec<(String, i64)> {
-    #[derive(diesel::QueryableByName)]
-    struct R {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        method: String,
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        amount: i64,
-    }
-    diesel::sql_query("SELECT p.method, r.amount FROM refunds r JOIN payments p ON p.id = r.payment_id")
-        .load::<R>(&mut db.connect())
-        .unwrap()
-        .into_iter()
-        .map(|r| (r.method, r.amount))
-        .collect()
 }
 
 async fn products(cashier: &Client) -> Vec<Value> {

@@ -2,7 +2,11 @@
 //! binary over a fresh database seeded with the demo venue.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+use std::time::Duration;
+
+use diesel::RunQueryDsl;
 use pos_testkit::TestDb;
+use pos_testkit::pesapal::{FakePesapal, KEY, SECRET};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -202,7 +206,6 @@ impl Client {
 
 /// `SELECT count(*) FROM table WHERE …`.
 pub fn count_where(db: &TestDb, table: &str, condition: &str) -> i64 {
-    use diesel::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
     struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -212,4 +215,144 @@ pub fn count_where(db: &TestDb, table: &str, condition: &str) -> i64 {
         .get_result::<N>(&mut db.connect())
         .unwrap()
         .n
+}
+
+pub fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+/// One number from SQL (`SELECT … AS n`).
+pub fn scalar(db: &TestDb, sql: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(sql)
+        .get_result::<N>(&mut db.connect())
+        .unwrap()
+        .n
+}
+
+/// (method, amount, tip) of every received payment, row by row.
+pub fn payment_rows(db: &TestDb) -> Vec<(String, i64, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct P {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        method: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        amount: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        tip: i64,
+    }
+    diesel::sql_query(
+        "SELECT method, amount, tip FROM payments \
+         WHERE status IN ('completed', 'partially_refunded', 'refunded')",
+    )
+    .load::<P>(&mut db.connect())
+    .unwrap()
+    .into_iter()
+    .map(|p| (p.method, p.amount, p.tip))
+    .collect()
+}
+
+/// (original method, amount) of every refund.
+pub fn refund_rows(db: &TestDb) -> Vec<(String, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct R {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        method: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        amount: i64,
+    }
+    diesel::sql_query("SELECT p.method, r.amount FROM refunds r JOIN payments p ON p.id = r.payment_id")
+        .load::<R>(&mut db.connect())
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.method, r.amount))
+        .collect()
+}
+
+/// A venue whose Pesapal is `fake` (env `extra` added), its IPN URL registered at start-up (no PESAPAL_IPN_ID).
+pub async fn pesapal_venue(label: &str, fake: &FakePesapal, extra: &[(&str, &str)]) -> Venue {
+    let port = free_port();
+    let mut env: Vec<(&str, String)> = vec![
+        ("PESAPAL_CONSUMER_KEY", KEY.to_owned()),
+        ("PESAPAL_CONSUMER_SECRET", SECRET.to_owned()),
+        ("PESAPAL_BASE_URL", fake.base_url().to_owned()),
+        ("APP_BASE_URL", format!("http://127.0.0.1:{port}")),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    venue_on(label, port, &env).await
+}
+
+/// Where the fake Pesapal sends this venue's IPNs.
+pub fn ipn_url(venue: &Venue) -> String {
+    format!("{}/api/payments/pesapal/ipn", venue.server.base_url)
+}
+
+/// One column of one payment, as text.
+pub fn payment_column(venue: &Venue, payment: &str, column: &str) -> Option<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Cell {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        value: Option<String>,
+    }
+    diesel::sql_query(format!(
+        "SELECT {column}::text AS value FROM payments WHERE id = '{payment}'"
+    ))
+    .get_result::<Cell>(&mut venue.db.connect())
+    .unwrap()
+    .value
+}
+
+/// Polls `check` every 200 ms until it holds; fails after `limit`.
+pub async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + limit;
+    while !check().await {
+        assert!(tokio::time::Instant::now() < deadline, "{what} within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The seeded manager `linus` approving inside the request (after [`Client::adopt`]).
+pub fn manager_approval() -> Value {
+    json!({"username": "linus", "password": NEW_PASSWORD})
+}
+
+/// The first orderable kitchen product of the seeded menu.
+pub async fn food(cashier: &Client) -> Value {
+    let menu = cashier.get("/api/menu").await;
+    menu.expect(StatusCode::OK)["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Food")
+        .unwrap()["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["orderable"] == true)
+        .unwrap()
+        .clone()
+}
+
+/// Bumps the order's kitchen ticket until it is ready (or closed).
+pub async fn make_ready(cashier: &Client, cook: &Client, order: &Value) -> Value {
+    for _ in 0..3 {
+        let now = cashier.get(&format!("/api/orders/{}", id(order))).await;
+        if now.body["status"] == "ready" || now.body["status"] == "closed" {
+            return now.body.clone();
+        }
+        cook.post(
+            &format!("/api/kds/orders/{}/bump?station=kitchen", id(order)),
+            json!({}),
+        )
+        .await;
+    }
+    cashier
+        .get(&format!("/api/orders/{}", id(order)))
+        .await
+        .body
+        .clone()
 }
