@@ -176,6 +176,8 @@ pub async fn summary(
     }
 }
 
+// rustfmt re-indents the attribute inside this macro further on every run: left as written.
+#[rustfmt::skip]
 macro_rules! report_route {
     ($handler:ident, $path:tt, $kind:ident, $row:ty, $table:ident, $doc:tt) => {
         #[doc = $doc]
@@ -193,17 +195,17 @@ macro_rules! report_route {
 
         #[doc = $doc]
         #[utoipa::path(
-                            tag = "reports",
-                            params(RangeQuery),
-                            responses(
-                                (status = 200, description = $doc, content(
-                                    ($table = "application/json"),
-                                    (String = "text/csv"),
-                                )),
-                            ),
-                            security(("bearer_auth" = []), ("cookie_auth" = [])),
-                            extensions(("x-pos-action" = json!("view_reports")))
-                        )]
+            tag = "reports",
+            params(RangeQuery),
+            responses(
+                (status = 200, description = $doc, content(
+                    ($table = "application/json"),
+                    (String = "text/csv"),
+                )),
+            ),
+            security(("bearer_auth" = []), ("cookie_auth" = [])),
+            extensions(("x-pos-action" = json!("view_reports")))
+        )]
         #[get($path)]
         pub async fn $handler(
             state: web::Data<AppState>,

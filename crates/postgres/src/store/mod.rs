@@ -8,8 +8,8 @@ mod event_feed;
 pub(crate) mod events;
 mod health;
 mod images;
-mod ops;
 mod online_payments;
+mod ops;
 mod orders;
 mod print_jobs;
 pub(crate) mod receipts;
@@ -33,10 +33,10 @@ use crate::pool::{Pool, PoolConfig, build_pool};
 
 pub use audit::{AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, append_audit};
 pub use events::{EventFollower, append_event, events_after};
+pub use online_payments::{PESAPAL_POLLER_LOCK_KEY, PollerLease};
 pub use ops::OpsCounts;
 /// The idempotency claim's statements, for the backup engine's claimed backups.
 pub(crate) use orders::{Abort, claim_key, store_response};
-pub use online_payments::{PESAPAL_POLLER_LOCK_KEY, PollerLease};
 
 /// The PostgreSQL store: cheap to clone (the pool is reference-counted), shared by every
 /// request handler.
