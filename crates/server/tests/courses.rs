@@ -159,4 +159,14 @@ async fn later_courses_wait_at_the_kds_until_the_waiter_fires_them() {
         .await;
     assert_eq!(zero.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", zero.body);
     assert_eq!(zero.field(), "course");
+    let word = cashier
+        .call(
+            Method::POST,
+            &format!("/api/orders/{order_id}/courses/dessert/fire"),
+        )
+        .key(&fresh_key())
+        .empty()
+        .await;
+    assert_eq!(word.status, StatusCode::UNPROCESSABLE_ENTITY, "{:?}", word.body);
+    assert_eq!(word.field(), "course");
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, fresh_key, venue};
+use till::{Client, count_where, fresh_key, place_ready, venue};
 
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
@@ -53,32 +53,7 @@ async fn ready_order(
         Some(table) => json!({"type": "dine_in", "table_id": id(table), "items": items}),
         None => json!({"type": "takeaway", "items": items}),
     };
-    let created = cashier
-        .call(Method::POST, "/api/orders")
-        .key(&fresh_key())
-        .json(body)
-        .await;
-    let order = created.expect(StatusCode::CREATED).clone();
-    cashier
-        .call(Method::POST, &format!("/api/orders/{}/send", id(&order)))
-        .key(&fresh_key())
-        .empty()
-        .await
-        .expect(StatusCode::OK);
-    for _ in 0..3 {
-        let now = cashier.get(&format!("/api/orders/{}", id(&order))).await;
-        if now.body["status"] == "ready" {
-            return now.body.clone();
-        }
-        cook.post(
-            &format!("/api/kds/orders/{}/bump?station=kitchen", id(&order)),
-            json!({}),
-        )
-        .await;
-    }
-    let now = cashier.get(&format!("/api/orders/{}", id(&order))).await;
-    assert_eq!(now.body["status"], "ready", "{}", now.body);
-    now.body.clone()
+    place_ready(cashier, cook, body).await
 }
 
 #[tokio::test]

@@ -14,7 +14,8 @@ use pos_testkit::pesapal::{FakePesapal, IpnDelivery};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use till::{
-    Client, Venue, count_where, fresh_key, ipn_url, payment_column, pesapal_venue as venue, wait_for,
+    Client, Venue, count_where, fresh_key, ipn_url, payment_column, pesapal_venue as venue, place_ready,
+    wait_for,
 };
 
 fn id(value: &Value) -> String {
@@ -52,33 +53,12 @@ async fn ready_order(cashier: &Client, cook: &Client, table: usize) -> Value {
     let items: Vec<Value> = (0..2)
         .map(|_| json!({"product_id": id(&food), "quantity": 1}))
         .collect();
-    let created = cashier
-        .post_keyed(
-            "/api/orders",
-            json!({"type": "dine_in", "table_id": id(&table), "items": items}),
-        )
-        .await;
-    let order = created.expect(StatusCode::CREATED).clone();
-    cashier
-        .call(Method::POST, &format!("/api/orders/{}/send", id(&order)))
-        .key(&fresh_key())
-        .empty()
-        .await
-        .expect(StatusCode::OK);
-    for _ in 0..3 {
-        let now = cashier.get(&format!("/api/orders/{}", id(&order))).await;
-        if now.body["status"] == "ready" {
-            return now.body.clone();
-        }
-        cook.post(
-            &format!("/api/kds/orders/{}/bump?station=kitchen", id(&order)),
-            json!({}),
-        )
-        .await;
-    }
-    let now = cashier.get(&format!("/api/orders/{}", id(&order))).await;
-    assert_eq!(now.body["status"], "ready", "{}", now.body);
-    now.body.clone()
+    place_ready(
+        cashier,
+        cook,
+        json!({"type": "dine_in", "table_id": id(&table), "items": items}),
+    )
+    .await
 }
 
 fn pay_path(order: &Value) -> String {

@@ -15,7 +15,7 @@ use diesel::RunQueryDsl;
 use pos_testkit::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, fresh_key, payment_rows, refund_rows, scalar, venue};
+use till::{Client, count_where, fresh_key, payment_rows, place_ready, refund_rows, scalar, venue};
 
 fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
@@ -48,32 +48,7 @@ async fn ready_order(cashier: &Client, cook: &Client, lines: &[(&Value, i64)]) -
         .iter()
         .map(|(p, q)| json!({"product_id": id(p), "quantity": q}))
         .collect();
-    let created = cashier
-        .call(Method::POST, "/api/orders")
-        .key(&fresh_key())
-        .json(json!({"type": "takeaway", "items": items}))
-        .await;
-    let order = created.expect(StatusCode::CREATED).clone();
-    cashier
-        .call(Method::POST, &format!("/api/orders/{}/send", id(&order)))
-        .key(&fresh_key())
-        .empty()
-        .await
-        .expect(StatusCode::OK);
-    for _ in 0..3 {
-        let now = cashier.get(&format!("/api/orders/{}", id(&order))).await;
-        if now.body["status"] == "ready" {
-            return now.body.clone();
-        }
-        cook.post(
-            &format!("/api/kds/orders/{}/bump?station=kitchen", id(&order)),
-            json!({}),
-        )
-        .await;
-    }
-    let now = cashier.get(&format!("/api/orders/{}", id(&order))).await;
-    assert_eq!(now.body["status"], "ready", "{}", now.body);
-    now.body.clone()
+    place_ready(cashier, cook, json!({"type": "takeaway", "items": items})).await
 }
 
 async fn pay(cashier: &Client, order: &Value, body: Value) -> Value {

@@ -338,6 +338,25 @@ pub async fn food(cashier: &Client) -> Value {
 }
 
 /// Bumps the order's kitchen ticket until it is ready (or closed).
+/// Creates the order `body` describes, sends it and has the kitchen make it ready.
+pub async fn place_ready(cashier: &Client, cook: &Client, body: Value) -> Value {
+    let created = cashier
+        .call(Method::POST, "/api/orders")
+        .key(&fresh_key())
+        .json(body)
+        .await;
+    let order = created.expect(StatusCode::CREATED).clone();
+    cashier
+        .call(Method::POST, &format!("/api/orders/{}/send", id(&order)))
+        .key(&fresh_key())
+        .empty()
+        .await
+        .expect(StatusCode::OK);
+    let now = make_ready(cashier, cook, &order).await;
+    assert_eq!(now["status"], "ready", "{now}");
+    now
+}
+
 pub async fn make_ready(cashier: &Client, cook: &Client, order: &Value) -> Value {
     for _ in 0..3 {
         let now = cashier.get(&format!("/api/orders/{}", id(order))).await;

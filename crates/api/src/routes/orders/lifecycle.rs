@@ -85,13 +85,16 @@ pub async fn fire_course(
     state: web::Data<AppState>,
     auth: Authenticated,
     req: HttpRequest,
-    path: Path<(OrderId, u8)>,
+    path: Path<(OrderId, String)>,
     body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::SendOrder)?;
+    // Parsed after the permission check: a caller who may not fire is refused as such first.
     let (order_id, course) = path.0;
-    let course =
-        NonZeroU8::new(course).ok_or_else(|| ValidationError::new("course", "must be between 1 and 255"))?;
+    let course = course
+        .trim()
+        .parse::<NonZeroU8>()
+        .map_err(|_| ValidationError::new("course", "must be a whole number between 1 and 255"))?;
     let key = idempotency_key(&req, KeyRule::Required)?;
     let input: VersionInput = body.json_or_default()?;
     let edit = Edit::new(order_id, expected_version(&req, input.expected_version)?);
