@@ -579,6 +579,11 @@ async fn settings_are_validated_whole_and_only_an_admin_changes_them() {
     // The menu follows the settings' happy hour.
     let menu = manager.get("/api/menu").await;
     assert_eq!(menu.expect(StatusCode::OK)["happy_hour"]["start"], "17:30:00");
+    // The kitchen screens colour their timers by the settings' thresholds.
+    let queue = manager.get("/api/kds/tickets?station=kitchen").await;
+    let thresholds = &queue.expect(StatusCode::OK)["thresholds"];
+    assert_eq!(thresholds["warning_minutes"], 8);
+    assert_eq!(thresholds["late_minutes"], 15);
 
     // Settings are the admin's: a manager reads and writes neither.
     manager

@@ -2427,7 +2427,18 @@ export interface components {
         KdsQueueView: {
             counts: components["schemas"]["StationCountsView"];
             station: components["schemas"]["Station"];
+            thresholds: components["schemas"]["KdsThresholdsView"];
             tickets: components["schemas"]["KdsTicketView"][];
+        };
+        /**
+         * @description From the venue's settings: a ticket older than `warning_minutes` shows amber, older than
+         *     `late_minutes` red.
+         */
+        KdsThresholdsView: {
+            /** Format: int32 */
+            late_minutes: number;
+            /** Format: int32 */
+            warning_minutes: number;
         };
         /** @description One order's items at one station. */
         KdsTicketView: {

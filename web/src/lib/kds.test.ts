@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KdsTicket } from '../api/client';
-import { ageClass, allDay, boardNumbers, byAge, formatAge } from './kds';
+import { ageClass, allDay, boardNumbers, byAge, formatAge, thresholdsOf } from './kds';
 
 function ticket(order: string, number: number, station: 'kitchen' | 'bar', sentAt: string, items: [string, number, string][]): KdsTicket {
   return {
@@ -21,6 +21,12 @@ describe('kds helpers', () => {
     expect(ageClass(300, t)).toBe('warn');
     expect(ageClass(600, t)).toBe('late');
     expect(formatAge(605)).toBe('10:05');
+  });
+  it('reads the venue thresholds in minutes', () => {
+    const t = thresholdsOf({ warning_minutes: 8, late_minutes: 15 });
+    expect(t).toEqual({ warn: 480, late: 900 });
+    expect(ageClass(479, t)).toBe('fresh');
+    expect(ageClass(900, t)).toBe('late');
   });
   it('counts what is still to make, ignoring ready items', () => {
     const tickets = [

@@ -8,8 +8,13 @@ export interface Thresholds {
   late: number;
 }
 
-/** Used until the venue settings carry KDS thresholds (no settings route exists yet). */
-export const DEFAULT_THRESHOLDS: Thresholds = { warn: 5 * 60, late: 10 * 60 };
+/** The settings' defaults, used until the first queue arrives with the venue's own. */
+export const DEFAULT_THRESHOLDS: Thresholds = { warn: 10 * 60, late: 20 * 60 };
+
+/** The venue's thresholds as `GET /api/kds/tickets` gives them (minutes). */
+export function thresholdsOf(t: { warning_minutes: number; late_minutes: number }): Thresholds {
+  return { warn: t.warning_minutes * 60, late: t.late_minutes * 60 };
+}
 
 export function ageClass(ageSeconds: number, t: Thresholds): 'fresh' | 'warn' | 'late' {
   if (ageSeconds >= t.late) return 'late';

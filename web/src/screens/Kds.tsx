@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, problemText, type KdsHeldItem, type KdsTicket, type Station } from '../api/client';
 import { StatusBar } from '../components/StatusBar';
 import { byCourse } from '../lib/courses';
-import { DEFAULT_THRESHOLDS, ageClass, allDay, boardNumbers, byAge, formatAge, ticketDone } from '../lib/kds';
+import { DEFAULT_THRESHOLDS, type Thresholds, ageClass, thresholdsOf, allDay, boardNumbers, byAge, formatAge, ticketDone } from '../lib/kds';
 import { useLinkState, useStream } from '../lib/realtime';
 import { navigate, useLocation } from '../lib/router';
 
@@ -13,12 +13,14 @@ function useTickets(stations: Station[], stationFilter?: Station) {
   const [tickets, setTickets] = useState<KdsTicket[]>([]);
   const [error, setError] = useState<string | null>(null);
   const [fresh, setFresh] = useState(0);
+  const [thresholds, setThresholds] = useState<Thresholds>(DEFAULT_THRESHOLDS);
   const load = async () => {
     try {
       const all = await Promise.all(
         stations.map(async (station) => {
           const { data, response } = await api.GET('/api/kds/tickets', { params: { query: { station } } });
           if (!data && response.status !== 403) throw new Error(`HTTP ${response.status}`);
+          if (data) setThresholds(thresholdsOf(data.thresholds));
           return data?.tickets ?? [];
         }),
       );
@@ -44,7 +46,7 @@ function useTickets(stations: Station[], stationFilter?: Station) {
     },
     [stations.join()],
   );
-  return { tickets, error, reload: load, fresh };
+  return { tickets, error, reload: load, fresh, thresholds };
 }
 
 function useNow(): number {
@@ -122,12 +124,11 @@ export function Kds() {
   const expo = param === 'expo' || loc.path === '/kds/expo';
   const station: Station = param === 'bar' ? 'bar' : 'kitchen';
   const stations: Station[] = expo ? ['kitchen', 'bar'] : [station];
-  const { tickets, error, reload, fresh } = useTickets(stations, expo ? undefined : station);
+  const { tickets, error, reload, fresh, thresholds } = useTickets(stations, expo ? undefined : station);
   const now = useNow();
   const [sound, setSound] = useState(false);
   const [lastBump, setLastBump] = useState<{ ids: string[]; label: string } | null>(null);
   const [problem, setProblem] = useState<string | null>(null);
-  const thresholds = DEFAULT_THRESHOLDS;
 
   useEffect(() => {
     if (fresh > 0 && sound) chime();

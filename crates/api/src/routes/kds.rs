@@ -180,6 +180,15 @@ pub struct KdsQueueView {
     pub station: Station,
     pub tickets: Vec<KdsTicketView>,
     pub counts: StationCountsView,
+    pub thresholds: KdsThresholdsView,
+}
+
+/// From the venue's settings: a ticket older than `warning_minutes` shows amber, older than
+/// `late_minutes` red.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+pub struct KdsThresholdsView {
+    pub warning_minutes: i32,
+    pub late_minutes: i32,
 }
 
 impl From<&KdsQueue> for KdsQueueView {
@@ -188,6 +197,10 @@ impl From<&KdsQueue> for KdsQueueView {
             station: queue.station,
             tickets: queue.tickets.iter().map(KdsTicketView::from).collect(),
             counts: StationCountsView::from(&queue.counts),
+            thresholds: KdsThresholdsView {
+                warning_minutes: queue.thresholds.warning_minutes,
+                late_minutes: queue.thresholds.late_minutes,
+            },
         }
     }
 }

@@ -517,7 +517,14 @@ where
             .map_err(OrderServiceError::Forbidden)?;
         let orders = self.store.orders_at_station(station).await?;
         let tables = self.cached_tables().await?;
-        Ok(views::kds_queue(station, &orders, &tables, self.now()))
+        let thresholds = views::KdsThresholds::of(&*self.cached_settings().await?);
+        Ok(views::kds_queue(
+            station,
+            &orders,
+            &tables,
+            thresholds,
+            self.now(),
+        ))
     }
 
     /// What every station still has to make, for POS and manager screens (kitchen and bar
@@ -528,13 +535,14 @@ where
             permit(actor, Action::ViewKdsTickets)?;
         }
         let now = self.now();
+        let thresholds = views::KdsThresholds::of(&*self.cached_settings().await?);
         let mut counts = Vec::new();
         for station in [Station::Kitchen, Station::Bar] {
             if station_permitted(actor, Some(station), Action::ViewKdsTickets).is_err() {
                 continue;
             }
             let orders = self.store.orders_at_station(station).await?;
-            counts.push(views::kds_queue(station, &orders, &[], now).counts);
+            counts.push(views::kds_queue(station, &orders, &[], thresholds, now).counts);
         }
         Ok(counts)
     }

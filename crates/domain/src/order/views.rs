@@ -263,6 +263,22 @@ pub struct StationCounts {
     pub waiting: u32,
 }
 
+/// When a ticket's age turns the screen's timer amber, then red (the venue's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdsThresholds {
+    pub warning_minutes: i32,
+    pub late_minutes: i32,
+}
+
+impl KdsThresholds {
+    pub fn of(settings: &crate::settings::Settings) -> Self {
+        Self {
+            warning_minutes: settings.kds_warning_minutes,
+            late_minutes: settings.kds_late_minutes,
+        }
+    }
+}
+
 /// `GET /api/kds/tickets?station=…`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KdsQueue {
@@ -270,11 +286,18 @@ pub struct KdsQueue {
     /// Oldest first.
     pub tickets: Vec<KdsTicket>,
     pub counts: StationCounts,
+    pub thresholds: KdsThresholds,
 }
 
 /// The queue of `station` from the orders the store found at it: items of the station that
 /// are sent, preparing or ready, grouped per order.
-pub fn kds_queue(station: Station, orders: &[Order], tables: &[Table], now: DateTime<Utc>) -> KdsQueue {
+pub fn kds_queue(
+    station: Station,
+    orders: &[Order],
+    tables: &[Table],
+    thresholds: KdsThresholds,
+    now: DateTime<Utc>,
+) -> KdsQueue {
     let codes: HashMap<TableId, &str> = tables.iter().map(|t| (t.id, t.code.as_str())).collect();
     let age = |at: DateTime<Utc>| now.signed_duration_since(at).num_seconds().max(0);
     let mut counts = StationCounts {
@@ -361,5 +384,6 @@ pub fn kds_queue(station: Station, orders: &[Order], tables: &[Table], now: Date
         station,
         tickets,
         counts,
+        thresholds,
     }
 }
