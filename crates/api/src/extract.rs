@@ -134,13 +134,55 @@ pub(crate) fn require_object(body: &[u8]) -> Result<(), ApiError> {
 /// Parses a JSON document into `T`, naming the offending field on failure.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().clone();
-        json_error(Some(&path), error.into_inner())
-    })?;
-    // Trailing garbage after the document is malformed input, not something to ignore.
-    deserializer.end().map_err(|e| json_error(None, e))?;
-    Ok(value)
+    match serde_path_to_error::deserialize(&mut deserializer) {
+        Ok(value) => {
+            // Trailing garbage after the document is malformed input, not something to ignore.
+            deserializer.end().map_err(|e| json_error(None, e))?;
+            Ok(value)
+        }
+        Err(error)
+            if error
+                .inner()
+                .to_string()
+                .starts_with("invalid type: floating point") =>
+        {
+            let mut document: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| json_error(None, e))?;
+            whole_numbers_as_integers(&mut document);
+            serde_path_to_error::deserialize(document).map_err(|error| {
+                let path = error.path().clone();
+                json_error(Some(&path), error.into_inner())
+            })
+        }
+        Err(error) => {
+            let path = error.path().clone();
+            Err(json_error(Some(&path), error.into_inner()))
+        }
+    }
+}
+
+/// JSON has one number type: `588.0` is the integer 588 to JSON Schema (and to a client
+/// that formats numbers that way), so it is read as one. Fractions stay fractions, and a
+/// field that wants an integer refuses them.
+fn whole_numbers_as_integers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    // Beyond 2^53 a float no longer holds every integer exactly: left as it came.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && float.abs() <= EXACT
+            {
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = float as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_numbers_as_integers),
+        Value::Object(fields) => fields.values_mut().for_each(whole_numbers_as_integers),
+        _ => {}
+    }
 }
 
 fn json_error(path: Option<&FieldPath>, error: serde_json::Error) -> ApiError {
@@ -387,6 +429,17 @@ mod tests {
         assert_eq!(field.as_deref(), Some("items[0].quantity"));
         assert!(detail.starts_with("items[0].quantity: invalid type"), "{detail}");
         assert!(!detail.contains("at line"), "{detail}");
+    }
+
+    #[test]
+    fn whole_numbers_written_with_a_point_are_integers_and_fractions_are_refused() {
+        let whole = format!(r#"{{"table":"T1","items":[{{"product_id":"{PRODUCT}","quantity":2.0}}]}}"#);
+        let order = parse_json::<NewOrder>(whole.as_bytes()).unwrap();
+        assert_eq!(order.items[0].quantity.get(), 2);
+        let half = format!(r#"{{"table":"T1","items":[{{"product_id":"{PRODUCT}","quantity":2.5}}]}}"#);
+        let (code, field, _) = refused(half.as_bytes());
+        assert_eq!(code, "invalid_body");
+        assert_eq!(field.as_deref(), Some("items[0].quantity"));
     }
 
     #[test]

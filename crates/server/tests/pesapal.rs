@@ -439,7 +439,7 @@ async fn notifications_for_unknown_payments_and_bad_ones_change_nothing() {
         Some("pending")
     );
 
-    // Malformed notifications: 400 naming the field.
+    // Malformed notifications (a field missing, a body not JSON): 400 naming the field.
     let http = reqwest::Client::new();
     let missing = http
         .get(format!(
@@ -459,6 +459,25 @@ async fn notifications_for_unknown_payments_and_bad_ones_change_nothing() {
         .await
         .unwrap();
     assert_eq!(garbage.status(), StatusCode::BAD_REQUEST);
+    // Present but empty (or oversized) fields name no payment: acknowledged as not handled.
+    for (method, empty) in [
+        (reqwest::Method::GET, None),
+        (
+            reqwest::Method::POST,
+            Some(json!({"OrderTrackingId": " ", "OrderMerchantReference": "", "OrderNotificationType": ""})),
+        ),
+    ] {
+        let request = match empty {
+            None => http.get(format!(
+                "{url}?OrderTrackingId=&OrderMerchantReference=&OrderNotificationType="
+            )),
+            Some(body) => http.request(method, &url).json(&body),
+        };
+        let answer = request.send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        let ack: Value = answer.json().await.unwrap();
+        assert_eq!(ack["status"], 500, "{ack}");
+    }
     assert_eq!(count_where(&venue.db, "payments", "status <> 'pending'"), 0);
     assert_eq!(
         count_where(&venue.db, "events", "event_type = 'payment.completed'"),

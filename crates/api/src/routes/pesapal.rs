@@ -306,13 +306,21 @@ pub async fn ipn_get(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
     let mut fields: std::collections::HashMap<String, String> =
         serde_urlencoded::from_str(req.query_string())
             .map_err(|e| ApiError::bad_request("invalid_notification", e.to_string(), None))?;
-    let notification = IpnNotification::from_fields(
-        fields.remove("OrderTrackingId"),
-        fields.remove("OrderMerchantReference"),
-        fields.remove("OrderNotificationType"),
-    )
-    .map_err(bad_notification)?;
-    Ok(handle(&state, notification).await)
+    let raw = IpnNotification {
+        order_tracking_id: fields
+            .remove("OrderTrackingId")
+            .ok_or(IpnParseError::Missing("OrderTrackingId"))
+            .map_err(bad_notification)?,
+        order_merchant_reference: fields
+            .remove("OrderMerchantReference")
+            .ok_or(IpnParseError::Missing("OrderMerchantReference"))
+            .map_err(bad_notification)?,
+        order_notification_type: fields
+            .remove("OrderNotificationType")
+            .ok_or(IpnParseError::Missing("OrderNotificationType"))
+            .map_err(bad_notification)?,
+    };
+    Ok(handle_raw(&state, raw).await)
 }
 
 /// A Pesapal notification sent as POST with a JSON body.
@@ -326,8 +334,28 @@ pub async fn ipn_get(state: web::Data<AppState>, req: HttpRequest) -> Result<Htt
 )]
 #[post("/payments/pesapal/ipn")]
 pub async fn ipn_post(state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let notification = IpnNotification::from_json(&body).map_err(bad_notification)?;
-    Ok(handle(&state, notification).await)
+    let raw: IpnNotification = serde_json::from_slice(&body)
+        .map_err(|e| bad_notification(IpnParseError::Malformed(e.to_string())))?;
+    Ok(handle_raw(&state, raw).await)
+}
+
+/// A notification whose fields are all present: one with an empty or oversized field names
+/// no payment of ours, so it is answered like an unknown one (acknowledged with `status`
+/// 500, nothing read or changed) rather than refused.
+async fn handle_raw(state: &AppState, raw: IpnNotification) -> HttpResponse {
+    match raw.clone().validate() {
+        Ok(notification) => handle(state, notification).await,
+        Err(error) => {
+            tracing::warn!(%error, "Pesapal notification names no payment; not handled");
+            let clip = |value: &str| value.chars().take(100).collect::<String>();
+            let unknown = IpnNotification {
+                order_tracking_id: clip(&raw.order_tracking_id),
+                order_merchant_reference: clip(&raw.order_merchant_reference),
+                order_notification_type: clip(&raw.order_notification_type),
+            };
+            HttpResponse::Ok().json(unknown.acknowledgement(false))
+        }
+    }
 }
 
 /// The body of a POST notification, in Pesapal's casing (documentation only).
