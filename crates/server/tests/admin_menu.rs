@@ -11,11 +11,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, fresh_key, venue};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use till::{Client, count_where, fresh_key, id, venue};
 
 /// A live `/api/realtime/stream`, read frame by frame.
 struct Stream {

@@ -9,27 +9,11 @@ mod till;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, fresh_key, venue};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use till::{Client, count_where, foods, fresh_key, id, venue};
 
 /// Two different orderable kitchen products of the seeded menu.
 async fn two_kitchen_products(cashier: &Client) -> (Value, Value) {
-    let menu = cashier.get("/api/menu").await;
-    let food: Vec<Value> = menu.expect(StatusCode::OK)["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "Food")
-        .unwrap()["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["orderable"] == true)
-        .cloned()
-        .collect();
+    let food = foods(cashier).await;
     (food[0].clone(), food[1].clone())
 }
 

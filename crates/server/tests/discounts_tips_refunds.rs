@@ -11,11 +11,7 @@ use std::sync::Arc;
 use diesel::RunQueryDsl;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, food, fresh_key, make_ready, manager_approval, venue};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use till::{Client, count_where, food, fresh_key, id, make_ready, manager_approval, venue};
 
 /// A takeaway of `lines` × `product`, sent to the kitchen.
 async fn sent_order(cashier: &Client, product: &Value, lines: usize) -> Value {

@@ -11,27 +11,11 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, fresh_key, place_ready, venue};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use till::{Client, count_where, food, fresh_key, id, place_ready, venue};
 
 /// A kitchen product and a free table of the seeded venue.
 async fn menu_and_table(cashier: &Client) -> (Value, Value) {
-    let menu = cashier.get("/api/menu").await;
-    let food = menu.expect(StatusCode::OK)["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "Food")
-        .unwrap()["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["orderable"] == true)
-        .unwrap()
-        .clone();
+    let food = food(cashier).await;
     let tables = cashier.get("/api/tables").await;
     let table = tables.expect(StatusCode::OK).as_array().unwrap()[0].clone();
     (food, table)

@@ -14,13 +14,9 @@ use pos_testkit::pesapal::{FakePesapal, IpnDelivery};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use till::{
-    Client, Venue, count_where, fresh_key, ipn_url, payment_column, pesapal_venue as venue, place_ready,
+    Client, Venue, count_where, fresh_key, id, ipn_url, payment_column, pesapal_venue as venue, place_ready,
     wait_for,
 };
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
 
 /// A signed-in cashier with an open shift, and a cook.
 async fn till(venue: &Venue) -> (Client, Client) {

@@ -15,31 +15,16 @@ use diesel::RunQueryDsl;
 use pos_testkit::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, count_where, fresh_key, payment_rows, place_ready, refund_rows, scalar, venue};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use till::{
+    Client, count_where, foods, fresh_key, id, payment_rows, place_ready, refund_rows, scalar, venue,
+};
 
 fn exec(db: &TestDb, sql: &str) {
     diesel::sql_query(sql).execute(&mut db.connect()).unwrap();
 }
 
 async fn products(cashier: &Client) -> Vec<Value> {
-    let menu = cashier.get("/api/menu").await;
-    menu.expect(StatusCode::OK)["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "Food")
-        .unwrap()["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["orderable"] == true)
-        .take(2)
-        .cloned()
-        .collect()
+    foods(cashier).await.into_iter().take(2).collect()
 }
 
 /// A takeaway order of `lines` (product, quantity), sent and made ready by the kitchen.

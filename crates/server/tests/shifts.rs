@@ -10,11 +10,7 @@ use std::sync::Arc;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use till::{Client, NEW_PASSWORD, count_where, fresh_key, venue};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
+use till::{Client, NEW_PASSWORD, count_where, fresh_key, id, venue};
 
 #[tokio::test]
 async fn a_drawer_opens_moves_cash_and_closes_with_a_manager_approving_its_variance() {

@@ -321,7 +321,8 @@ pub fn manager_approval() -> Value {
 }
 
 /// The first orderable kitchen product of the seeded menu.
-pub async fn food(cashier: &Client) -> Value {
+/// The orderable products of the seeded menu's Food category (kitchen dishes), in menu order.
+pub async fn foods(cashier: &Client) -> Vec<Value> {
     let menu = cashier.get("/api/menu").await;
     menu.expect(StatusCode::OK)["categories"]
         .as_array()
@@ -332,9 +333,13 @@ pub async fn food(cashier: &Client) -> Value {
         .as_array()
         .unwrap()
         .iter()
-        .find(|p| p["orderable"] == true)
-        .unwrap()
-        .clone()
+        .filter(|p| p["orderable"] == true)
+        .cloned()
+        .collect()
+}
+
+pub async fn food(cashier: &Client) -> Value {
+    foods(cashier).await.swap_remove(0)
 }
 
 /// Bumps the order's kitchen ticket until it is ready (or closed).
