@@ -2,7 +2,7 @@
 //! the sources under `web/`, it runs `npm ci` (if `node_modules` is missing or stale) and
 //! `npm run build` before serving, and says so. It runs before the configuration is read,
 //! so the `WEB_DIR` default (`web/dist` when present) sees the fresh bundle. Without npm,
-//! or when the build fails, `pos dev` still starts (the API works; `/` says no web app is
+//! with a Node.js older than Vite needs, or when the build fails, `pos dev` still starts (the API works; `/` says no web app is
 //! installed) after one line naming what to install.
 
 use std::path::{Path, PathBuf};
@@ -44,6 +44,14 @@ pub fn ensure_fresh(cwd: &Path) {
     if !npm_available() {
         eprintln!(
             "{reason}, and npm is not installed (apt-get install -y nodejs npm): serving without a fresh web app"
+        );
+        return;
+    }
+    if let Some(version) = node_version().filter(|v| !node_builds_vite(*v)) {
+        eprintln!(
+            "{reason}, and Node.js {}.{} is too old to build it (Vite needs 20.19+ or 22.12+; \
+             Debian 12's apt has 18: install Node 20 or newer): serving without a fresh web app",
+            version.0, version.1
         );
         return;
     }
@@ -109,6 +117,23 @@ fn npm_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
+/// `node --version` as (major, minor); `None` when node is missing or says something odd
+/// (then the build itself reports what is wrong).
+fn node_version() -> Option<(u32, u32)> {
+    let out = Command::new("node").arg("--version").output().ok()?;
+    parse_node_version(std::str::from_utf8(&out.stdout).ok()?)
+}
+
+fn parse_node_version(text: &str) -> Option<(u32, u32)> {
+    let mut parts = text.trim().trim_start_matches('v').split('.');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// Vite's and rolldown's `engines`: `^20.19.0 || >=22.12.0`.
+fn node_builds_vite((major, minor): (u32, u32)) -> bool {
+    (major == 20 && minor >= 19) || (major == 22 && minor >= 12) || major > 22
+}
+
 fn build(web: &Path) -> Result<(), String> {
     let installed = mtime(&web.join("node_modules/.package-lock.json"));
     if installed.is_none() || installed < mtime(&web.join("package-lock.json")) {
@@ -143,6 +168,24 @@ mod tests {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let file = std::fs::File::create(path).unwrap();
         file.set_modified(at).unwrap();
+    }
+
+    #[test]
+    fn node_versions_outside_vites_engines_are_refused_before_building() {
+        assert_eq!(parse_node_version("v18.19.0\n"), Some((18, 19)));
+        assert_eq!(parse_node_version("garbage"), None);
+        for refused in ["v18.19.0", "v20.18.3", "v21.7.0", "v22.11.0"] {
+            assert!(
+                !node_builds_vite(parse_node_version(refused).unwrap()),
+                "{refused}"
+            );
+        }
+        for accepted in ["v20.19.0", "v20.20.2", "v22.12.0", "v24.1.0"] {
+            assert!(
+                node_builds_vite(parse_node_version(accepted).unwrap()),
+                "{accepted}"
+            );
+        }
     }
 
     #[test]
