@@ -14,8 +14,8 @@ use pos_testkit::pesapal::{FakePesapal, IpnDelivery};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use till::{
-    Client, Venue, count_where, fresh_key, id, ipn_url, payment_column, pesapal_venue as venue, place_ready,
-    wait_for,
+    Client, Venue, count_where, food, fresh_key, id, ipn_url, payment_column, pesapal_venue as venue,
+    place_ready, wait_for,
 };
 
 /// A signed-in cashier with an open shift, and a cook.
@@ -31,19 +31,7 @@ async fn till(venue: &Venue) -> (Client, Client) {
 
 /// A dine-in order of two dishes at a free table, sent and made ready by the kitchen.
 async fn ready_order(cashier: &Client, cook: &Client, table: usize) -> Value {
-    let menu = cashier.get("/api/menu").await;
-    let food = menu.expect(StatusCode::OK)["categories"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["name"] == "Food")
-        .unwrap()["products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["orderable"] == true)
-        .unwrap()
-        .clone();
+    let food = food(cashier).await;
     let tables = cashier.get("/api/tables").await;
     let table = tables.expect(StatusCode::OK).as_array().unwrap()[table].clone();
     let items: Vec<Value> = (0..2)
@@ -321,6 +309,41 @@ async fn failed_and_reversed_payments_free_the_balance() {
     let total = order["total"].as_i64().unwrap();
 
     let failed = start(&cashier, &order, Some(total)).await;
+    // While the customer may still be approving it, the order is neither voided nor merged away.
+    let order_path = format!("/api/orders/{}", id(&order));
+    cashier
+        .post_keyed(&format!("{order_path}/void"), json!({"reason": "customer left"}))
+        .await
+        .refused(StatusCode::CONFLICT, "online_payment_pending", None);
+    // Nor is a sent order with a pending payment merged into another.
+    let takeaway =
+        |food: &Value| json!({"type": "takeaway", "items": [{"product_id": id(food), "quantity": 1}]});
+    let dish = food(&cashier).await;
+    let sent = cashier
+        .post_keyed("/api/orders", takeaway(&dish))
+        .await
+        .expect(StatusCode::CREATED)
+        .clone();
+    cashier
+        .call(Method::POST, &format!("/api/orders/{}/send", id(&sent)))
+        .key(&fresh_key())
+        .empty()
+        .await
+        .expect(StatusCode::OK);
+    start(&cashier, &sent, None).await;
+    let open = cashier
+        .post_keyed("/api/orders", takeaway(&dish))
+        .await
+        .expect(StatusCode::CREATED)
+        .clone();
+    cashier
+        .post_keyed(
+            &format!("/api/orders/{}/merge", id(&open)),
+            json!({"source_order_id": id(&sent)}),
+        )
+        .await
+        .refused(StatusCode::CONFLICT, "online_payment_pending", None);
+    assert_eq!(cashier.get(&order_path).await.body["status"], "ready");
     fake.fail(&tracking(&failed));
     let (status, ack) = fake.notify(&tracking(&failed)).await;
     assert_eq!((status, ack["status"].as_i64()), (200, Some(200)));

@@ -11012,7 +11012,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `order_finished`, `below_paid`, `stale_version` */
+            /** @description `order_finished`, `below_paid`, `online_payment_pending`, `stale_version` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11143,7 +11143,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `merge_not_allowed`, `merge_with_itself`, `stale_version` */
+            /** @description `merge_not_allowed`, `merge_with_itself`, `has_payments`, `online_payment_pending`, `stale_version` */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -12064,7 +12064,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["ProblemDetails"];
                 };
             };
-            /** @description `order_finished`, `has_payments`, `stale_version` */
+            /** @description `order_finished`, `has_payments`, `online_payment_pending` (a Pesapal payment awaits its provider), `stale_version` */
             409: {
                 headers: {
                     [name: string]: unknown;

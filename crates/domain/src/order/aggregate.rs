@@ -158,11 +158,30 @@ impl Order {
     /// paid) or fails (then the share is free again), so a confirmation can never overpay.
     pub fn payable(&self) -> Result<Money, TotalsError> {
         let balance = self.balance()?;
-        let reserved = Money::sum(self.currency, self.pending_online.iter().map(|p| p.amount))?;
+        let reserved = self.reserved_online()?;
         Ok(Money::new(
             (balance.minor() - reserved.minor()).max(0),
             self.currency,
         ))
+    }
+
+    /// The sum of the online payments still waiting for their provider.
+    pub fn reserved_online(&self) -> Result<Money, TotalsError> {
+        Ok(Money::sum(
+            self.currency,
+            self.pending_online.iter().map(|p| p.amount),
+        )?)
+    }
+
+    /// Refuses a change that would take away what a pending online payment is paying for:
+    /// the customer may be approving it on their phone right now.
+    fn ensure_no_pending_online(&self) -> Result<(), OrderError> {
+        let reserved = self.reserved_online()?;
+        if reserved.is_zero() {
+            Ok(())
+        } else {
+            Err(OrderError::OnlinePaymentPending { amount: reserved })
+        }
     }
 
     pub fn item(&self, id: OrderItemId) -> Result<&OrderItem, OrderError> {
@@ -261,6 +280,10 @@ impl Order {
                 total: totals.total,
                 paid: next.paid,
             });
+        }
+        let reserved = next.reserved_online()?;
+        if totals.total.minor() < next.paid.minor() + reserved.minor() {
+            return Err(OrderError::OnlinePaymentPending { amount: reserved });
         }
         next.updated_at = now;
         *self = next;
@@ -607,6 +630,7 @@ impl Order {
         if !self.paid.is_zero() {
             return Err(OrderError::HasPayments { paid: self.paid });
         }
+        self.ensure_no_pending_online()?;
         let anything_sent = self.live_items().any(|i| !i.status.is_unsent());
         let approved_by = if anything_sent {
             Some(approver_for(actor, approval, Action::VoidSentItems)?)
@@ -705,6 +729,7 @@ impl Order {
             if !order.paid.is_zero() {
                 return Err(OrderError::HasPayments { paid: order.paid });
             }
+            order.ensure_no_pending_online()?;
         }
         if other.discount.is_some() {
             return Err(OrderError::MergeDiscounted);

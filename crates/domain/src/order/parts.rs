@@ -193,6 +193,8 @@ pub enum OrderError {
     BalanceDue { balance: Money },
     #[error("{paid} has been paid on this order: refund it first")]
     HasPayments { paid: Money },
+    #[error("an online payment of {amount} is still pending on this order: wait until it completes or fails")]
+    OnlinePaymentPending { amount: Money },
     #[error("the order would total {total} but {paid} is already paid: refund first")]
     BelowPaid { total: Money, paid: Money },
     #[error("a reason is required")]
@@ -248,6 +250,7 @@ impl OrderError {
             OrderError::BalanceDue { .. } => "balance_due",
             OrderError::HasPayments { .. } => "has_payments",
             OrderError::BelowPaid { .. } => "below_paid",
+            OrderError::OnlinePaymentPending { .. } => "online_payment_pending",
             OrderError::ReasonRequired => "reason_required",
             OrderError::TableRequired => "table_required",
             OrderError::TakeawayHasNoTable => "takeaway_has_no_table",

@@ -179,7 +179,7 @@ async fn void_command(
     responses(
         (status = 200, description = "The order, voided", body = OrderView),
         (status = 403, description = "`approval_required`, `approver_not_allowed`, `invalid_approval`", body = OrderProblem, content_type = "application/problem+json"),
-        (status = 409, description = "`order_finished`, `has_payments`, `stale_version`", body = OrderProblem, content_type = "application/problem+json"),
+        (status = 409, description = "`order_finished`, `has_payments`, `online_payment_pending` (a Pesapal payment awaits its provider), `stale_version`", body = OrderProblem, content_type = "application/problem+json"),
         (status = 429, description = "`account_locked`: too many wrong approver credentials", body = ProblemDetails, content_type = "application/problem+json"),
     ),
     security(("bearer_auth" = []), ("cookie_auth" = [])),
@@ -224,7 +224,7 @@ pub async fn void_order(
     responses(
         (status = 200, description = "The order as saved", body = OrderView),
         (status = 403, description = "`approval_required`, `approver_not_allowed`, `invalid_approval`", body = OrderProblem, content_type = "application/problem+json"),
-        (status = 409, description = "`order_finished`, `below_paid`, `stale_version`", body = OrderProblem, content_type = "application/problem+json"),
+        (status = 409, description = "`order_finished`, `below_paid`, `online_payment_pending`, `stale_version`", body = OrderProblem, content_type = "application/problem+json"),
         (status = 429, description = "`account_locked`: too many wrong approver credentials", body = ProblemDetails, content_type = "application/problem+json"),
     ),
     security(("bearer_auth" = []), ("cookie_auth" = [])),
@@ -348,7 +348,7 @@ pub async fn move_order(
     request_body = MergeRequest,
     responses(
         (status = 200, description = "This order with the merged items", body = OrderView),
-        (status = 409, description = "`merge_not_allowed`, `merge_with_itself`, `stale_version`", body = OrderProblem, content_type = "application/problem+json"),
+        (status = 409, description = "`merge_not_allowed`, `merge_with_itself`, `has_payments`, `online_payment_pending`, `stale_version`", body = OrderProblem, content_type = "application/problem+json"),
     ),
     security(("bearer_auth" = []), ("cookie_auth" = [])),
     extensions(("x-pos-action" = json!("merge_orders")))

@@ -498,9 +498,12 @@ fn lock_pair(conn: &mut PgConnection, target: OrderId, source: OrderId) -> Resul
     }
     let items = load_items(conn, &ids)?;
     let mut loaded = assemble(rows, items)?;
-    let (Some(first), Some(second)) = (loaded.pop(), loaded.pop()) else {
+    let (Some(mut first), Some(mut second)) = (loaded.pop(), loaded.pop()) else {
         return Err(StoreError::not_found("order").into());
     };
+    for order in [&mut first, &mut second] {
+        order.pending_online = crate::store::online_payments::load_pending_online(conn, order.id.as_uuid())?;
+    }
     Ok(if first.id == target {
         (first, second)
     } else {
