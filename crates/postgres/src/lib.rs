@@ -23,5 +23,5 @@ pub use pool::{PgManager, Pool, PoolConfig, PooledConnection, build_pool};
 pub use store::OpsCounts;
 pub use store::{
     AUDIT_LOCK_KEY, AUDIT_PAGE_MAX, EventFollower, PESAPAL_POLLER_LOCK_KEY, PgStore, PollerLease,
-    append_audit, append_event, events_after,
+    append_audit, append_event, events_after, rebuild_item_sales,
 };

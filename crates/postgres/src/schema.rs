@@ -430,6 +430,17 @@ diesel::table! {
 
 diesel::joinable!(stock_movements -> products (product_id));
 
+diesel::table! {
+    /// Items sold per product per UTC hour of close (kept by the order store).
+    item_sales_hourly (hour, product_id) {
+        hour -> Timestamptz,
+        product_id -> Uuid,
+        quantity -> Int8,
+        gross -> Int8,
+        sales -> Int8,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     staff,
     terminals,
@@ -457,4 +468,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     backups,
     app_secrets,
     stock_movements,
+    item_sales_hourly,
 );

@@ -180,6 +180,7 @@ fn the_diesel_schema_matches_the_migrated_database() {
         backups,
         app_secrets,
         stock_movements,
+        item_sales_hourly,
     );
     assert_eq!(compiled, database);
 }

@@ -37,6 +37,7 @@ pub use online_payments::{PESAPAL_POLLER_LOCK_KEY, PollerLease};
 pub use ops::OpsCounts;
 /// The idempotency claim's statements, for the backup engine's claimed backups.
 pub(crate) use orders::{Abort, claim_key, store_response};
+pub use reports::rebuild_item_sales;
 
 /// The PostgreSQL store: cheap to clone (the pool is reference-counted), shared by every
 /// request handler.

@@ -25,6 +25,7 @@ use pos_domain::order::Order;
 use pos_domain::order::ports::{Found, IdempotencyClaim, Lookups, Mutation, OrderTarget, StockLevel};
 use pos_domain::order::unit_of_work::{self, EffectsToWrite, Ending, Plan, Save, UnitStore};
 use pos_domain::receipts::ReceiptFacts;
+use pos_domain::reports::SALE_STATUS;
 use uuid::Uuid;
 
 use super::idempotency::{claim_key, store_response};
@@ -39,6 +40,7 @@ use crate::schema::{
 };
 use crate::store::append_audit;
 use crate::store::events::append_events_after_write;
+use crate::store::reports::roll_up_order;
 
 /// How a unit stops short of committing: a store error, or an answer given after rolling
 /// back (a replay, a mismatch, a refusal without a key).
@@ -300,6 +302,7 @@ fn write_stock(conn: &mut PgConnection, levels: &[StockLevel]) -> Result<(), Abo
 /// the source's items, which may be older) and `updated_at` as the row holds it (the trigger
 /// sets it when a unit left it unchanged).
 fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>) -> Result<(), Abort> {
+    let is_sale = |order: &Order| order.status.as_str() == SALE_STATUS;
     let Some(loaded) = loaded else {
         next.items.sort_by_key(|item| (item.created_at, item.id));
         let (row, items) = order_to_rows(next)?;
@@ -307,10 +310,23 @@ fn save_order(conn: &mut PgConnection, next: &mut Order, loaded: Option<&Order>)
         if !items.is_empty() {
             insert_items(conn, &items)?;
         }
+        if is_sale(next) {
+            roll_up_order(conn, next.id.as_uuid(), 1)?;
+        }
         return Ok(());
     };
-    let changes = update_order_rows(conn, &mut [(next, loaded)])?;
-    write_item_changes(conn, changes)
+    // The hourly sales rollup follows the sale: taken back as it stood, added as it stands.
+    let sale_unchanged =
+        is_sale(loaded) && is_sale(next) && loaded.items == next.items && loaded.closed_at == next.closed_at;
+    if is_sale(loaded) && !sale_unchanged {
+        roll_up_order(conn, loaded.id.as_uuid(), -1)?;
+    }
+    let changes = update_order_rows(conn, &mut [(&mut *next, loaded)])?;
+    write_item_changes(conn, changes)?;
+    if is_sale(next) && !sale_unchanged {
+        roll_up_order(conn, next.id.as_uuid(), 1)?;
+    }
+    Ok(())
 }
 
 /// What saving an aggregate does to its items, once its row is updated.

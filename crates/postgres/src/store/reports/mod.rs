@@ -36,9 +36,12 @@ use super::orders::{Abort, claim_key, store_response};
 use crate::error::DbError;
 
 mod lines;
+mod rollup;
 mod z;
 
 use lines::{discount_sql, discounts, refunds, shifts, tax, tips, voids};
+pub use rollup::rebuild_item_sales;
+pub(crate) use rollup::roll_up_order;
 use z::{Stop, Z_COLUMNS, ZRow, close_day};
 
 // ----- the definitions, as SQL -------------------------------------------------------------
@@ -420,17 +423,13 @@ fn by_product(
     limit: Option<usize>,
 ) -> QueryResult<Vec<ProductSales>> {
     let limit = limit.map_or(String::new(), |n| format!(" LIMIT {n}"));
-    let rows: Vec<ItemSums> = window(
+    let rows: Vec<ItemSums> = rollup::product_sums(w, |sums| {
         format!(
-            "SELECT x.product_id AS key, p.name, c.name AS category, x.quantity, x.gross, x.sales FROM \
-             (SELECT i.product_id, {ITEM_SUMS} FROM orders o JOIN order_items i ON i.order_id = o.id \
-              WHERE {} AND i.status <> 'voided' GROUP BY i.product_id) x \
+            "SELECT x.product_id AS key, p.name, c.name AS category, x.quantity, x.gross, x.sales FROM ({sums}) x \
              LEFT JOIN products p ON p.id = x.product_id LEFT JOIN categories c ON c.id = p.category_id \
-             ORDER BY x.sales DESC, p.name{limit}",
-            sold()
-        ),
-        w,
-    )
+             ORDER BY x.sales DESC, p.name{limit}"
+        )
+    })
     .load(conn)?;
     Ok(rows
         .into_iter()
@@ -447,18 +446,14 @@ fn by_product(
 }
 
 fn by_category(conn: &mut PgConnection, w: &ReportWindow) -> QueryResult<Vec<CategorySales>> {
-    let rows: Vec<ItemSums> = window(
+    let rows: Vec<ItemSums> = rollup::product_sums(w, |sums| {
         format!(
             "SELECT p.category_id AS key, c.name, NULL::text AS category, \
-             sum(x.quantity)::bigint AS quantity, sum(x.gross)::bigint AS gross, sum(x.sales)::bigint AS sales FROM \
-             (SELECT i.product_id, {ITEM_SUMS} FROM orders o JOIN order_items i ON i.order_id = o.id \
-              WHERE {} AND i.status <> 'voided' GROUP BY i.product_id) x \
+             sum(x.quantity)::bigint AS quantity, sum(x.gross)::bigint AS gross, sum(x.sales)::bigint AS sales FROM ({sums}) x \
              LEFT JOIN products p ON p.id = x.product_id LEFT JOIN categories c ON c.id = p.category_id \
-             GROUP BY p.category_id, c.name ORDER BY sales DESC, c.name",
-            sold()
-        ),
-        w,
-    )
+             GROUP BY p.category_id, c.name ORDER BY sales DESC, c.name"
+        )
+    })
     .load(conn)?;
     Ok(rows
         .into_iter()

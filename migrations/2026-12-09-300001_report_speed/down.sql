@@ -1,0 +1,2 @@
+DROP INDEX order_items_discounted_idx;
+DROP TABLE item_sales_hourly;
