@@ -207,12 +207,16 @@ export function PesapalPanel({
   online, onSettled, onDismiss,
 }: { online: OnlinePayment; onSettled: (state: OnlineState) => void; onDismiss: () => void }) {
   const [state, setState] = useState<{ state: OnlineState; reason?: string }>({ state: 'waiting' });
+  // The stream's `ready` comes once it is subscribed: from then on no event for this payment
+  // can be missed, so only then does the screen say it is waiting for the customer.
+  const [listening, setListening] = useState(false);
   const cur = online.order.currency;
   const payment = online.payment;
   useStream(
     {
       topics: 'payments',
       onEvent: (type, data) => {
+        if (type === 'ready') setListening(true);
         const v = onlineVerdict(type, data, payment.id);
         if (!v) return;
         setState(v);
@@ -228,7 +232,9 @@ export function PesapalPanel({
       <p>
         <a href={online.redirect_url} target="_blank" rel="noopener noreferrer">Open the Pesapal payment page</a>
       </p>
-      {state.state === 'waiting' && <p role="status">Waiting for the customer to pay with Pesapal…</p>}
+      {state.state === 'waiting' && (
+        <p role="status">{listening ? 'Waiting for the customer to pay with Pesapal…' : 'Connecting to the live updates…'}</p>
+      )}
       {state.state === 'paid' && <p role="status" class="paid-badge">Paid: Pesapal confirmed {formatMoney(payment.amount, cur)}.</p>}
       {state.state === 'failed' && (
         <p class="alert" role="alert">

@@ -203,8 +203,10 @@ describe('tip and Pesapal on the bill', () => {
     const modules = encode(redirect, { ecc: 'M', border: 2 }).data.flat().filter(Boolean).length;
     expect(qr.querySelector('path')!.getAttribute('d')!.match(/M/g)).toHaveLength(modules);
     expect(within(panel).getByRole('link', { name: 'Open the Pesapal payment page' }).getAttribute('href')).toBe(redirect);
-    within(panel).getByText(/Waiting for the customer/);
     await waitFor(() => expect(FakeSource.all.some((s) => s.url.includes('topics=payments'))).toBe(true));
+    within(panel).getByText('Connecting to the live updates…');
+    FakeSource.emit('ready', { position: 9 });
+    await within(panel).findByText(/Waiting for the customer/);
 
     // Another payment's event changes nothing; this one's turns it to paid.
     FakeSource.emit('payment.completed', { payload: { payment_id: 'someone-else' } });
