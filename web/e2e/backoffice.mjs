@@ -232,7 +232,9 @@ export async function backoffice(t) {
     await screen(page, 'admin-menu');
 
     // Live on the cashier's screen, without a reload.
-    const tile = cashier.getByRole('button', { name: /^Tamarind Cooler USh 6,500/ });
+    // During the seeded happy hour (16:00-19:00 venue time) the tile reads "was USh 6,500
+    // USh 5,000": the list price is in the name either way.
+    const tile = cashier.getByRole('button', { name: /^Tamarind Cooler (was )?USh 6,500/ });
     await tile.waitFor({ timeout: 5000 });
     await tile.scrollIntoViewIfNeeded();
     await cashier.waitForFunction((el) => { const img = el.querySelector('img'); return !!img && img.complete && img.naturalWidth > 0; }, await tile.elementHandle(), { timeout: 5000 });

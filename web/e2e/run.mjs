@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { backoffice } from './backoffice.mjs';
+import { bill } from './bill.mjs';
 import { courses } from './courses.mjs';
 
 const BASE = process.env.POS_URL ?? 'http://127.0.0.1:3000';
@@ -229,6 +230,19 @@ try {
       await mgr.getByRole('button', { name: `Bump ticket #${number}` }).click();
       await mgr.getByRole('button', { name: `Bump ticket #${number}` }).waitFor({ state: 'detached', timeout: TIMEOUT });
       await mgr.goto(board);
+      // Every station has made what it was sent, but course 2 is still held: the customer
+      // must not be told the order is ready.
+      const all = await call('GET', '/api/orders?limit=500', { token: manager.token });
+      const held = all.body.find((o) => o.number === number);
+      expect(held.items.some((i) => i.status === 'held'), `order #${number} has a held course: ${held.items.map((i) => i.status)}`);
+      await mgr.getByRole('list', { name: 'Preparing' }).getByText(String(number), { exact: true }).waitFor({ timeout: TIMEOUT });
+      await mgr.waitForTimeout(500);
+      expect((await mgr.getByRole('list', { name: 'Ready' }).getByText(String(number), { exact: true }).count()) === 0, `order #${number} is not ready while course 2 is held`);
+      // The waiter fires course 2, the kitchen makes it: now it is ready.
+      const fired = await call('POST', `/api/orders/${held.id}/courses/2/fire`, { token: manager.token, key: 'e2e-board-fire' });
+      expect(fired.status === 200, `fire course 2: ${fired.status} ${JSON.stringify(fired.body)}`);
+      const made = await call('POST', `/api/kds/orders/${held.id}/bump?station=kitchen`, { token: manager.token, key: 'e2e-board-bump' });
+      expect(made.status === 200, `bump course 2: ${made.status} ${JSON.stringify(made.body)}`);
       await mgr.getByRole('list', { name: 'Ready' }).getByText(String(number), { exact: true }).waitFor({ timeout: TIMEOUT });
       await screen(mgr, 'board');
     });
@@ -335,6 +349,8 @@ try {
       await pos.setOffline(false);
       await pay.getByRole('status').filter({ hasText: `Order #${billNumber} is paid and closed; Table T1 is free.` }).waitFor({ timeout: 20_000 });
       await pay.getByLabel('Receipt text').filter({ hasText: 'Craft Beer' }).waitFor();
+      // The receipt view, with its reprint, in the picture.
+      await pay.getByRole('button', { name: 'Reprint receipt' }).scrollIntoViewIfNeeded();
       await screen(cashier, 'pos-bill-paid');
       // Through the API: closed, nothing due, paid exactly once each, on the cashier's shift.
       await cashier.waitForTimeout(1000);
@@ -349,6 +365,8 @@ try {
       await pay.getByRole('button', { name: 'Back to the floor' }).click();
       await cashier.getByRole('button', { name: /^Table T1 Free/ }).waitFor();
     });
+
+    await bill({ cashier, manager, call, step, screen, expect, log, TIMEOUT });
 
     await step('cashier closes the shift 10,000 short: the manager approves with a PIN', async () => {
       const shift = (await call('GET', `/api/shifts/${shiftId}`, { token: manager.token })).body;

@@ -6,7 +6,9 @@
 //! kitchen and bar, bumps, the board, a shift opened and closed short with a manager's PIN,
 //! a bill split cash + MoMo (the MoMo taken offline) that closes the order and frees its
 //! table, axe-core on every screen, and an outage during which two orders are taken and
-//! the page is reloaded — exactly two reach the server. Then the back office
+//! the page is reloaded — exactly two reach the server; on the bill, an order discount
+//! approved by a manager's PIN, a cash tip, a reprint, a refund, and a Pesapal payment
+//! (against the fake Pesapal of `pos_testkit`) whose QR code turns to paid. Then the back office
 //! (web/e2e/backoffice.mjs): staff, terminals, a backup downloaded against its checksum, the
 //! audit chain, settings refused on their field, a product with its image live on a till,
 //! the manager's dashboard, reports with CSV, shifts and the Z report.
@@ -14,11 +16,16 @@
 
 mod common;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use common::{JWT_SECRET, Running, TempDir, free_port, pos, succeed};
 use pos_testkit::TestDb;
+use pos_testkit::pesapal::{FakePesapal, KEY, SECRET};
 
 const INSTALL_HINT: &str =
     "the web tests need Node.js (with npm) and Chromium: apt-get install -y nodejs npm chromium";
@@ -109,6 +116,7 @@ async fn web_app_checks_units_builds_and_works_end_to_end_in_chromium() {
     let db = TestDb::new();
     succeed(pos(&["seed"]).env("DATABASE_URL", db.url()));
     let logs = TempDir::new("web");
+    let pesapal = Arc::new(FakePesapal::start());
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut command = pos(&["serve"]);
@@ -120,19 +128,38 @@ async fn web_app_checks_units_builds_and_works_end_to_end_in_chromium() {
         .env("BACKUP_DIR", logs.path().join("backups"))
         .env("UPLOAD_DIR", logs.path().join("uploads"))
         .env("BIND", "127.0.0.1")
-        .env("PORT", port.to_string());
+        .env("PORT", port.to_string())
+        .env("PESAPAL_CONSUMER_KEY", KEY)
+        .env("PESAPAL_CONSUMER_SECRET", SECRET)
+        .env("PESAPAL_BASE_URL", pesapal.base_url());
     let server = Running::start(command, port, logs.path()).await;
 
+    // The customer "pays" on the fake Pesapal once the browser has shown the QR code and
+    // writes this file: every order submitted so far completes and its IPN is sent.
+    let signal = logs.path().join("pesapal-pay");
+    let stop = Arc::new(AtomicBool::new(false));
+    let payer = tokio::spawn(customer_pays(pesapal.clone(), signal.clone(), stop.clone()));
+
     let chromium = chromium();
-    let out = Command::new("node")
-        .arg("e2e/run.mjs")
-        .current_dir(&web)
-        .env("POS_URL", &base)
-        .env("CHROMIUM", &chromium)
-        .env("E2E_OUT", "e2e-output")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run node");
+    let node = {
+        let web = web.clone();
+        let base = base.clone();
+        tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg("e2e/run.mjs")
+                .current_dir(&web)
+                .env("POS_URL", &base)
+                .env("CHROMIUM", &chromium)
+                .env("E2E_OUT", "e2e-output")
+                .env("E2E_PESAPAL_SIGNAL", &signal)
+                .stdin(Stdio::null())
+                .output()
+                .expect("run node")
+        })
+    };
+    let out = node.await.expect("the node run");
+    stop.store(true, Ordering::SeqCst);
+    payer.await.expect("the Pesapal payer");
     assert!(
         out.status.success(),
         "the end-to-end run failed\nstdout:\n{}\nstderr:\n{}\nserver log (tail):\n{}",
@@ -141,6 +168,27 @@ async fn web_app_checks_units_builds_and_works_end_to_end_in_chromium() {
         tail(&server.log(), 60)
     );
     println!("{}", String::from_utf8_lossy(&out.stdout));
+}
+
+/// Completes, on the fake Pesapal, each order submitted once `signal` exists, and delivers
+/// its IPN the way Pesapal would.
+async fn customer_pays(fake: Arc<FakePesapal>, signal: PathBuf, stop: Arc<AtomicBool>) {
+    let mut paid = HashSet::new();
+    while !stop.load(Ordering::SeqCst) {
+        if signal.exists() {
+            for order in fake.submitted() {
+                let Some(tracking) = order.tracking_id else {
+                    continue;
+                };
+                if paid.insert(tracking.clone()) {
+                    fake.complete(&tracking);
+                    let (status, body) = fake.notify(&tracking).await;
+                    println!("fake Pesapal: {tracking} completed, IPN answered {status} {body}");
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 fn tail(text: &str, lines: usize) -> String {

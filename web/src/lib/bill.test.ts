@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { changeDue, itemsShare, parseMinor, quickTenders, seatShare, seatsOf, splitEvenly, variance } from './bill';
+import { changeDue, changeWithTip, formatPercentBp, itemsShare, parseMinor, parsePercentBp, quickTenders, seatShare, seatsOf, splitEvenly, variance } from './bill';
 
 const lines = [
   { id: 'a', total: 25000, seat: 1, status: 'ready' },
@@ -69,5 +69,27 @@ describe('typed amounts', () => {
   });
   it('not an amount', () => {
     for (const t of ['', '-5', 'abc', '1.2.3', '.']) expect(parseMinor(t, 'UGX')).toBeNull();
+  });
+});
+
+describe('discount and tip arithmetic', () => {
+  it('reads a percentage as basis points, on the digits', () => {
+    expect(parsePercentBp('10')).toBe(1000);
+    expect(parsePercentBp('12.5')).toBe(1250);
+    expect(parsePercentBp('7.25 %')).toBe(725);
+    expect(parsePercentBp('0.01')).toBe(1);
+    expect(parsePercentBp('100')).toBe(10_000);
+    expect(parsePercentBp('100.01')).toBeNull();
+    expect(parsePercentBp('1.234')).toBeNull();
+    expect(parsePercentBp('-5')).toBeNull();
+    expect(parsePercentBp('')).toBeNull();
+    expect(formatPercentBp(1250)).toBe('12.5 %');
+    expect(formatPercentBp(1000)).toBe('10 %');
+    expect(formatPercentBp(5)).toBe('0.05 %');
+  });
+  it('counts the tip in the cash handed over', () => {
+    expect(changeWithTip(50_000, 31_000, 4_000)).toBe(15_000);
+    expect(changeWithTip(31_000, 31_000, 1)).toBeNull();
+    expect(() => changeWithTip(50_000, 31_000, 0.5)).toThrow(RangeError);
   });
 });

@@ -85,3 +85,26 @@ export function quickTenders(amount: number, notes: readonly number[]): number[]
   }
   return out;
 }
+
+/** Reads a percentage the cashier typed ("10", "12.5", "7.25 %") as basis points (1000 =
+ * 10 %), on the digits. Null when it is not one (more than two decimals, above 100 %). */
+export function parsePercentBp(text: string): number | null {
+  const cleaned = text.replace(/[\s%]/g, '');
+  const m = /^(\d*)(?:\.(\d{0,2}))?$/.exec(cleaned);
+  if (!m || (m[1] === '' && !m[2])) return null;
+  const bp = Number(m[1] || '0') * 100 + Number((m[2] ?? '').padEnd(2, '0'));
+  return Number.isSafeInteger(bp) && bp <= 10_000 ? bp : null;
+}
+
+/** Basis points as a percentage for people: 1250 → "12.5 %". */
+export function formatPercentBp(bp: number): string {
+  integer(bp);
+  const whole = Math.floor(bp / 100);
+  const rest = String(bp % 100).padStart(2, '0').replace(/0+$/, '');
+  return `${whole}${rest ? `.${rest}` : ''} %`;
+}
+
+/** Change on cash that also carries a tip: the tip stays in the drawer with the amount. */
+export function changeWithTip(tendered: number, amount: number, tip: number): number | null {
+  return changeDue(tendered, integer(amount) + integer(tip));
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KdsTicket } from '../api/client';
 import { ageClass, allDay, boardNumbers, byAge, formatAge, thresholdsOf } from './kds';
 
-function ticket(order: string, number: number, station: 'kitchen' | 'bar', sentAt: string, items: [string, number, string][]): KdsTicket {
+function ticket(order: string, number: number, station: 'kitchen' | 'bar', sentAt: string, items: [string, number, string][], orderReady = false): KdsTicket {
   return {
     order_id: order, number, version: 1, order_type: 'dine_in', station, sent_at: sentAt, age_seconds: 0,
     items: items.map(([name, quantity, status], i) => ({
@@ -10,6 +10,7 @@ function ticket(order: string, number: number, station: 'kitchen' | 'bar', sentA
       modifiers: [], sent_at: sentAt, age_seconds: 0,
     })),
     held: [],
+    order_ready: orderReady,
   };
 }
 
@@ -38,13 +39,20 @@ describe('kds helpers', () => {
       { name: 'Salad', quantity: 1 },
     ]);
   });
-  it('an order is ready on the board only when every station is done', () => {
+  it('an order is ready on the board only when the server says the whole order is', () => {
     const tickets = [
       ticket('a', 7, 'kitchen', '2026-01-01T10:00:00Z', [['Pizza', 1, 'ready']]),
       ticket('a', 7, 'bar', '2026-01-01T10:00:00Z', [['Beer', 1, 'sent']]),
-      ticket('b', 3, 'kitchen', '2026-01-01T10:02:00Z', [['Soup', 1, 'ready']]),
+      ticket('b', 3, 'kitchen', '2026-01-01T10:02:00Z', [['Soup', 1, 'ready']], true),
     ];
     expect(boardNumbers(tickets)).toEqual({ preparing: [7], ready: [3] });
+  });
+  it('a ticket whose items are all made is still preparing while a later course is held', () => {
+    // Course 1 done at the kitchen; course 2 waits at the bar, which has no ticket for it
+    // yet: the kitchen ticket alone looks finished, the order is not.
+    const held = ticket('c', 12, 'kitchen', '2026-01-01T10:00:00Z', [['Soup', 1, 'ready']], false);
+    expect(boardNumbers([held])).toEqual({ preparing: [12], ready: [] });
+    expect(boardNumbers([{ ...held, order_ready: true }])).toEqual({ preparing: [], ready: [12] });
   });
   it('orders tickets oldest first', () => {
     const tickets = [

@@ -43,13 +43,15 @@ export function ticketDone(t: KdsTicket): boolean {
   return t.items.every((i) => !WAITING.has(i.status));
 }
 
-/** Order numbers for the customer board: ready once every item at every station is. */
+/** Order numbers for the customer board. "Ready" is the order's own status as the server
+ * decides it (`order_ready`: every item at every station made and no later course held),
+ * not this station's ticket being done: a ticket sees neither the other stations nor a
+ * course still held at them. */
 export function boardNumbers(tickets: KdsTicket[]): { preparing: number[]; ready: number[] } {
   const byOrder = new Map<string, { number: number; done: boolean }>();
   for (const t of tickets) {
     const prev = byOrder.get(t.order_id);
-    const done = ticketDone(t);
-    byOrder.set(t.order_id, { number: t.number, done: (prev?.done ?? true) && done });
+    byOrder.set(t.order_id, { number: t.number, done: (prev?.done ?? true) && t.order_ready });
   }
   const preparing: number[] = [];
   const ready: number[] = [];

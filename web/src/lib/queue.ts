@@ -15,6 +15,8 @@ export interface Problem {
   code?: string;
   title?: string;
   detail?: string;
+  /** The request field the refusal names (`approval`, `amount`, …). */
+  field?: string;
 }
 
 export interface QueueEntry {
@@ -22,7 +24,7 @@ export interface QueueEntry {
   seq: number;
   /** What the cashier sees, e.g. "New order, T4: 3 items". */
   label: string;
-  method: 'POST' | 'PATCH' | 'DELETE';
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** May contain `local:<uuid>` references to an order created by an earlier entry. */
   path: string;
   body?: unknown;
@@ -187,7 +189,7 @@ async function replayOnce(store: QueueStore, send: Sender): Promise<ReplayOutcom
         ...entry,
         state: 'conflict',
         attempts: entry.attempts + 1,
-        problem: { status: answer.status, code: p.code, title: p.title, detail: p.detail },
+        problem: { status: answer.status, code: p.code, title: p.title, detail: p.detail, field: p.field },
       });
       if (entry.creates) refused.add(entry.creates);
       if (entry.group) refusedGroups.add(entry.group);

@@ -8,26 +8,31 @@
 // back, so a payment is never taken twice. The server has the last word (overpayment,
 // no open shift, order finished): a refusal shows here and in the queue.
 //
-// Once the order closes, its receipt is shown on screen (ReceiptPanel). Not offered by the
-// server yet, so not here: discounts (with a manager's approval above the limit), Pesapal
-// (a QR code of its redirect_url) and a reprint. Their place is the `bill-later` slot.
+// Discounts on the order or an item (a manager's approval above the cashier limit), a tip on
+// a payment, Pesapal (a QR code of its payment page, "paid" when `payment.completed`
+// arrives) are here; once the order closes, its receipt is shown on screen (ReceiptPanel)
+// with a reprint, and the payments taken on this bill can be refunded (BillExtras.tsx).
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, problemText, type Order, type Receipt } from '../api/client';
-import { changeDue, itemsShare, liveLines, parseMinor, quickTenders, seatShare, seatsOf, splitEvenly } from '../lib/bill';
+import { api, problemText, type Order, type OrderItem, type Receipt } from '../api/client';
+import { changeWithTip, itemsShare, liveLines, parseMinor, quickTenders, seatShare, seatsOf, splitEvenly } from '../lib/bill';
+import { call, message } from '../lib/http';
+import { uuid } from '../lib/ids';
 import { formatMoney } from '../lib/money';
 import { queueEntries, submit } from '../lib/outbox';
+import { DiscountDialog, PaymentsPanel, PesapalPanel, ReprintButton, type OnlinePayment, type OnlineState, type Payment } from './BillExtras';
 import { currentShift, loadShift } from './Shift';
 import { navigate } from '../lib/router';
 import { useStore } from '../lib/store';
 
 type Mode = 'balance' | 'amount' | 'items' | 'seat';
-type Method = 'cash' | 'card' | 'mtn_momo' | 'airtel_money';
+type Method = 'cash' | 'card' | 'mtn_momo' | 'airtel_money' | 'pesapal';
 
 export const METHODS: { id: Method; name: string }[] = [
   { id: 'cash', name: 'Cash' },
   { id: 'card', name: 'Card' },
   { id: 'mtn_momo', name: 'MTN MoMo' },
   { id: 'airtel_money', name: 'Airtel Money' },
+  { id: 'pesapal', name: 'Pesapal' },
 ];
 
 /** UGX notes for the quick cash buttons (other currencies get the exact amount only). */
@@ -40,22 +45,36 @@ export interface PaymentBody {
   seat?: number;
   tendered?: number;
   reference?: string;
+  tip?: number;
+  customer_phone?: string;
+  customer_email?: string;
 }
 
-/** The request body for a payment: exactly one of amount, items or seat. */
-export function paymentBody(mode: Mode, method: Method, o: { amount: number; items: string[]; seat: number | null; tendered: number | null; reference: string }): PaymentBody {
+/** The request body for a payment: exactly one of amount, items or seat. A tip rides on
+ * top of the amount (not Pesapal's, which takes the customer's phone or email instead). */
+export function paymentBody(
+  mode: Mode,
+  method: Method,
+  o: { amount: number; items: string[]; seat: number | null; tendered: number | null; reference: string; tip?: number; contact?: string },
+): PaymentBody {
   const body: PaymentBody = { method };
   if (mode === 'items') body.items = o.items;
   else if (mode === 'seat' && o.seat !== null) body.seat = o.seat;
   else body.amount = o.amount;
   if (method === 'cash' && o.tendered !== null) body.tendered = o.tendered;
   if (method === 'mtn_momo' || method === 'airtel_money') body.reference = o.reference.trim();
+  if (method === 'pesapal') {
+    const contact = (o.contact ?? '').trim();
+    if (contact.includes('@')) body.customer_email = contact;
+    else body.customer_phone = contact;
+  } else if (o.tip) body.tip = o.tip;
   return body;
 }
 
 interface Taken {
   text: string;
   change: number | null;
+  tip?: number;
 }
 
 export function BillScreen({ orderId, tableCode, onBack, onSettled }: { orderId: string; tableCode: string | null; onBack: () => void; onSettled: (msg: string) => void }) {
@@ -101,6 +120,13 @@ function BillBody({
   const [seat, setSeat] = useState<number | null>(seats[0] ?? null);
   const [tenderedText, setTenderedText] = useState('');
   const [reference, setReference] = useState('');
+  const [tipText, setTipText] = useState('');
+  const [contact, setContact] = useState('');
+  const [discounting, setDiscounting] = useState<{ item?: OrderItem } | null>(null);
+  const [online, setOnline] = useState<OnlinePayment | null>(null);
+  // Payments this bill took directly (Pesapal) or changed (a refund), by id.
+  const [ownPayments, setOwnPayments] = useState<Record<string, Payment>>({});
+  const [receiptKey, setReceiptKey] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [taken, setTaken] = useState<Taken | null>(null);
   const [busy, setBusy] = useState(false);
@@ -131,42 +157,87 @@ function BillBody({
         : mode === 'items' ? itemsShare(lines, items, balance)
           : seat === null ? 0 : seatShare(lines, seat, balance);
   const tendered = tenderedText ? parseMinor(tenderedText, cur) : null;
-  const change = method === 'cash' && tendered !== null ? changeDue(tendered, amount) : null;
+  const tip = method === 'pesapal' || !tipText ? 0 : parseMinor(tipText, cur);
+  const change = method === 'cash' && tendered !== null && tip !== null ? changeWithTip(tendered, amount, tip) : null;
+  // Every payment this bill knows of: those the queue took (kept until "Clear sent") and
+  // those taken or refunded directly, the latest answer winning.
+  const payments = useMemo(() => {
+    const byId = new Map<string, Payment>();
+    for (const e of entries) {
+      const p = e.path === path && e.state === 'done' ? (e.result as { payment?: Payment } | undefined)?.payment : undefined;
+      if (p?.id) byId.set(p.id, p);
+    }
+    for (const p of Object.values(ownPayments)) byId.set(p.id, p);
+    return [...byId.values()];
+  }, [entries, ownPayments]);
   const problem =
     amount <= 0 ? 'Nothing to pay in this share.'
       : amount > balance ? `More than the balance of ${formatMoney(balance, cur)}.`
-        : method === 'cash' && tenderedText && tendered === null ? 'Type the cash handed over in digits.'
-          : method === 'cash' && tendered !== null && change === null ? 'Less cash than the amount.'
-            : (method === 'mtn_momo' || method === 'airtel_money') && !reference.trim() ? 'Type the transaction reference from the customer’s phone.'
-              : null;
+        : tip === null ? 'Type the tip in digits.'
+          : method === 'cash' && tenderedText && tendered === null ? 'Type the cash handed over in digits.'
+            : method === 'cash' && tendered !== null && change === null ? (tip ? 'Less cash than the amount and the tip.' : 'Less cash than the amount.')
+              : (method === 'mtn_momo' || method === 'airtel_money') && !reference.trim() ? 'Type the transaction reference from the customer’s phone.'
+                : method === 'pesapal' && !contact.trim() ? 'Type the customer’s phone number or email address for Pesapal.'
+                  : null;
   const settled = order.balance <= 0 || order.status === 'closed';
+
+  const reset = () => {
+    setAmountText('');
+    setItems([]);
+    setTenderedText('');
+    setReference('');
+    setTipText('');
+    setContact('');
+    setMode('balance');
+  };
+
+  /** Pesapal answers the page the customer pays on: it needs the server now, so it is sent
+   * directly (with its own Idempotency-Key) rather than queued. */
+  const payOnline = async () => {
+    const body = paymentBody(mode, method, { amount, items, seat, tendered, reference, contact });
+    const r = await call<OnlinePayment>('POST', path, body, uuid());
+    setBusy(false);
+    if (r.ok) {
+      setOnline(r.data);
+      onOrder(r.data.order);
+      setOwnPayments((ps) => ({ ...ps, [r.data.payment.id]: r.data.payment }));
+      reset();
+    } else if (r.status === 0) setError('Offline: Pesapal needs the network. Take the payment another way or try again.');
+    else setError(`Refused: ${message(r.problem, 'the server refused the payment')}`);
+  };
+
+  const onlineSettled = async (state: OnlineState) => {
+    if (!online) return;
+    const label = `Pesapal ${formatMoney(online.payment.amount, cur)} on ${title} #${order.number}`;
+    setTaken({ text: state === 'paid' ? `${label}: paid.` : `${label}: failed.`, change: null });
+    setOwnPayments((ps) => ({ ...ps, [online.payment.id]: { ...online.payment, status: state === 'paid' ? 'completed' : 'failed' } }));
+    const { data } = await api.GET('/api/orders/{order_id}', { params: { path: { order_id: order.id } } }).catch(() => ({ data: undefined }));
+    if (data) onOrder(data);
+  };
 
   const pay = async () => {
     if (problem) return;
     setBusy(true);
     setError(null);
-    const body = paymentBody(mode, method, { amount, items, seat, tendered, reference });
-    const label = `${METHODS.find((m) => m.id === method)!.name} ${formatMoney(amount, cur)} on ${title} #${order.number}`;
+    if (method === 'pesapal') return payOnline();
+    const body = paymentBody(mode, method, { amount, items, seat, tendered, reference, tip: tip ?? 0 });
+    const label = `${METHODS.find((m) => m.id === method)!.name} ${formatMoney(amount, cur)}${tip ? ` + tip ${formatMoney(tip, cur)}` : ''} on ${title} #${order.number}`;
     const [entry] = await submit([{ label, method: 'POST', path: `/api/orders/${order.id}/payments`, body }]);
     setBusy(false);
     if (entry.state === 'done') {
       const result = entry.result as { payment: { change?: number | null }; order: Order };
       onOrder(result.order);
       const ch = result.payment.change ?? null;
-      setTaken({ text: `${label}: paid.`, change: method === 'cash' ? ch ?? 0 : null });
+      setTaken({ text: `${label}: paid.`, change: method === 'cash' ? ch ?? 0 : null, tip: tip ?? 0 });
     } else if (entry.state === 'conflict') {
       if (entry.problem?.code === 'no_open_shift') void loadShift();
       setError(`Refused: ${entry.problem?.detail ?? entry.problem?.title ?? 'the server refused the payment'}. It is kept in the offline queue.`);
     } else {
       // Offline: it waits in the queue with its key; the bill counts it as pending.
       setPending((p) => ({ ...p, [entry.id]: amount }));
-      setTaken({ text: `${label}: queued, it will be sent when the network is back.`, change: method === 'cash' ? change ?? 0 : null });
+      setTaken({ text: `${label}: queued, it will be sent when the network is back.`, change: method === 'cash' ? change ?? 0 : null, tip: tip ?? 0 });
     }
-    setAmountText('');
-    setItems([]);
-    setTenderedText('');
-    setReference('');
-    setMode('balance');
+    reset();
   };
 
   const paidAll = settled || balance <= 0;
@@ -184,8 +255,16 @@ function BillBody({
             <li key={i.id} class="line">
               <span class="qty">{i.quantity}×</span>
               <span class="line-name">{i.name}</span>
-              <span class="line-meta">{i.seat ? `Seat ${i.seat}` : ''}</span>
+              <span class="line-meta">
+                {i.seat ? `Seat ${i.seat}` : ''}
+                {i.discount > 0 && <span class="discount"> −{formatMoney(i.discount, cur)}</span>}
+              </span>
               <span class="money">{formatMoney(i.total, cur)}</span>
+              {!settled && (
+                <button type="button" class="line-action" aria-label={`Discount on ${i.quantity}× ${i.name}`} onClick={() => setDiscounting({ item: i })}>
+                  %
+                </button>
+              )}
             </li>
           ))}
         </ul>
@@ -201,6 +280,27 @@ function BillBody({
           <dd class="due">{formatMoney(Math.max(balance, 0), cur)}</dd>
         </dl>
         <p class="muted">Includes tax of {formatMoney(order.tax, cur)}.</p>
+        {!settled && (
+          <button type="button" onClick={() => setDiscounting({})}>
+            {order.discount > 0 ? 'Change the order discount' : 'Discount on the order'}
+          </button>
+        )}
+        {discounting && (
+          <DiscountDialog
+            order={order}
+            item={discounting.item}
+            onClose={() => setDiscounting(null)}
+            onSaved={(o) => {
+              setDiscounting(null);
+              onOrder(o);
+              setTaken({ text: o.discount > 0 || o.items.some((i) => i.discount > 0) ? 'Discount saved: the bill is recomputed.' : 'Discount removed.', change: null });
+            }}
+            onQueued={(msg) => {
+              setDiscounting(null);
+              setTaken({ text: msg, change: null });
+            }}
+          />
+        )}
         {order.items.some((i) => i.status === 'held') && (
           <p class="alert" role="note">A course is still held: fire it from the order before the order can close.</p>
         )}
@@ -210,12 +310,16 @@ function BillBody({
         {taken && (
           <div class="paid-note" role="status">
             <p>{taken.text}</p>
+            {taken.tip ? <p>Tip: <strong>{formatMoney(taken.tip, cur)}</strong> (not part of the bill)</p> : null}
             {taken.change !== null && (
               <p class="change">
                 Change to give: <strong>{formatMoney(taken.change, cur)}</strong>
               </p>
             )}
           </div>
+        )}
+        {online && (
+          <PesapalPanel key={online.payment.id} online={online} onSettled={(st) => void onlineSettled(st)} onDismiss={() => setOnline(null)} />
         )}
         {paidAll ? (
           <div class="settled">
@@ -229,7 +333,20 @@ function BillBody({
             <button type="button" class="primary big" onClick={() => onSettled(`Order #${order.number} paid.`)}>
               Back to the floor
             </button>
-            {order.status === 'closed' && <ReceiptPanel orderId={order.id} />}
+            {order.status === 'closed' && (
+              <>
+                <ReceiptPanel key={receiptKey} orderId={order.id} />
+                <PaymentsPanel
+                  payments={payments}
+                  currency={cur}
+                  onRefunded={(r) => {
+                    setOwnPayments((ps) => ({ ...ps, [r.payment.id]: r.payment }));
+                    onOrder(r.order);
+                    setReceiptKey((k) => k + 1);
+                  }}
+                />
+              </>
+            )}
           </div>
         ) : (
           <>
@@ -322,12 +439,23 @@ function BillBody({
                 <input autocomplete="off" maxLength={100} value={reference} onInput={(e) => setReference(e.currentTarget.value)} />
               </label>
             )}
-            {/* bill-later: discounts with a manager's approval, Pesapal QR and receipts go
-                here once the server offers them. */}
+            {method !== 'pesapal' && (
+              <label>
+                Tip (optional, {cur})
+                <input inputMode="decimal" autocomplete="off" value={tipText} onInput={(e) => setTipText(e.currentTarget.value)} />
+              </label>
+            )}
+            {method === 'pesapal' && (
+              <label>
+                Customer’s phone or email (for Pesapal)
+                <input autocomplete="off" maxLength={100} value={contact} onInput={(e) => setContact(e.currentTarget.value)} />
+              </label>
+            )}
             {problem && amount > 0 && <p class="muted" role="note">{problem}</p>}
             {error && <p class="alert" role="alert">{error}</p>}
             <button type="button" class="primary big" disabled={!!problem || busy} onClick={pay}>
               Take {METHODS.find((m) => m.id === method)!.name} · {formatMoney(Math.max(amount, 0), cur)}
+              {tip ? ` + tip ${formatMoney(tip, cur)}` : ''}
             </button>
           </>
         )}
@@ -338,7 +466,7 @@ function BillBody({
 
 /** The receipt of a closed order as the server renders it for 80 mm paper (GET
  * /api/orders/{id}/receipt), shown on screen in a fixed-width font so its columns line up.
- * The server prints the original when the order closes; there is no reprint route yet. */
+ * The server prints the original when the order closes; a copy is reprinted from here. */
 export function ReceiptPanel({ orderId }: { orderId: string }) {
   const [receipt, setReceipt] = useState<Receipt | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -364,7 +492,10 @@ export function ReceiptPanel({ orderId }: { orderId: string }) {
         Receipt{receipt?.receipt_number != null && <span class="muted"> no. {receipt.receipt_number}</span>}
       </h3>
       {receipt ? (
-        <pre class="receipt-text" aria-label="Receipt text" tabIndex={0}>{receipt.text}</pre>
+        <>
+          <pre class="receipt-text" aria-label="Receipt text" tabIndex={0}>{receipt.text}</pre>
+          <ReprintButton orderId={orderId} />
+        </>
       ) : error ? (
         <>
           <p class="alert" role="alert">{error}</p>

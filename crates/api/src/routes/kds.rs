@@ -129,6 +129,9 @@ pub struct KdsTicketView {
     pub items: Vec<KdsItemView>,
     /// Later courses for this station, waiting to be fired.
     pub held: Vec<KdsHeldItemView>,
+    /// The whole order is ready for the customer: every item at every station ready (or
+    /// served) and no later course held. What a customer board shows as "ready".
+    pub order_ready: bool,
 }
 
 impl From<&KdsTicket> for KdsTicketView {
@@ -146,6 +149,7 @@ impl From<&KdsTicket> for KdsTicketView {
             age_seconds: ticket.age_seconds,
             items: ticket.items.iter().map(KdsItemView::from).collect(),
             held: ticket.held.iter().map(KdsHeldItemView::from).collect(),
+            order_ready: ticket.order_ready,
         }
     }
 }

@@ -250,6 +250,11 @@ pub struct KdsTicket {
     pub items: Vec<KdsItem>,
     /// Later courses of this order for this station, by course.
     pub held: Vec<KdsHeldItem>,
+    /// The whole order is ready for the customer ([`OrderStatus::Ready`]): every live item
+    /// at every station is ready or served and no later course is still held. A customer
+    /// board reads this, since a station's ticket sees neither the other stations nor
+    /// their held courses.
+    pub order_ready: bool,
 }
 
 /// Items of a station by state; `waiting` is what the station still has to make.
@@ -376,6 +381,7 @@ pub fn kds_queue(
             age_seconds: age(first_sent),
             items,
             held,
+            order_ready: order.status == OrderStatus::Ready,
         });
     }
     tickets.sort_by_key(|t| (t.sent_at, t.order_id));

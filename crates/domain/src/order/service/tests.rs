@@ -838,6 +838,48 @@ async fn bumping_items_moves_them_and_readies_the_order() {
     );
 }
 
+#[tokio::test]
+async fn an_order_is_not_ready_for_the_board_while_a_later_course_is_held() {
+    let v = venue();
+    let mut beer = line(&v.beer, 1);
+    beer.course = std::num::NonZeroU8::new(2);
+    let order = v.open(vec![line(&v.rolex, 1), beer]).await;
+    let sent = v.send(&order).await.order;
+    let beer_item = sent.items[1].id;
+    let done = applied(
+        v.service
+            .bump_ticket(v.kitchen, order.id, Station::Kitchen, None)
+            .await,
+    );
+    // The kitchen has made all it was sent, but the bar's course 2 is still held: the
+    // kitchen's ticket cannot see that, so the ticket carries the order's own verdict.
+    assert_ne!(done.order.status, OrderStatus::Ready);
+    let kitchen = v.service.kds_queue(v.kitchen, Station::Kitchen).await.unwrap();
+    let ticket = &kitchen.tickets[0];
+    assert!(ticket.items.iter().all(|i| i.status == ItemStatus::Ready));
+    assert!(ticket.held.is_empty(), "the held course is the bar's");
+    assert!(
+        !ticket.order_ready,
+        "a held course keeps the order off the board's ready list"
+    );
+
+    let fired = applied(
+        v.service
+            .fire_course(
+                v.waiter,
+                Venue::edit(&done.order),
+                std::num::NonZeroU8::new(2).unwrap(),
+                None,
+            )
+            .await,
+    );
+    assert_eq!(fired.order.item(beer_item).unwrap().status, ItemStatus::Sent);
+    applied(v.service.bump_item(v.bar, beer_item, None).await);
+    applied(v.service.bump_item(v.bar, beer_item, None).await);
+    let kitchen = v.service.kds_queue(v.kitchen, Station::Kitchen).await.unwrap();
+    assert!(kitchen.tickets[0].order_ready, "every course made: ready");
+}
+
 // ----- voids -------------------------------------------------------------------------------
 
 #[tokio::test]
