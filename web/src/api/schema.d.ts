@@ -2451,6 +2451,11 @@ export interface components {
             number: number;
             /** Format: uuid */
             order_id: string;
+            /**
+             * @description The whole order is ready for the customer: every item at every station ready (or
+             *     served) and no later course held. What a customer board shows as "ready".
+             */
+            order_ready: boolean;
             order_type: components["schemas"]["OrderType"];
             preparation_notes?: string | null;
             /**
