@@ -708,32 +708,40 @@ pub fn snapshot<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
-// ----- idempotent product units (86 and stock, which tills send) ----------------------------
+// ----- idempotent units ---------------------------------------------------------------------
 
-/// What a product unit's answer is rendered from.
-#[derive(Debug, Clone, Copy)]
-pub enum ProductRender<'a> {
-    Committed(&'a Product),
+/// What a unit's answer is rendered from.
+#[derive(Debug)]
+pub enum Rendered<'a, T> {
+    Committed(&'a T),
     Refused(&'a CatalogError),
 }
 
-pub type RenderProduct = Box<dyn FnOnce(ProductRender<'_>) -> StoredResponse + Send>;
+impl<T> Clone for Rendered<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for Rendered<'_, T> {}
+
+pub type Render<T> = Box<dyn FnOnce(Rendered<'_, T>) -> StoredResponse + Send>;
 
 /// An `Idempotency-Key` claimed in the unit's transaction; the rendered answer is stored
-/// with it before COMMIT (the order units' records and statements).
-pub struct CatalogClaim {
+/// with it before COMMIT (the order units' records and statements), so a retry replays it.
+pub struct CatalogClaim<T> {
     pub staff_id: StaffId,
     pub key: IdempotencyKey,
     pub fingerprint: RequestFingerprint,
-    pub render: RenderProduct,
+    pub render: Render<T>,
 }
 
-impl CatalogClaim {
+impl<T> CatalogClaim<T> {
     pub fn new(
         staff_id: StaffId,
         key: IdempotencyKey,
         fingerprint: RequestFingerprint,
-        render: impl FnOnce(ProductRender<'_>) -> StoredResponse + Send + 'static,
+        render: impl FnOnce(Rendered<'_, T>) -> StoredResponse + Send + 'static,
     ) -> Self {
         Self {
             staff_id,
@@ -744,7 +752,7 @@ impl CatalogClaim {
     }
 }
 
-impl fmt::Debug for CatalogClaim {
+impl<T> fmt::Debug for CatalogClaim<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CatalogClaim")
             .field("staff_id", &self.staff_id)
@@ -753,12 +761,13 @@ impl fmt::Debug for CatalogClaim {
     }
 }
 
-/// The end of a product unit that may carry a claim.
+/// The end of a unit that may carry a claim.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ProductUnit {
+pub enum Claimed<T> {
     Committed {
-        product: Product,
+        value: T,
         events: Vec<Event>,
+        /// The answer stored with the claim (none without one).
         response: Option<StoredResponse>,
     },
     /// Refused; with a claim the refusal's answer was stored (and only that committed).
@@ -766,8 +775,11 @@ pub enum ProductUnit {
         error: CatalogError,
         response: Option<StoredResponse>,
     },
+    /// The key was used before for this request: its first answer.
     Replayed(StoredResponse),
+    /// The key was used before for another request.
     KeyMismatch,
+    /// The key's first request is still running.
     KeyInProgress,
 }
 
@@ -803,15 +815,22 @@ pub trait CatalogStore: Send + Sync {
         &self,
         new: NewCategory,
         ctx: ChangeContext,
-    ) -> Result<Written<Category>, CatalogError>;
+        claim: Option<CatalogClaim<Category>>,
+    ) -> Result<Claimed<Category>, StoreError>;
     async fn update_category(
         &self,
         id: CategoryId,
         patch: CategoryPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Category>, CatalogError>;
+        claim: Option<CatalogClaim<Category>>,
+    ) -> Result<Claimed<Category>, StoreError>;
     /// `CatalogError::CategoryInUse` naming every product (retired ones too) that uses it.
-    async fn delete_category(&self, id: CategoryId, ctx: ChangeContext) -> Result<Written<()>, CatalogError>;
+    async fn delete_category(
+        &self,
+        id: CategoryId,
+        ctx: ChangeContext,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, StoreError>;
 
     /// Products with all their modifiers (inactive ones too), in menu order.
     async fn all_products(&self, filter: ProductFilter) -> Result<Vec<Product>, StoreError>;
@@ -821,21 +840,23 @@ pub trait CatalogStore: Send + Sync {
         &self,
         new: NewProduct,
         ctx: ChangeContext,
-    ) -> Result<Written<Product>, CatalogError>;
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError>;
     async fn update_product(
         &self,
         id: ProductId,
         patch: ProductPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Product>, CatalogError>;
-    /// 86 (`false`) or back (`true`), with an optional claim.
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError>;
+    /// 86 (`false`) or back (`true`).
     async fn set_availability(
         &self,
         id: ProductId,
         available: bool,
         ctx: ChangeContext,
-        claim: Option<CatalogClaim>,
-    ) -> Result<ProductUnit, StoreError>;
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError>;
     /// Applies [`apply_stock`] under the product's row lock, records a [`StockMovement`].
     async fn change_stock(
         &self,
@@ -843,8 +864,8 @@ pub trait CatalogStore: Send + Sync {
         command: StockCommand,
         reason: String,
         ctx: ChangeContext,
-        claim: Option<CatalogClaim>,
-    ) -> Result<ProductUnit, StoreError>;
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError>;
     /// Newest first.
     async fn stock_movements(&self, id: ProductId, limit: i64) -> Result<Vec<StockMovement>, StoreError>;
 
@@ -853,14 +874,21 @@ pub trait CatalogStore: Send + Sync {
         product: ProductId,
         new: NewModifier,
         ctx: ChangeContext,
-    ) -> Result<Written<Modifier>, CatalogError>;
+        claim: Option<CatalogClaim<Modifier>>,
+    ) -> Result<Claimed<Modifier>, StoreError>;
     async fn update_modifier(
         &self,
         id: ModifierId,
         patch: ModifierPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Modifier>, CatalogError>;
-    async fn delete_modifier(&self, id: ModifierId, ctx: ChangeContext) -> Result<Written<()>, CatalogError>;
+        claim: Option<CatalogClaim<Modifier>>,
+    ) -> Result<Claimed<Modifier>, StoreError>;
+    async fn delete_modifier(
+        &self,
+        id: ModifierId,
+        ctx: ChangeContext,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, StoreError>;
 
     /// Every table, retired ones too, in floor order.
     async fn all_tables(&self) -> Result<Vec<Table>, StoreError>;
@@ -870,16 +898,23 @@ pub trait CatalogStore: Send + Sync {
         new: NewTable,
         image_url: Option<String>,
         ctx: ChangeContext,
-    ) -> Result<Written<Table>, CatalogError>;
+        claim: Option<CatalogClaim<Table>>,
+    ) -> Result<Claimed<Table>, StoreError>;
     async fn update_table(
         &self,
         id: TableId,
         patch: TablePatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Table>, CatalogError>;
+        claim: Option<CatalogClaim<Table>>,
+    ) -> Result<Claimed<Table>, StoreError>;
     /// Retires the table (orders keep pointing at it); `TableInUse` while it has unfinished
     /// orders.
-    async fn delete_table(&self, id: TableId, ctx: ChangeContext) -> Result<Written<()>, CatalogError>;
+    async fn delete_table(
+        &self,
+        id: TableId,
+        ctx: ChangeContext,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, StoreError>;
 
     /// Applies `patch` to the stored settings under a row lock, refusing a currency change
     /// while any product is priced in another currency (`CurrencyInUse`).
@@ -950,9 +985,23 @@ impl CatalogService {
         Ok(self.store.category(id).await?)
     }
 
-    pub async fn create_category(&self, who: Requester, new: NewCategory) -> Result<Category, CatalogError> {
+    /// Publishes what a unit committed (best effort: the events are in the log).
+    async fn claimed<T>(&self, unit: Result<Claimed<T>, StoreError>) -> Result<Claimed<T>, CatalogError> {
+        let unit = unit?;
+        if let Claimed::Committed { events, .. } = &unit {
+            self.publish(events).await;
+        }
+        Ok(unit)
+    }
+
+    pub async fn create_category(
+        &self,
+        who: Requester,
+        new: NewCategory,
+        claim: Option<CatalogClaim<Category>>,
+    ) -> Result<Claimed<Category>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.create_category(new, who.into()).await)
+        self.claimed(self.store.create_category(new, who.into(), claim).await)
             .await
     }
 
@@ -961,15 +1010,21 @@ impl CatalogService {
         who: Requester,
         id: CategoryId,
         patch: CategoryPatch,
-    ) -> Result<Category, CatalogError> {
+        claim: Option<CatalogClaim<Category>>,
+    ) -> Result<Claimed<Category>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.update_category(id, patch, who.into()).await)
+        self.claimed(self.store.update_category(id, patch, who.into(), claim).await)
             .await
     }
 
-    pub async fn delete_category(&self, who: Requester, id: CategoryId) -> Result<(), CatalogError> {
+    pub async fn delete_category(
+        &self,
+        who: Requester,
+        id: CategoryId,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.delete_category(id, who.into()).await)
+        self.claimed(self.store.delete_category(id, who.into(), claim).await)
             .await
     }
 
@@ -987,9 +1042,14 @@ impl CatalogService {
         Ok(self.store.product(id).await?)
     }
 
-    pub async fn create_product(&self, who: Requester, new: NewProduct) -> Result<Product, CatalogError> {
+    pub async fn create_product(
+        &self,
+        who: Requester,
+        new: NewProduct,
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.create_product(new, who.into()).await)
+        self.claimed(self.store.create_product(new, who.into(), claim).await)
             .await
     }
 
@@ -998,19 +1058,25 @@ impl CatalogService {
         who: Requester,
         id: ProductId,
         patch: ProductPatch,
-    ) -> Result<Product, CatalogError> {
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.update_product(id, patch, who.into()).await)
+        self.claimed(self.store.update_product(id, patch, who.into(), claim).await)
             .await
     }
 
     /// Retires a product: it leaves the menu; past orders keep pointing at it.
-    pub async fn retire_product(&self, who: Requester, id: ProductId) -> Result<Product, CatalogError> {
+    pub async fn retire_product(
+        &self,
+        who: Requester,
+        id: ProductId,
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, CatalogError> {
         let patch = ProductPatch {
             active: Some(false),
             ..ProductPatch::default()
         };
-        self.update_product(who, id, patch).await
+        self.update_product(who, id, patch, claim).await
     }
 
     pub async fn set_availability(
@@ -1018,17 +1084,15 @@ impl CatalogService {
         who: Requester,
         id: ProductId,
         available: bool,
-        claim: Option<CatalogClaim>,
-    ) -> Result<ProductUnit, CatalogError> {
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        let unit = self
-            .store
-            .set_availability(id, available, who.into(), claim)
-            .await?;
-        if let ProductUnit::Committed { events, .. } = &unit {
-            self.publish(events).await;
-        }
-        Ok(unit)
+        self.claimed(
+            self.store
+                .set_availability(id, available, who.into(), claim)
+                .await,
+        )
+        .await
     }
 
     pub async fn change_stock(
@@ -1037,17 +1101,15 @@ impl CatalogService {
         id: ProductId,
         command: StockCommand,
         reason: String,
-        claim: Option<CatalogClaim>,
-    ) -> Result<ProductUnit, CatalogError> {
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        let unit = self
-            .store
-            .change_stock(id, command, reason, who.into(), claim)
-            .await?;
-        if let ProductUnit::Committed { events, .. } = &unit {
-            self.publish(events).await;
-        }
-        Ok(unit)
+        self.claimed(
+            self.store
+                .change_stock(id, command, reason, who.into(), claim)
+                .await,
+        )
+        .await
     }
 
     pub async fn stock_movements(
@@ -1066,9 +1128,10 @@ impl CatalogService {
         who: Requester,
         product: ProductId,
         new: NewModifier,
-    ) -> Result<Modifier, CatalogError> {
+        claim: Option<CatalogClaim<Modifier>>,
+    ) -> Result<Claimed<Modifier>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.create_modifier(product, new, who.into()).await)
+        self.claimed(self.store.create_modifier(product, new, who.into(), claim).await)
             .await
     }
 
@@ -1077,15 +1140,21 @@ impl CatalogService {
         who: Requester,
         id: ModifierId,
         patch: ModifierPatch,
-    ) -> Result<Modifier, CatalogError> {
+        claim: Option<CatalogClaim<Modifier>>,
+    ) -> Result<Claimed<Modifier>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.update_modifier(id, patch, who.into()).await)
+        self.claimed(self.store.update_modifier(id, patch, who.into(), claim).await)
             .await
     }
 
-    pub async fn delete_modifier(&self, who: Requester, id: ModifierId) -> Result<(), CatalogError> {
+    pub async fn delete_modifier(
+        &self,
+        who: Requester,
+        id: ModifierId,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, CatalogError> {
         approval::require(who.actor, Action::EditMenu)?;
-        self.written(self.store.delete_modifier(id, who.into()).await)
+        self.claimed(self.store.delete_modifier(id, who.into(), claim).await)
             .await
     }
 
@@ -1104,9 +1173,10 @@ impl CatalogService {
         who: Requester,
         new: NewTable,
         image_url: Option<String>,
-    ) -> Result<Table, CatalogError> {
+        claim: Option<CatalogClaim<Table>>,
+    ) -> Result<Claimed<Table>, CatalogError> {
         approval::require(who.actor, Action::EditTables)?;
-        self.written(self.store.create_table(new, image_url, who.into()).await)
+        self.claimed(self.store.create_table(new, image_url, who.into(), claim).await)
             .await
     }
 
@@ -1115,15 +1185,22 @@ impl CatalogService {
         who: Requester,
         id: TableId,
         patch: TablePatch,
-    ) -> Result<Table, CatalogError> {
+        claim: Option<CatalogClaim<Table>>,
+    ) -> Result<Claimed<Table>, CatalogError> {
         approval::require(who.actor, Action::EditTables)?;
-        self.written(self.store.update_table(id, patch, who.into()).await)
+        self.claimed(self.store.update_table(id, patch, who.into(), claim).await)
             .await
     }
 
-    pub async fn delete_table(&self, who: Requester, id: TableId) -> Result<(), CatalogError> {
+    pub async fn delete_table(
+        &self,
+        who: Requester,
+        id: TableId,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, CatalogError> {
         approval::require(who.actor, Action::EditTables)?;
-        self.written(self.store.delete_table(id, who.into()).await).await
+        self.claimed(self.store.delete_table(id, who.into(), claim).await)
+            .await
     }
 
     pub async fn settings(&self, who: Requester) -> Result<Settings, CatalogError> {

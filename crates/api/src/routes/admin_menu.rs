@@ -6,18 +6,17 @@
 //! field), then call [`pos_domain::catalog::CatalogService`], which checks the permission
 //! matrix (`edit_menu`, `edit_tables`, `manage_settings`) and has the store write the change
 //! with its audit row (before/after) and its `menu.updated` / `table.updated` event in one
-//! transaction. Like the other admin routes the editing routes take no `Idempotency-Key`
-//! (a retried PATCH sets the same values again); the two a till sends in service — 86 and
-//! stock — accept one, stored with the change.
+//! transaction. Every create, change and delete takes an optional `Idempotency-Key`, claimed
+//! and answered in that transaction (`CatalogClaim`): a retry replays the first answer, the
+//! same key with another body is refused.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, delete, get, patch, post, web};
 use chrono::{DateTime, NaiveTime, Utc};
 use pos_domain::Currency;
 use pos_domain::catalog::{
-    self, CatalogClaim, CatalogError, CatalogService, CategoryPatch, ModifierPatch, NewModifier,
-    ProductFilter, ProductPatch, ProductRender, ProductUnit, SettingsPatch, StockCommand, StockMovement,
-    TablePatch,
+    self, CatalogClaim, CatalogError, CatalogService, CategoryPatch, Claimed, ModifierPatch, NewModifier,
+    ProductFilter, ProductPatch, Rendered, SettingsPatch, StockCommand, StockMovement, TablePatch,
 };
 use pos_domain::idempotency::StoredResponse;
 use pos_domain::ids::{CategoryId, ModifierId, ProductId, StaffId, TableId};
@@ -574,6 +573,9 @@ pub async fn list_categories(
 /// Add a category.
 #[utoipa::path(
     tag = "admin_menu",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = CreateCategoryRequest,
     responses(
         (status = 201, description = "Created", body = AdminCategoryView),
@@ -586,10 +588,13 @@ pub async fn list_categories(
 pub async fn create_category(
     state: web::Data<AppState>,
     auth: Authenticated,
-    body: Json<CreateCategoryRequest>,
+    req: HttpRequest,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
-    let body = body.into_inner();
+    let render = answer::<Category, AdminCategoryView>(StatusCode::CREATED);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: CreateCategoryRequest = body.json()?;
     let new = NewCategory {
         name: label("name", &body.name)?,
         default_station: body
@@ -603,8 +608,10 @@ pub async fn create_category(
             .transpose()?
             .unwrap_or(0),
     };
-    let category = service(&state)?.create_category(auth.requester(), new).await?;
-    Ok(HttpResponse::Created().json(AdminCategoryView::from(&category)))
+    let unit = service(&state)?
+        .create_category(auth.requester(), new, claim)
+        .await?;
+    respond(unit, render)
 }
 
 /// One category.
@@ -631,7 +638,10 @@ pub async fn get_category(
 /// Rename, re-station, reorder, hide or show a category.
 #[utoipa::path(
     tag = "admin_menu",
-    params(("category_id" = uuid::Uuid, Path, description = "The category")),
+    params(
+        ("category_id" = uuid::Uuid, Path, description = "The category"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = UpdateCategoryRequest,
     responses(
         (status = 200, description = "Updated", body = AdminCategoryView),
@@ -644,11 +654,14 @@ pub async fn get_category(
 pub async fn update_category(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(CategoryId,)>,
-    body: Json<UpdateCategoryRequest>,
-) -> Result<web::Json<AdminCategoryView>, ApiError> {
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
-    let body = body.into_inner();
+    let render = answer::<Category, AdminCategoryView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: UpdateCategoryRequest = body.json()?;
     let patch = CategoryPatch {
         name: body.name.as_deref().map(|n| label("name", n)).transpose()?,
         default_station: body
@@ -661,16 +674,19 @@ pub async fn update_category(
             .transpose()?,
         active: body.active,
     };
-    let category = service(&state)?
-        .update_category(auth.requester(), id.into_inner().0, patch)
+    let unit = service(&state)?
+        .update_category(auth.requester(), id.into_inner().0, patch, claim)
         .await?;
-    Ok(web::Json(AdminCategoryView::from(&category)))
+    respond(unit, render)
 }
 
 /// Delete a category no product uses (retired products count: they still point at it).
 #[utoipa::path(
     tag = "admin_menu",
-    params(("category_id" = uuid::Uuid, Path, description = "The category")),
+    params(
+        ("category_id" = uuid::Uuid, Path, description = "The category"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     responses(
         (status = 204, description = "Deleted"),
         (status = 409, description = "`category_in_use`: the detail names the products that use it", body = ProblemDetails, content_type = "application/problem+json"),
@@ -682,13 +698,16 @@ pub async fn update_category(
 pub async fn delete_category(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(CategoryId,)>,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
-    service(&state)?
-        .delete_category(auth.requester(), id.into_inner().0)
+    let claim = claim(&auth, &req, &body, no_content)?;
+    let unit = service(&state)?
+        .delete_category(auth.requester(), id.into_inner().0, claim)
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    respond(unit, no_content)
 }
 
 // ----- products -----------------------------------------------------------------------------
@@ -720,6 +739,9 @@ pub async fn list_products(
 /// Add a product, priced in the venue currency.
 #[utoipa::path(
     tag = "admin_menu",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = CreateProductRequest,
     responses(
         (status = 201, description = "Created", body = AdminProductView),
@@ -732,11 +754,14 @@ pub async fn list_products(
 pub async fn create_product(
     state: web::Data<AppState>,
     auth: Authenticated,
-    body: Json<CreateProductRequest>,
+    req: HttpRequest,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
     let svc = service(&state)?;
-    let body = body.into_inner();
+    let render = answer::<Product, AdminProductView>(StatusCode::CREATED);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: CreateProductRequest = body.json()?;
     let currency = svc.currency(auth.requester()).await?;
     let stock_qty = match body.stock_qty {
         None => None,
@@ -773,8 +798,7 @@ pub async fn create_product(
             .transpose()?,
         stock_qty,
     };
-    let product = svc.create_product(auth.requester(), new).await?;
-    Ok(HttpResponse::Created().json(AdminProductView::from(&product)))
+    respond(svc.create_product(auth.requester(), new, claim).await?, render)
 }
 
 /// One product with all its modifiers.
@@ -802,7 +826,10 @@ pub async fn get_product(
 /// happy-hour price, image, order, retire/restore, 86/back.
 #[utoipa::path(
     tag = "admin_menu",
-    params(("product_id" = uuid::Uuid, Path, description = "The product")),
+    params(
+        ("product_id" = uuid::Uuid, Path, description = "The product"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = UpdateProductRequest,
     responses(
         (status = 200, description = "Updated", body = AdminProductView),
@@ -815,12 +842,15 @@ pub async fn get_product(
 pub async fn update_product(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(ProductId,)>,
-    body: Json<UpdateProductRequest>,
-) -> Result<web::Json<AdminProductView>, ApiError> {
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
     let svc = service(&state)?;
-    let body = body.into_inner();
+    let render = answer::<Product, AdminProductView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: UpdateProductRequest = body.json()?;
     let currency = svc.currency(auth.requester()).await?;
     let patch = ProductPatch {
         sku: body.sku.as_deref().map(sku).transpose()?,
@@ -858,17 +888,20 @@ pub async fn update_product(
         active: body.active,
         available: body.available,
     };
-    let product = svc
-        .update_product(auth.requester(), id.into_inner().0, patch)
+    let unit = svc
+        .update_product(auth.requester(), id.into_inner().0, patch, claim)
         .await?;
-    Ok(web::Json(AdminProductView::from(&product)))
+    respond(unit, render)
 }
 
 /// Retire a product: it leaves the menu; orders that had it keep it. Restore with
 /// `PATCH {"active": true}`.
 #[utoipa::path(
     tag = "admin_menu",
-    params(("product_id" = uuid::Uuid, Path, description = "The product")),
+    params(
+        ("product_id" = uuid::Uuid, Path, description = "The product"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     responses((status = 200, description = "Retired", body = AdminProductView)),
     security(("bearer_auth" = []), ("cookie_auth" = [])),
     extensions(("x-pos-action" = json!("edit_menu")))
@@ -877,13 +910,17 @@ pub async fn update_product(
 pub async fn delete_product(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(ProductId,)>,
-) -> Result<web::Json<AdminProductView>, ApiError> {
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
-    let product = service(&state)?
-        .retire_product(auth.requester(), id.into_inner().0)
+    let render = answer::<Product, AdminProductView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
+    let unit = service(&state)?
+        .retire_product(auth.requester(), id.into_inner().0, claim)
         .await?;
-    Ok(web::Json(AdminProductView::from(&product)))
+    respond(unit, render)
 }
 
 fn render_refusal(error: &CatalogError) -> StoredResponse {
@@ -894,37 +931,63 @@ fn render_refusal(error: &CatalogError) -> StoredResponse {
     problem_response(&problem, status)
 }
 
-fn render_product(input: ProductRender<'_>) -> StoredResponse {
-    match input {
-        ProductRender::Committed(product) => json_response(StatusCode::OK, &AdminProductView::from(product)),
-        ProductRender::Refused(error) => render_refusal(error),
+/// How a committed change answers (`status`, the entity as `V`) and a refusal, alike for the
+/// client and for the answer stored with an `Idempotency-Key`.
+fn answer<T, V>(status: StatusCode) -> impl Fn(Rendered<'_, T>) -> StoredResponse + Copy + Send + 'static
+where
+    V: Serialize + for<'a> From<&'a T>,
+{
+    move |rendered: Rendered<'_, T>| match rendered {
+        Rendered::Committed(value) => json_response(status, &V::from(value)),
+        Rendered::Refused(error) => render_refusal(error),
     }
 }
 
-fn claim(auth: &Authenticated, req: &HttpRequest, body: &RawBody) -> Result<Option<CatalogClaim>, ApiError> {
-    let key = idempotency_key(req, KeyRule::Optional)?;
-    Ok(key.map(|key| CatalogClaim::new(auth.actor.id, key, fingerprint(req, body.bytes()), render_product)))
+/// A deletion's answer: `204 No Content`, or the refusal.
+fn no_content(rendered: Rendered<'_, ()>) -> StoredResponse {
+    match rendered {
+        Rendered::Committed(()) => StoredResponse {
+            status: StatusCode::NO_CONTENT.as_u16(),
+            content_type: String::new(),
+            body: Vec::new(),
+        },
+        Rendered::Refused(error) => render_refusal(error),
+    }
 }
 
-fn respond_unit(unit: ProductUnit) -> Result<HttpResponse, ApiError> {
+/// The request's `Idempotency-Key` (optional), claimed with how its answer is rendered.
+fn claim<T>(
+    auth: &Authenticated,
+    req: &HttpRequest,
+    body: &RawBody,
+    render: impl FnOnce(Rendered<'_, T>) -> StoredResponse + Send + 'static,
+) -> Result<Option<CatalogClaim<T>>, ApiError> {
+    let key = idempotency_key(req, KeyRule::Optional)?;
+    Ok(key.map(|key| CatalogClaim::new(auth.actor.id, key, fingerprint(req, body.bytes()), render)))
+}
+
+/// The HTTP answer of a unit: the stored answer when there is one (first or replayed),
+/// else `render`'s.
+fn respond<T>(
+    unit: Claimed<T>,
+    render: impl Fn(Rendered<'_, T>) -> StoredResponse,
+) -> Result<HttpResponse, ApiError> {
     match unit {
-        ProductUnit::Committed {
-            product, response, ..
-        } => Ok(respond_with(
-            response.unwrap_or_else(|| render_product(ProductRender::Committed(&product))),
+        Claimed::Committed { value, response, .. } => Ok(respond_with(
+            response.unwrap_or_else(|| render(Rendered::Committed(&value))),
             false,
         )),
-        ProductUnit::Refused {
+        Claimed::Refused {
             error,
             response: None,
         } => Err(error.into()),
-        ProductUnit::Refused {
+        Claimed::Refused {
             response: Some(response),
             ..
         } => Ok(respond_with(response, false)),
-        ProductUnit::Replayed(response) => Ok(respond_with(response, true)),
-        ProductUnit::KeyMismatch => Err(key_reused()),
-        ProductUnit::KeyInProgress => Err(in_progress()),
+        Claimed::Replayed(response) => Ok(respond_with(response, true)),
+        Claimed::KeyMismatch => Err(key_reused()),
+        Claimed::KeyInProgress => Err(in_progress()),
     }
 }
 
@@ -954,12 +1017,13 @@ pub async fn set_availability(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
     let svc = service(&state)?;
-    let claim = claim(&auth, &req, &body)?;
+    let render = answer::<Product, AdminProductView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
     let input: AvailabilityRequest = body.json()?;
     let unit = svc
         .set_availability(auth.requester(), id.into_inner().0, input.available, claim)
         .await?;
-    respond_unit(unit)
+    respond(unit, render)
 }
 
 /// Set a stock count (`set`; `null` stops tracking) or adjust it (`adjust`), with a reason.
@@ -988,7 +1052,8 @@ pub async fn change_stock(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
     let svc = service(&state)?;
-    let claim = claim(&auth, &req, &body)?;
+    let render = answer::<Product, AdminProductView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
     let input: StockRequest = body.json()?;
     let command = match (input.set, input.adjust) {
         (Some(set), None) => StockCommand::Set(
@@ -1006,7 +1071,7 @@ pub async fn change_stock(
     let unit = svc
         .change_stock(auth.requester(), id.into_inner().0, command, reason, claim)
         .await?;
-    respond_unit(unit)
+    respond(unit, render)
 }
 
 /// The product's stock counts and adjustments, newest first.
@@ -1037,7 +1102,10 @@ pub async fn list_stock_movements(
 /// Add a modifier to a product.
 #[utoipa::path(
     tag = "admin_menu",
-    params(("product_id" = uuid::Uuid, Path, description = "The product")),
+    params(
+        ("product_id" = uuid::Uuid, Path, description = "The product"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = CreateModifierRequest,
     responses(
         (status = 201, description = "Created", body = AdminModifierView),
@@ -1050,12 +1118,15 @@ pub async fn list_stock_movements(
 pub async fn create_modifier(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(ProductId,)>,
-    body: Json<CreateModifierRequest>,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
     let svc = service(&state)?;
-    let body = body.into_inner();
+    let render = answer::<Modifier, AdminModifierView>(StatusCode::CREATED);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: CreateModifierRequest = body.json()?;
     let currency = svc.currency(auth.requester()).await?;
     let new = NewModifier {
         name: label("name", &body.name)?,
@@ -1069,16 +1140,19 @@ pub async fn create_modifier(
             .transpose()?
             .unwrap_or(0),
     };
-    let modifier = svc
-        .create_modifier(auth.requester(), id.into_inner().0, new)
+    let unit = svc
+        .create_modifier(auth.requester(), id.into_inner().0, new, claim)
         .await?;
-    Ok(HttpResponse::Created().json(AdminModifierView::from(&modifier)))
+    respond(unit, render)
 }
 
 /// Rename, re-price, reorder or (de)activate a modifier.
 #[utoipa::path(
     tag = "admin_menu",
-    params(("modifier_id" = uuid::Uuid, Path, description = "The modifier")),
+    params(
+        ("modifier_id" = uuid::Uuid, Path, description = "The modifier"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = UpdateModifierRequest,
     responses(
         (status = 200, description = "Updated", body = AdminModifierView),
@@ -1091,12 +1165,15 @@ pub async fn create_modifier(
 pub async fn update_modifier(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(ModifierId,)>,
-    body: Json<UpdateModifierRequest>,
-) -> Result<web::Json<AdminModifierView>, ApiError> {
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
     let svc = service(&state)?;
-    let body = body.into_inner();
+    let render = answer::<Modifier, AdminModifierView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: UpdateModifierRequest = body.json()?;
     let currency = svc.currency(auth.requester()).await?;
     let patch = ModifierPatch {
         name: body.name.as_deref().map(|n| label("name", n)).transpose()?,
@@ -1111,16 +1188,19 @@ pub async fn update_modifier(
             .transpose()?,
         active: body.active,
     };
-    let modifier = svc
-        .update_modifier(auth.requester(), id.into_inner().0, patch)
+    let unit = svc
+        .update_modifier(auth.requester(), id.into_inner().0, patch, claim)
         .await?;
-    Ok(web::Json(AdminModifierView::from(&modifier)))
+    respond(unit, render)
 }
 
 /// Delete a modifier (orders keep their copy of it).
 #[utoipa::path(
     tag = "admin_menu",
-    params(("modifier_id" = uuid::Uuid, Path, description = "The modifier")),
+    params(
+        ("modifier_id" = uuid::Uuid, Path, description = "The modifier"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     responses((status = 204, description = "Deleted")),
     security(("bearer_auth" = []), ("cookie_auth" = [])),
     extensions(("x-pos-action" = json!("edit_menu")))
@@ -1129,13 +1209,16 @@ pub async fn update_modifier(
 pub async fn delete_modifier(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(ModifierId,)>,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditMenu)?;
-    service(&state)?
-        .delete_modifier(auth.requester(), id.into_inner().0)
+    let claim = claim(&auth, &req, &body, no_content)?;
+    let unit = service(&state)?
+        .delete_modifier(auth.requester(), id.into_inner().0, claim)
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    respond(unit, no_content)
 }
 
 // ----- tables -------------------------------------------------------------------------------
@@ -1160,6 +1243,9 @@ pub async fn list_tables(
 /// Add a table.
 #[utoipa::path(
     tag = "admin_menu",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = CreateTableRequest,
     responses(
         (status = 201, description = "Created", body = AdminTableView),
@@ -1172,10 +1258,13 @@ pub async fn list_tables(
 pub async fn create_table(
     state: web::Data<AppState>,
     auth: Authenticated,
-    body: Json<CreateTableRequest>,
+    req: HttpRequest,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditTables)?;
-    let body = body.into_inner();
+    let render = answer::<Table, AdminTableView>(StatusCode::CREATED);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: CreateTableRequest = body.json()?;
     let new = NewTable {
         code: label("code", &body.code)?,
         area: catalog::optional_label("area", body.area.as_deref())?,
@@ -1187,10 +1276,10 @@ pub async fn create_table(
             .unwrap_or(0),
     };
     let image = catalog::image_url("image_url", body.image_url.as_deref())?;
-    let table = service(&state)?
-        .create_table(auth.requester(), new, image)
+    let unit = service(&state)?
+        .create_table(auth.requester(), new, image, claim)
         .await?;
-    Ok(HttpResponse::Created().json(AdminTableView::from(&table)))
+    respond(unit, render)
 }
 
 /// One table.
@@ -1217,7 +1306,10 @@ pub async fn get_table(
 /// Change a table: code, area, seats, image, order, retire/restore.
 #[utoipa::path(
     tag = "admin_menu",
-    params(("table_id" = uuid::Uuid, Path, description = "The table")),
+    params(
+        ("table_id" = uuid::Uuid, Path, description = "The table"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     request_body = UpdateTableRequest,
     responses(
         (status = 200, description = "Updated", body = AdminTableView),
@@ -1230,11 +1322,14 @@ pub async fn get_table(
 pub async fn update_table(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(TableId,)>,
-    body: Json<UpdateTableRequest>,
-) -> Result<web::Json<AdminTableView>, ApiError> {
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditTables)?;
-    let body = body.into_inner();
+    let render = answer::<Table, AdminTableView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
+    let body: UpdateTableRequest = body.json()?;
     let patch = TablePatch {
         code: body.code.as_deref().map(|c| label("code", c)).transpose()?,
         area: body
@@ -1252,16 +1347,19 @@ pub async fn update_table(
             .transpose()?,
         active: body.active,
     };
-    let table = service(&state)?
-        .update_table(auth.requester(), id.into_inner().0, patch)
+    let unit = service(&state)?
+        .update_table(auth.requester(), id.into_inner().0, patch, claim)
         .await?;
-    Ok(web::Json(AdminTableView::from(&table)))
+    respond(unit, render)
 }
 
 /// Retire a table (past orders keep pointing at it); refused while it has unfinished orders.
 #[utoipa::path(
     tag = "admin_menu",
-    params(("table_id" = uuid::Uuid, Path, description = "The table")),
+    params(
+        ("table_id" = uuid::Uuid, Path, description = "The table"),
+        ("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC),
+    ),
     responses(
         (status = 204, description = "Retired"),
         (status = 409, description = "`table_in_use`", body = ProblemDetails, content_type = "application/problem+json"),
@@ -1273,13 +1371,16 @@ pub async fn update_table(
 pub async fn delete_table(
     state: web::Data<AppState>,
     auth: Authenticated,
+    req: HttpRequest,
     id: Path<(TableId,)>,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::EditTables)?;
-    service(&state)?
-        .delete_table(auth.requester(), id.into_inner().0)
+    let claim = claim(&auth, &req, &body, no_content)?;
+    let unit = service(&state)?
+        .delete_table(auth.requester(), id.into_inner().0, claim)
         .await?;
-    Ok(HttpResponse::NoContent().finish())
+    respond(unit, no_content)
 }
 
 // ----- settings -----------------------------------------------------------------------------

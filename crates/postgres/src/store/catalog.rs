@@ -12,8 +12,8 @@ use pos_domain::StoreError;
 use pos_domain::audit::NewAuditEntry;
 use pos_domain::catalog::{
     CatalogChange, CatalogClaim, CatalogEntity, CatalogError, CatalogStore, CategoryPatch, ChangeContext,
-    ModifierPatch, NewModifier, ProductFilter, ProductPatch, ProductRef, ProductRender, ProductUnit,
-    SettingsPatch, StockCommand, StockMovement, TablePatch, Written, apply_stock, change_effects, snapshot,
+    Claimed, ModifierPatch, NewModifier, ProductFilter, ProductPatch, ProductRef, Rendered, SettingsPatch,
+    StockCommand, StockMovement, TablePatch, Written, apply_stock, change_effects, snapshot,
 };
 use pos_domain::event::{Event, NewEvent};
 use pos_domain::idempotency::StoredResponse;
@@ -38,7 +38,14 @@ use crate::schema::{categories, dining_tables, modifiers, orders, products, sett
 enum Fail {
     Db(DbError),
     Refused(CatalogError),
-    Answer(Box<ProductUnit>),
+    Answer(KeyAnswer),
+}
+
+/// What the idempotency record decided instead of running the unit.
+enum KeyAnswer {
+    Replayed(StoredResponse),
+    Mismatch,
+    InProgress,
 }
 
 impl From<DieselError> for Fail {
@@ -75,11 +82,9 @@ impl From<Abort> for Fail {
     fn from(abort: Abort) -> Self {
         match abort {
             Abort::Db(e) => Fail::Db(e),
-            Abort::Answer(Mutation::Replayed(response)) => {
-                Fail::Answer(Box::new(ProductUnit::Replayed(response)))
-            }
-            Abort::Answer(Mutation::KeyMismatch) => Fail::Answer(Box::new(ProductUnit::KeyMismatch)),
-            Abort::Answer(Mutation::KeyInProgress) => Fail::Answer(Box::new(ProductUnit::KeyInProgress)),
+            Abort::Answer(Mutation::Replayed(response)) => Fail::Answer(KeyAnswer::Replayed(response)),
+            Abort::Answer(Mutation::KeyMismatch) => Fail::Answer(KeyAnswer::Mismatch),
+            Abort::Answer(Mutation::KeyInProgress) => Fail::Answer(KeyAnswer::InProgress),
             Abort::Answer(_) => Fail::Db(DbError::Store(StoreError::Internal(
                 "an order answer came out of a catalog idempotency claim".into(),
             ))),
@@ -307,14 +312,15 @@ fn stock_unit(
     Ok(Written { value: after, events })
 }
 
-/// Runs a product unit that may carry a claim: claim → unit → stored answer → COMMIT; a
-/// refusal with a claim commits only the stored refusal.
-fn claimed_unit(
+/// Runs a unit that may carry a claim: claim → unit → stored answer → COMMIT; a refusal
+/// with a claim commits only the stored refusal. Every write of the back office goes
+/// through here.
+fn claimed_unit<T>(
     conn: &mut PgConnection,
-    claim: Option<CatalogClaim>,
-    unit: impl FnOnce(&mut PgConnection) -> Result<Written<Product>, Fail>,
-) -> Result<ProductUnit, DbError> {
-    let result = conn.transaction::<ProductUnit, Fail, _>(|conn| {
+    claim: Option<CatalogClaim<T>>,
+    unit: impl FnOnce(&mut PgConnection) -> Result<Written<T>, Fail>,
+) -> Result<Claimed<T>, DbError> {
+    let result = conn.transaction::<Claimed<T>, Fail, _>(|conn| {
         if let Some(c) = &claim {
             let as_order_claim =
                 IdempotencyClaim::new(c.staff_id, c.key.clone(), c.fingerprint.clone(), |_| {
@@ -327,54 +333,40 @@ fn claimed_unit(
             claim_key(conn, &as_order_claim)?;
         }
         // The unit in a savepoint, so that its refusal can still be stored on the claim.
-        let outcome = conn.transaction::<Written<Product>, Fail, _>(|conn| unit(conn));
+        let outcome = conn.transaction::<Written<T>, Fail, _>(|conn| unit(conn));
         match (outcome, claim) {
-            (Ok(written), Some(claim)) => {
-                let CatalogClaim {
-                    staff_id,
-                    key,
-                    render,
-                    ..
-                } = claim;
-                let response = render(ProductRender::Committed(&written.value));
-                store_response(conn, staff_id, &key, &response)?;
-                Ok(ProductUnit::Committed {
-                    product: written.value,
+            (Ok(written), claim) => {
+                let response = claim
+                    .map(|c| -> Result<StoredResponse, Fail> {
+                        let response = (c.render)(Rendered::Committed(&written.value));
+                        store_response(conn, c.staff_id, &c.key, &response)?;
+                        Ok(response)
+                    })
+                    .transpose()?;
+                Ok(Claimed::Committed {
+                    value: written.value,
                     events: written.events,
-                    response: Some(response),
+                    response,
                 })
             }
-            (Ok(written), None) => Ok(ProductUnit::Committed {
-                product: written.value,
-                events: written.events,
-                response: None,
-            }),
-            (Err(Fail::Refused(error)), Some(claim)) => {
-                let CatalogClaim {
-                    staff_id,
-                    key,
-                    render,
-                    ..
-                } = claim;
-                let response = render(ProductRender::Refused(&error));
-                store_response(conn, staff_id, &key, &response)?;
-                Ok(ProductUnit::Refused {
+            (Err(Fail::Refused(error)), Some(c)) => {
+                let response = (c.render)(Rendered::Refused(&error));
+                store_response(conn, c.staff_id, &c.key, &response)?;
+                Ok(Claimed::Refused {
                     error,
                     response: Some(response),
                 })
             }
-            (Err(Fail::Refused(error)), None) => Err(Fail::Answer(Box::new(ProductUnit::Refused {
-                error,
-                response: None,
-            }))),
             (Err(other), _) => Err(other),
         }
     });
     match result {
         Ok(unit) => Ok(unit),
-        Err(Fail::Answer(unit)) => Ok(*unit),
+        Err(Fail::Answer(KeyAnswer::Replayed(response))) => Ok(Claimed::Replayed(response)),
+        Err(Fail::Answer(KeyAnswer::Mismatch)) => Ok(Claimed::KeyMismatch),
+        Err(Fail::Answer(KeyAnswer::InProgress)) => Ok(Claimed::KeyInProgress),
         Err(Fail::Db(e)) => Err(e),
-        Err(Fail::Refused(error)) => Ok(ProductUnit::Refused {
+        Err(Fail::Refused(error)) => Ok(Claimed::Refused {
             error,
             response: None,
         }),
@@ -410,34 +402,33 @@ impl CatalogStore for PgStore {
         &self,
         new: NewCategory,
         ctx: ChangeContext,
-    ) -> Result<Written<Category>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let id = CategoryId::new();
-                    diesel::insert_into(categories::table)
-                        .values((
-                            categories::id.eq(id.as_uuid()),
-                            categories::name.eq(new.name.as_str()),
-                            categories::default_station.eq(new.default_station.map(|s| s.as_str())),
-                            categories::sort_order.eq(new.sort_order),
-                        ))
-                        .execute(conn)?;
-                    let after = load_category(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Category,
-                        Some(id.to_string()),
-                        CatalogChange::Created,
-                        None,
-                        Some(snapshot(&after)),
-                    )?;
-                    Ok(Written { value: after, events })
-                }))
+        claim: Option<CatalogClaim<Category>>,
+    ) -> Result<Claimed<Category>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let id = CategoryId::new();
+                diesel::insert_into(categories::table)
+                    .values((
+                        categories::id.eq(id.as_uuid()),
+                        categories::name.eq(new.name.as_str()),
+                        categories::default_station.eq(new.default_station.map(|s| s.as_str())),
+                        categories::sort_order.eq(new.sort_order),
+                    ))
+                    .execute(conn)?;
+                let after = load_category(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Category,
+                    Some(id.to_string()),
+                    CatalogChange::Created,
+                    None,
+                    Some(snapshot(&after)),
+                )?;
+                Ok(Written { value: after, events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn update_category(
@@ -445,78 +436,80 @@ impl CatalogStore for PgStore {
         id: CategoryId,
         patch: CategoryPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Category>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let before = load_category(conn, id.as_uuid(), true)?;
-                    let next = patch.apply(&before);
-                    diesel::update(categories::table.find(id.as_uuid()))
-                        .set((
-                            categories::name.eq(next.name.as_str()),
-                            categories::default_station.eq(next.default_station.map(|s| s.as_str())),
-                            categories::sort_order.eq(next.sort_order),
-                            categories::active.eq(next.active),
-                        ))
-                        .execute(conn)?;
-                    let after = load_category(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Category,
-                        Some(id.to_string()),
-                        CatalogChange::Updated,
-                        Some(snapshot(&before)),
-                        Some(snapshot(&after)),
-                    )?;
-                    Ok(Written { value: after, events })
-                }))
+        claim: Option<CatalogClaim<Category>>,
+    ) -> Result<Claimed<Category>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let before = load_category(conn, id.as_uuid(), true)?;
+                let next = patch.apply(&before);
+                diesel::update(categories::table.find(id.as_uuid()))
+                    .set((
+                        categories::name.eq(next.name.as_str()),
+                        categories::default_station.eq(next.default_station.map(|s| s.as_str())),
+                        categories::sort_order.eq(next.sort_order),
+                        categories::active.eq(next.active),
+                    ))
+                    .execute(conn)?;
+                let after = load_category(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Category,
+                    Some(id.to_string()),
+                    CatalogChange::Updated,
+                    Some(snapshot(&before)),
+                    Some(snapshot(&after)),
+                )?;
+                Ok(Written { value: after, events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
-    async fn delete_category(&self, id: CategoryId, ctx: ChangeContext) -> Result<Written<()>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let before = load_category(conn, id.as_uuid(), true)?;
-                    // The row lock above makes a concurrent product insert into this
-                    // category wait (its foreign key check locks the row), so the list is whole.
-                    let users: Vec<(Uuid, String, String)> = products::table
-                        .filter(products::category_id.eq(id.as_uuid()))
-                        .order((products::sort_order.asc(), products::name.asc()))
-                        .select((products::id, products::sku, products::name))
-                        .load(conn)?;
-                    if !users.is_empty() {
-                        return Err(CatalogError::CategoryInUse {
-                            count: users.len(),
-                            products: users
-                                .into_iter()
-                                .map(|(id, sku, name)| ProductRef {
-                                    id: ProductId::from_uuid(id),
-                                    sku,
-                                    name,
-                                })
-                                .collect(),
-                        }
-                        .into());
+    async fn delete_category(
+        &self,
+        id: CategoryId,
+        ctx: ChangeContext,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let before = load_category(conn, id.as_uuid(), true)?;
+                // The row lock above makes a concurrent product insert into this
+                // category wait (its foreign key check locks the row), so the list is whole.
+                let users: Vec<(Uuid, String, String)> = products::table
+                    .filter(products::category_id.eq(id.as_uuid()))
+                    .order((products::sort_order.asc(), products::name.asc()))
+                    .select((products::id, products::sku, products::name))
+                    .load(conn)?;
+                if !users.is_empty() {
+                    return Err(CatalogError::CategoryInUse {
+                        count: users.len(),
+                        products: users
+                            .into_iter()
+                            .map(|(id, sku, name)| ProductRef {
+                                id: ProductId::from_uuid(id),
+                                sku,
+                                name,
+                            })
+                            .collect(),
                     }
-                    diesel::delete(categories::table.find(id.as_uuid())).execute(conn)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Category,
-                        Some(id.to_string()),
-                        CatalogChange::Deleted,
-                        Some(snapshot(&before)),
-                        None,
-                    )?;
-                    Ok(Written { value: (), events })
-                }))
+                    .into());
+                }
+                diesel::delete(categories::table.find(id.as_uuid())).execute(conn)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Category,
+                    Some(id.to_string()),
+                    CatalogChange::Deleted,
+                    Some(snapshot(&before)),
+                    None,
+                )?;
+                Ok(Written { value: (), events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn all_products(&self, filter: ProductFilter) -> Result<Vec<Product>, StoreError> {
@@ -568,56 +561,53 @@ impl CatalogStore for PgStore {
         &self,
         new: NewProduct,
         ctx: ChangeContext,
-    ) -> Result<Written<Product>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let currency = settings_currency(conn)?;
-                    if currency != new.price.currency().code() {
-                        return Err(pos_domain::ValidationError::new(
-                            "price",
-                            format!("must be in {currency}"),
-                        )
-                        .into());
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let currency = settings_currency(conn)?;
+                if currency != new.price.currency().code() {
+                    return Err(
+                        pos_domain::ValidationError::new("price", format!("must be in {currency}")).into(),
+                    );
+                }
+                load_category(conn, new.category_id.as_uuid(), false).map_err(|e| match e {
+                    Fail::Refused(CatalogError::NotFound(_)) => {
+                        pos_domain::ValidationError::new("category_id", "no such category").into()
                     }
-                    load_category(conn, new.category_id.as_uuid(), false).map_err(|e| match e {
-                        Fail::Refused(CatalogError::NotFound(_)) => {
-                            pos_domain::ValidationError::new("category_id", "no such category").into()
-                        }
-                        other => other,
-                    })?;
-                    let id = ProductId::new();
-                    diesel::insert_into(products::table)
-                        .values((
-                            products::id.eq(id.as_uuid()),
-                            products::sku.eq(new.sku.as_str()),
-                            products::name.eq(new.name.as_str()),
-                            products::category_id.eq(new.category_id.as_uuid()),
-                            products::section.eq(new.section.as_deref()),
-                            products::price.eq(new.price.minor()),
-                            products::currency.eq(new.price.currency().code()),
-                            products::station.eq(new.station.map(|s| s.as_str())),
-                            products::image_url.eq(new.image_url.as_deref()),
-                            products::sort_order.eq(new.sort_order),
-                            products::happy_hour_price.eq(new.happy_hour_price.map(|m| m.minor())),
-                            products::stock_qty.eq(new.stock_qty),
-                        ))
-                        .execute(conn)?;
-                    let after = load_product(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Product,
-                        Some(id.to_string()),
-                        CatalogChange::Created,
-                        None,
-                        Some(snapshot(&after)),
-                    )?;
-                    Ok(Written { value: after, events })
-                }))
+                    other => other,
+                })?;
+                let id = ProductId::new();
+                diesel::insert_into(products::table)
+                    .values((
+                        products::id.eq(id.as_uuid()),
+                        products::sku.eq(new.sku.as_str()),
+                        products::name.eq(new.name.as_str()),
+                        products::category_id.eq(new.category_id.as_uuid()),
+                        products::section.eq(new.section.as_deref()),
+                        products::price.eq(new.price.minor()),
+                        products::currency.eq(new.price.currency().code()),
+                        products::station.eq(new.station.map(|s| s.as_str())),
+                        products::image_url.eq(new.image_url.as_deref()),
+                        products::sort_order.eq(new.sort_order),
+                        products::happy_hour_price.eq(new.happy_hour_price.map(|m| m.minor())),
+                        products::stock_qty.eq(new.stock_qty),
+                    ))
+                    .execute(conn)?;
+                let after = load_product(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Product,
+                    Some(id.to_string()),
+                    CatalogChange::Created,
+                    None,
+                    Some(snapshot(&after)),
+                )?;
+                Ok(Written { value: after, events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn update_product(
@@ -625,15 +615,14 @@ impl CatalogStore for PgStore {
         id: ProductId,
         patch: ProductPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Product>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    patch_product(conn, id, &patch, ctx, CatalogChange::Updated)
-                }))
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                patch_product(conn, id, &patch, ctx, CatalogChange::Updated)
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn set_availability(
@@ -641,8 +630,8 @@ impl CatalogStore for PgStore {
         id: ProductId,
         available: bool,
         ctx: ChangeContext,
-        claim: Option<CatalogClaim>,
-    ) -> Result<ProductUnit, StoreError> {
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError> {
         self.interact(move |conn| {
             claimed_unit(conn, claim, |conn| {
                 patch_product(
@@ -663,8 +652,8 @@ impl CatalogStore for PgStore {
         command: StockCommand,
         reason: String,
         ctx: ChangeContext,
-        claim: Option<CatalogClaim>,
-    ) -> Result<ProductUnit, StoreError> {
+        claim: Option<CatalogClaim<Product>>,
+    ) -> Result<Claimed<Product>, StoreError> {
         self.interact(move |conn| {
             claimed_unit(conn, claim, |conn| stock_unit(conn, id, command, &reason, ctx))
         })
@@ -723,43 +712,42 @@ impl CatalogStore for PgStore {
         product: ProductId,
         new: NewModifier,
         ctx: ChangeContext,
-    ) -> Result<Written<Modifier>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let owner = load_product(conn, product.as_uuid(), true)?;
-                    if owner.price.currency() != new.price.currency() {
-                        return Err(pos_domain::ValidationError::new(
-                            "price",
-                            format!("must be in {}", owner.price.currency().code()),
-                        )
-                        .into());
-                    }
-                    let id = ModifierId::new();
-                    diesel::insert_into(modifiers::table)
-                        .values((
-                            modifiers::id.eq(id.as_uuid()),
-                            modifiers::product_id.eq(product.as_uuid()),
-                            modifiers::name.eq(new.name.as_str()),
-                            modifiers::price.eq(new.price.minor()),
-                            modifiers::sort_order.eq(new.sort_order),
-                        ))
-                        .execute(conn)?;
-                    let (after, sort) = load_modifier(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Modifier,
-                        Some(id.to_string()),
-                        CatalogChange::Created,
-                        None,
-                        Some(modifier_snapshot(&after, sort)),
-                    )?;
-                    Ok(Written { value: after, events })
-                }))
+        claim: Option<CatalogClaim<Modifier>>,
+    ) -> Result<Claimed<Modifier>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let owner = load_product(conn, product.as_uuid(), true)?;
+                if owner.price.currency() != new.price.currency() {
+                    return Err(pos_domain::ValidationError::new(
+                        "price",
+                        format!("must be in {}", owner.price.currency().code()),
+                    )
+                    .into());
+                }
+                let id = ModifierId::new();
+                diesel::insert_into(modifiers::table)
+                    .values((
+                        modifiers::id.eq(id.as_uuid()),
+                        modifiers::product_id.eq(product.as_uuid()),
+                        modifiers::name.eq(new.name.as_str()),
+                        modifiers::price.eq(new.price.minor()),
+                        modifiers::sort_order.eq(new.sort_order),
+                    ))
+                    .execute(conn)?;
+                let (after, sort) = load_modifier(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Modifier,
+                    Some(id.to_string()),
+                    CatalogChange::Created,
+                    None,
+                    Some(modifier_snapshot(&after, sort)),
+                )?;
+                Ok(Written { value: after, events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn update_modifier(
@@ -767,66 +755,68 @@ impl CatalogStore for PgStore {
         id: ModifierId,
         patch: ModifierPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Modifier>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let (before, before_sort) = load_modifier(conn, id.as_uuid(), true)?;
-                    if let Some(price) = patch.price
-                        && price.currency() != before.price.currency()
-                    {
-                        return Err(pos_domain::ValidationError::new(
-                            "price",
-                            format!("must be in {}", before.price.currency().code()),
-                        )
-                        .into());
-                    }
-                    diesel::update(modifiers::table.find(id.as_uuid()))
-                        .set((
-                            modifiers::name.eq(patch.name.as_ref().unwrap_or(&before.name).as_str()),
-                            modifiers::price.eq(patch.price.unwrap_or(before.price).minor()),
-                            modifiers::sort_order.eq(patch.sort_order.unwrap_or(before_sort)),
-                            modifiers::active.eq(patch.active.unwrap_or(before.active)),
-                        ))
-                        .execute(conn)?;
-                    let (after, sort) = load_modifier(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Modifier,
-                        Some(id.to_string()),
-                        CatalogChange::Updated,
-                        Some(modifier_snapshot(&before, before_sort)),
-                        Some(modifier_snapshot(&after, sort)),
-                    )?;
-                    Ok(Written { value: after, events })
-                }))
+        claim: Option<CatalogClaim<Modifier>>,
+    ) -> Result<Claimed<Modifier>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let (before, before_sort) = load_modifier(conn, id.as_uuid(), true)?;
+                if let Some(price) = patch.price
+                    && price.currency() != before.price.currency()
+                {
+                    return Err(pos_domain::ValidationError::new(
+                        "price",
+                        format!("must be in {}", before.price.currency().code()),
+                    )
+                    .into());
+                }
+                diesel::update(modifiers::table.find(id.as_uuid()))
+                    .set((
+                        modifiers::name.eq(patch.name.as_ref().unwrap_or(&before.name).as_str()),
+                        modifiers::price.eq(patch.price.unwrap_or(before.price).minor()),
+                        modifiers::sort_order.eq(patch.sort_order.unwrap_or(before_sort)),
+                        modifiers::active.eq(patch.active.unwrap_or(before.active)),
+                    ))
+                    .execute(conn)?;
+                let (after, sort) = load_modifier(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Modifier,
+                    Some(id.to_string()),
+                    CatalogChange::Updated,
+                    Some(modifier_snapshot(&before, before_sort)),
+                    Some(modifier_snapshot(&after, sort)),
+                )?;
+                Ok(Written { value: after, events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
-    async fn delete_modifier(&self, id: ModifierId, ctx: ChangeContext) -> Result<Written<()>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    // Order items keep a copy of their modifiers, so the row can go.
-                    let (before, sort) = load_modifier(conn, id.as_uuid(), true)?;
-                    diesel::delete(modifiers::table.find(id.as_uuid())).execute(conn)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Modifier,
-                        Some(id.to_string()),
-                        CatalogChange::Deleted,
-                        Some(modifier_snapshot(&before, sort)),
-                        None,
-                    )?;
-                    Ok(Written { value: (), events })
-                }))
+    async fn delete_modifier(
+        &self,
+        id: ModifierId,
+        ctx: ChangeContext,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                // Order items keep a copy of their modifiers, so the row can go.
+                let (before, sort) = load_modifier(conn, id.as_uuid(), true)?;
+                diesel::delete(modifiers::table.find(id.as_uuid())).execute(conn)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Modifier,
+                    Some(id.to_string()),
+                    CatalogChange::Deleted,
+                    Some(modifier_snapshot(&before, sort)),
+                    None,
+                )?;
+                Ok(Written { value: (), events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn all_tables(&self) -> Result<Vec<Table>, StoreError> {
@@ -857,36 +847,35 @@ impl CatalogStore for PgStore {
         new: NewTable,
         image_url: Option<String>,
         ctx: ChangeContext,
-    ) -> Result<Written<Table>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let id = TableId::new();
-                    diesel::insert_into(dining_tables::table)
-                        .values((
-                            dining_tables::id.eq(id.as_uuid()),
-                            dining_tables::code.eq(new.code.as_str()),
-                            dining_tables::area.eq(new.area.as_deref()),
-                            dining_tables::seats.eq(new.seats),
-                            dining_tables::image_url.eq(image_url.as_deref()),
-                            dining_tables::sort_order.eq(new.sort_order),
-                        ))
-                        .execute(conn)?;
-                    let after = load_table(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Table,
-                        Some(id.to_string()),
-                        CatalogChange::Created,
-                        None,
-                        Some(snapshot(&after)),
-                    )?;
-                    Ok(Written { value: after, events })
-                }))
+        claim: Option<CatalogClaim<Table>>,
+    ) -> Result<Claimed<Table>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let id = TableId::new();
+                diesel::insert_into(dining_tables::table)
+                    .values((
+                        dining_tables::id.eq(id.as_uuid()),
+                        dining_tables::code.eq(new.code.as_str()),
+                        dining_tables::area.eq(new.area.as_deref()),
+                        dining_tables::seats.eq(new.seats),
+                        dining_tables::image_url.eq(image_url.as_deref()),
+                        dining_tables::sort_order.eq(new.sort_order),
+                    ))
+                    .execute(conn)?;
+                let after = load_table(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Table,
+                    Some(id.to_string()),
+                    CatalogChange::Created,
+                    None,
+                    Some(snapshot(&after)),
+                )?;
+                Ok(Written { value: after, events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn update_table(
@@ -894,66 +883,68 @@ impl CatalogStore for PgStore {
         id: TableId,
         patch: TablePatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Table>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let before = load_table(conn, id.as_uuid(), true)?;
-                    let next = patch.apply(&before);
-                    if before.active && !next.active {
-                        refuse_if_in_use(conn, &before)?;
-                    }
-                    diesel::update(dining_tables::table.find(id.as_uuid()))
-                        .set((
-                            dining_tables::code.eq(next.code.as_str()),
-                            dining_tables::area.eq(next.area.as_deref()),
-                            dining_tables::seats.eq(next.seats),
-                            dining_tables::image_url.eq(next.image_url.as_deref()),
-                            dining_tables::sort_order.eq(next.sort_order),
-                            dining_tables::active.eq(next.active),
-                        ))
-                        .execute(conn)?;
-                    let after = load_table(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Table,
-                        Some(id.to_string()),
-                        CatalogChange::Updated,
-                        Some(snapshot(&before)),
-                        Some(snapshot(&after)),
-                    )?;
-                    Ok(Written { value: after, events })
-                }))
+        claim: Option<CatalogClaim<Table>>,
+    ) -> Result<Claimed<Table>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let before = load_table(conn, id.as_uuid(), true)?;
+                let next = patch.apply(&before);
+                if before.active && !next.active {
+                    refuse_if_in_use(conn, &before)?;
+                }
+                diesel::update(dining_tables::table.find(id.as_uuid()))
+                    .set((
+                        dining_tables::code.eq(next.code.as_str()),
+                        dining_tables::area.eq(next.area.as_deref()),
+                        dining_tables::seats.eq(next.seats),
+                        dining_tables::image_url.eq(next.image_url.as_deref()),
+                        dining_tables::sort_order.eq(next.sort_order),
+                        dining_tables::active.eq(next.active),
+                    ))
+                    .execute(conn)?;
+                let after = load_table(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Table,
+                    Some(id.to_string()),
+                    CatalogChange::Updated,
+                    Some(snapshot(&before)),
+                    Some(snapshot(&after)),
+                )?;
+                Ok(Written { value: after, events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
-    async fn delete_table(&self, id: TableId, ctx: ChangeContext) -> Result<Written<()>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| {
-                    let before = load_table(conn, id.as_uuid(), true)?;
-                    refuse_if_in_use(conn, &before)?;
-                    diesel::update(dining_tables::table.find(id.as_uuid()))
-                        .set(dining_tables::active.eq(false))
-                        .execute(conn)?;
-                    let after = load_table(conn, id.as_uuid(), false)?;
-                    let events = record(
-                        conn,
-                        ctx,
-                        CatalogEntity::Table,
-                        Some(id.to_string()),
-                        CatalogChange::Deleted,
-                        Some(snapshot(&before)),
-                        Some(snapshot(&after)),
-                    )?;
-                    Ok(Written { value: (), events })
-                }))
+    async fn delete_table(
+        &self,
+        id: TableId,
+        ctx: ChangeContext,
+        claim: Option<CatalogClaim<()>>,
+    ) -> Result<Claimed<()>, StoreError> {
+        self.interact(move |conn| {
+            claimed_unit(conn, claim, |conn| {
+                let before = load_table(conn, id.as_uuid(), true)?;
+                refuse_if_in_use(conn, &before)?;
+                diesel::update(dining_tables::table.find(id.as_uuid()))
+                    .set(dining_tables::active.eq(false))
+                    .execute(conn)?;
+                let after = load_table(conn, id.as_uuid(), false)?;
+                let events = record(
+                    conn,
+                    ctx,
+                    CatalogEntity::Table,
+                    Some(id.to_string()),
+                    CatalogChange::Deleted,
+                    Some(snapshot(&before)),
+                    Some(snapshot(&after)),
+                )?;
+                Ok(Written { value: (), events })
             })
-            .await,
-        )
+        })
+        .await
     }
 
     async fn update_settings(
