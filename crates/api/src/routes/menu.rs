@@ -353,6 +353,7 @@ fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
