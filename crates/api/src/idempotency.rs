@@ -212,7 +212,10 @@ pub fn internal_error(cause: &dyn std::fmt::Display) -> StoredResponse {
 pub fn respond_with(stored: StoredResponse, replayed: bool) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
-    if let Ok(content_type) = HeaderValue::from_str(&stored.content_type) {
+    // A stored `204 No Content` has no type to name.
+    if !stored.content_type.is_empty()
+        && let Ok(content_type) = HeaderValue::from_str(&stored.content_type)
+    {
         response.insert_header((header::CONTENT_TYPE, content_type));
     }
     if replayed {

@@ -68,6 +68,8 @@ pub struct AppState {
     pub realtime: Realtime,
     /// The order use cases (menu, floor, orders, KDS): `orders::order_use_cases(store, …)`.
     pub orders: Arc<OrderUseCases>,
+    /// The menu's shared part, serialised per menu version: `Default::default()`.
+    pub menu_cache: Arc<crate::routes::menu::MenuCache>,
     /// The shift use cases (drawers, cash movements, closes): `ShiftService::new(store, …)`.
     pub shifts: Arc<pos_domain::shifts::ShiftService>,
     /// Payments on orders, through the order unit of work: `PaymentService::new(store, …)`.

@@ -83,8 +83,14 @@ pub trait TableStore: Send + Sync {
 pub trait MenuStore: Send + Sync {
     /// Active categories in sort order.
     async fn list_categories(&self) -> Result<Vec<Category>, StoreError>;
-    /// Active products with their active modifiers, in category then sort order.
+    /// Active products with their active modifiers, grouped by category (in no particular
+    /// order of categories) and in sort order within each.
     async fn list_products(&self) -> Result<Vec<Product>, StoreError>;
+    /// A number that changes whenever anything the menu shows changes (categories,
+    /// products, their stock and modifiers, the settings), whoever made the change. Read from
+    /// the shared store, so every server instance sees it, and never ahead of the rows it
+    /// stands for.
+    async fn menu_version(&self) -> Result<i64, StoreError>;
 }
 
 /// The single settings document of the venue.

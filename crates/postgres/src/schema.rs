@@ -154,6 +154,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    menu_version (id) {
+        id -> Bool,
+        version -> Int8,
+    }
+}
+
+diesel::table! {
     shifts (id) {
         id -> Uuid,
         staff_id -> Uuid,
@@ -452,6 +459,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     categories,
     products,
     modifiers,
+    menu_version,
     shifts,
     cash_movements,
     z_reports,

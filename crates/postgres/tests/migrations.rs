@@ -164,6 +164,7 @@ fn the_diesel_schema_matches_the_migrated_database() {
         categories,
         products,
         modifiers,
+        menu_version,
         shifts,
         cash_movements,
         z_reports,

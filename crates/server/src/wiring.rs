@@ -143,6 +143,7 @@ pub fn app_state(store: PgStore, bus: Arc<dyn EventBus>, config: &Config) -> any
         menu: store.clone(),
         settings: store.clone(),
         auth: store.clone(),
+        menu_cache: Default::default(),
         orders: pos_api::orders::order_use_cases(
             store.clone(),
             bus.clone(),

@@ -646,3 +646,146 @@ async fn roles_the_matrix_refuses_change_nothing_and_the_bar_account_sees_its_sc
     );
     assert_eq!(count_where(&venue.db, "categories", "name = 'Sneaky'"), 0);
 }
+
+/// Sends `body` (or no body) with `key`, as a till retrying after a lost answer would.
+async fn keyed(client: &Client, method: Method, path: &str, key: &str, body: Option<Value>) -> till::Answer {
+    let call = client.call(method, path).key(key);
+    match body {
+        Some(body) => call.json(body).await,
+        None => call.empty().await,
+    }
+}
+
+/// Sends the same keyed request twice: the second answer is the first one replayed.
+async fn twice(client: &Client, method: Method, path: &str, body: Option<Value>) -> (till::Answer, String) {
+    let key = fresh_key();
+    let first = keyed(client, method.clone(), path, &key, body.clone()).await;
+    let again = keyed(client, method, path, &key, body).await;
+    assert_eq!(
+        (again.status, &again.bytes),
+        (first.status, &first.bytes),
+        "{path}"
+    );
+    assert_eq!(again.header("idempotent-replayed"), Some("true"), "{path}");
+    assert_eq!(first.header("idempotent-replayed"), None, "{path}");
+    (first, key)
+}
+
+#[tokio::test]
+async fn every_menu_and_floor_edit_replays_its_first_answer_to_a_retry_with_its_key() {
+    let venue = venue("admin-menu-keys").await;
+    let manager = Client::adopt(&venue.server, "linus").await;
+    let db = &venue.db;
+    let audits = |action: &str| count_where(db, "audit_log", &format!("action = '{action}'"));
+
+    // Creates: one row, one audit entry, however many retries.
+    let (created, key) = twice(
+        &manager,
+        Method::POST,
+        "/api/admin/categories",
+        Some(json!({"name": "Retried"})),
+    )
+    .await;
+    let category = id(created.expect(StatusCode::CREATED));
+    assert_eq!(count_where(db, "categories", "name = 'Retried'"), 1);
+    assert_eq!(audits("category.created"), 1);
+    // The same key with another body is refused, and changes nothing.
+    keyed(
+        &manager,
+        Method::POST,
+        "/api/admin/categories",
+        &key,
+        Some(json!({"name": "Other"})),
+    )
+    .await
+    .refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None);
+    assert_eq!(count_where(db, "categories", "name = 'Other'"), 0);
+
+    let (created, _) = twice(
+        &manager,
+        Method::POST,
+        "/api/admin/products",
+        Some(json!({"sku": "RTY-001", "name": "Retried cake", "category_id": category, "price": 5000})),
+    )
+    .await;
+    let product = id(created.expect(StatusCode::CREATED));
+    assert_eq!(count_where(db, "products", "sku = 'RTY-001'"), 1);
+    let (created, _) = twice(
+        &manager,
+        Method::POST,
+        &format!("/api/admin/products/{product}/modifiers"),
+        Some(json!({"name": "Extra cream", "price": 500})),
+    )
+    .await;
+    let modifier = id(created.expect(StatusCode::CREATED));
+    assert_eq!(count_where(db, "modifiers", "name = 'Extra cream'"), 1);
+    let (created, _) = twice(
+        &manager,
+        Method::POST,
+        "/api/admin/tables",
+        Some(json!({"code": "R1", "seats": 2})),
+    )
+    .await;
+    let table = id(created.expect(StatusCode::CREATED));
+    assert_eq!(count_where(db, "dining_tables", "code = 'R1'"), 1);
+
+    // Changes: the retry does not write again (one audit entry each).
+    let patches = [
+        (
+            format!("/api/admin/categories/{category}"),
+            json!({"sort_order": 7}),
+            "category.updated",
+        ),
+        (
+            format!("/api/admin/products/{product}"),
+            json!({"price": 5500}),
+            "product.updated",
+        ),
+        (
+            format!("/api/admin/modifiers/{modifier}"),
+            json!({"price": 700}),
+            "modifier.updated",
+        ),
+        (
+            format!("/api/admin/tables/{table}"),
+            json!({"seats": 4}),
+            "table.updated",
+        ),
+    ];
+    for (path, body, action) in patches {
+        twice(&manager, Method::PATCH, &path, Some(body))
+            .await
+            .0
+            .expect(StatusCode::OK);
+        assert_eq!(audits(action), 1, "{path}");
+    }
+
+    // A refusal is replayed too: the category is still used by the product.
+    let (refused, _) = twice(
+        &manager,
+        Method::DELETE,
+        &format!("/api/admin/categories/{category}"),
+        None,
+    )
+    .await;
+    refused.refused(StatusCode::CONFLICT, "category_in_use", None);
+
+    // Deletes: the retry answers 204 again instead of 404.
+    for path in [
+        format!("/api/admin/modifiers/{modifier}"),
+        format!("/api/admin/tables/{table}"),
+    ] {
+        let (deleted, _) = twice(&manager, Method::DELETE, &path, None).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{path}");
+        assert!(deleted.header("content-type").is_none(), "{path}");
+    }
+    assert_eq!(audits("modifier.deleted"), 1);
+    let (retired, _) = twice(
+        &manager,
+        Method::DELETE,
+        &format!("/api/admin/products/{product}"),
+        None,
+    )
+    .await;
+    assert_eq!(retired.expect(StatusCode::OK)["active"], false);
+}

@@ -4,10 +4,13 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use std::sync::Arc;
+
 use chrono::{DateTime, NaiveTime, Utc};
 use pos_domain::Currency;
 use pos_domain::ids::{CategoryId, ModifierId, ProductId};
-use pos_domain::order::views::{MenuCategory, MenuProduct, MenuView};
+use pos_domain::order::Caller;
+use pos_domain::order::views::{MenuCatalogue, MenuCategory, MenuLists, MenuProduct};
 use pos_domain::permissions::Action;
 use pos_domain::staff::Station;
 use serde::Serialize;
@@ -149,9 +152,35 @@ pub struct MenuResponse {
     pub recent: Vec<ProductId>,
 }
 
-impl From<&MenuView> for MenuResponse {
-    fn from(menu: &MenuView) -> Self {
-        Self {
+/// What [`MenuResponse`] holds before its quick lists, in the same order: the part every
+/// caller sees alike, serialised once per menu version and happy-hour state.
+#[derive(Serialize)]
+struct MenuHead {
+    currency: Currency,
+    categories: Vec<MenuCategoryView>,
+    happy_hour: HappyHourView,
+}
+
+/// The rest of [`MenuResponse`]: one caller's quick lists, serialised per request.
+#[derive(Serialize)]
+struct MenuTail<'a> {
+    popular: &'a [ProductId],
+    recent: &'a [ProductId],
+}
+
+/// A menu's shared part, kept for the requests that follow at the same version.
+struct KeptMenu {
+    /// Its version, settings and products listed (the view itself is dropped once
+    /// serialised: `head` is what is served).
+    catalogue: MenuCatalogue,
+    /// The serialised [`MenuHead`] without its closing brace.
+    head: Vec<u8>,
+}
+
+impl KeptMenu {
+    fn new(mut catalogue: MenuCatalogue) -> Result<Self, ApiError> {
+        let menu = &catalogue.menu;
+        let mut head = serde_json::to_vec(&MenuHead {
             currency: menu.currency,
             categories: menu.categories.iter().map(MenuCategoryView::from).collect(),
             happy_hour: HappyHourView {
@@ -160,15 +189,112 @@ impl From<&MenuView> for MenuResponse {
                 end: menu.happy_hour.end,
                 products: menu.happy_hour.products.clone(),
             },
-            popular: menu.popular.clone(),
-            recent: menu.recent.clone(),
+        })
+        .map_err(ApiError::internal)?;
+        head.pop(); // the closing `}`; `tail` ends the object
+        catalogue.menu.categories = Vec::new();
+        Ok(Self { catalogue, head })
+    }
+
+    fn happy_hour(&self) -> bool {
+        self.catalogue.menu.happy_hour.active
+    }
+
+    /// `,"popular":[…],"recent":[…]}`: what follows `head` for `lists`.
+    fn tail(lists: &MenuLists) -> Result<Vec<u8>, ApiError> {
+        let mut tail = serde_json::to_vec(&MenuTail {
+            popular: &lists.popular,
+            recent: &lists.recent,
+        })
+        .map_err(ApiError::internal)?;
+        if let Some(first) = tail.first_mut() {
+            *first = b',';
         }
+        Ok(tail)
+    }
+
+    /// A strong entity tag naming all the body depends on: the menu version, the happy-hour
+    /// state it was priced at and a digest of the caller's lists.
+    fn etag(&self, tail: &[u8]) -> String {
+        let digest = Sha256::digest(tail);
+        format!(
+            "\"{:x}-{}-{}\"",
+            self.catalogue.version,
+            if self.happy_hour() { "h" } else { "n" },
+            hex::encode(&digest[..8])
+        )
+    }
+
+    fn body(&self, tail: &[u8]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(self.head.len() + tail.len());
+        body.extend_from_slice(&self.head);
+        body.extend_from_slice(tail);
+        body
     }
 }
 
-/// The menu for order taking. Answers with a strong `ETag` (a digest of the body this caller
-/// would get); a request whose `If-None-Match` names it gets `304 Not Modified` and no body,
-/// so a terminal polling an unchanged 20,000-product menu moves a few hundred bytes.
+/// The serialised shared part of the menu of this server instance, per menu version and
+/// happy-hour state (at most the two of the newest version are kept). The version comes
+/// from the database on every request, so a change made through another instance is seen
+/// at once.
+#[derive(Default)]
+pub struct MenuCache {
+    kept: std::sync::Mutex<Vec<Arc<KeptMenu>>>,
+    /// Held while building, so that requests missing together build once.
+    building: tokio::sync::Mutex<()>,
+}
+
+impl MenuCache {
+    fn find(&self, version: i64, now: DateTime<Utc>) -> Option<Arc<KeptMenu>> {
+        self.lock()
+            .iter()
+            .find(|k| k.catalogue.version == version && k.happy_hour() == k.catalogue.happy_hour_at(now))
+            .cloned()
+    }
+
+    /// Keeps `kept` unless a newer version is already kept; drops older ones.
+    fn keep(&self, kept: KeptMenu) -> Arc<KeptMenu> {
+        let kept = Arc::new(kept);
+        let mut all = self.lock();
+        let version = kept.catalogue.version;
+        if all.iter().all(|k| k.catalogue.version <= version) {
+            all.retain(|k| k.catalogue.version == version && k.happy_hour() != kept.happy_hour());
+            all.push(Arc::clone(&kept));
+        }
+        kept
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Arc<KeptMenu>>> {
+        // Every write replaces whole entries, so a panic elsewhere leaves a usable list.
+        self.kept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The kept menu current at `version` and now, else a new one built and kept.
+    async fn current(
+        &self,
+        state: &AppState,
+        caller: Caller,
+        version: i64,
+    ) -> Result<Arc<KeptMenu>, ApiError> {
+        let orders = &state.orders;
+        if let Some(kept) = self.find(version, orders.menu_now()) {
+            return Ok(kept);
+        }
+        let _building = self.building.lock().await;
+        if let Some(kept) = self.find(version, orders.menu_now()) {
+            return Ok(kept);
+        }
+        let catalogue = orders.menu_catalogue(caller).await.map_err(read_error)?;
+        Ok(self.keep(KeptMenu::new(catalogue)?))
+    }
+}
+
+/// The menu for order taking. Answers with a strong `ETag` made of the database's menu
+/// version, the happy-hour state and a digest of the caller's quick lists; a request whose
+/// `If-None-Match` names it gets `304 Not Modified` without the menu being read or built.
+/// The part every caller sees alike is serialised once per version and kept.
 #[utoipa::path(
     tag = "menu",
     params(("If-None-Match" = Option<String>, Header, description = "An `ETag` from an earlier answer")),
@@ -188,9 +314,16 @@ pub async fn get_menu(
     auth: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ViewMenu)?;
-    let menu = state.orders.menu(caller(&auth)).await.map_err(read_error)?;
-    let body = serde_json::to_vec(&MenuResponse::from(&menu)).map_err(ApiError::internal)?;
-    let etag = etag_of(&body);
+    let caller = caller(&auth);
+    let version = state.orders.menu_version(caller).await.map_err(read_error)?;
+    let kept = state.menu_cache.current(&state, caller, version).await?;
+    let lists = state
+        .orders
+        .menu_lists(caller, &kept.catalogue)
+        .await
+        .map_err(read_error)?;
+    let tail = KeptMenu::tail(&lists)?;
+    let etag = kept.etag(&tail);
     // `private, no-cache`: caches may keep it but must ask again (the menu follows stock,
     // 86s and the clock); the answer depends on who asks (`recent`).
     let cache = (header::CACHE_CONTROL, "private, no-cache");
@@ -204,13 +337,7 @@ pub async fn get_menu(
         .content_type("application/json")
         .insert_header((header::ETAG, etag))
         .insert_header(cache)
-        .body(body))
-}
-
-/// A strong entity tag: the first 128 bits of the body's SHA-256, quoted.
-fn etag_of(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    format!("\"{}\"", hex::encode(&digest[..16]))
+        .body(kept.body(&tail)))
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`). RFC 9110 compares weakly here, so a
@@ -226,25 +353,60 @@ fn if_none_match(request: &HttpRequest, etag: &str) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
     #[test]
     fn if_none_match_names_the_tag_in_a_list_weakly_or_by_star() {
-        let etag = etag_of(b"menu");
-        assert_eq!(etag.len(), 34);
-        assert_ne!(etag, etag_of(b"menu2"));
+        let etag = "\"2a-n-0011223344556677\"";
         let with = |value: &str| {
             let request = TestRequest::get()
                 .insert_header((header::IF_NONE_MATCH, value))
                 .to_http_request();
-            if_none_match(&request, &etag)
+            if_none_match(&request, etag)
         };
-        assert!(with(&etag));
+        assert!(with(etag));
         assert!(with(&format!("\"x\", W/{etag}")));
         assert!(with("*"));
         assert!(!with("\"something else\""));
-        assert!(!if_none_match(&TestRequest::get().to_http_request(), &etag));
+        assert!(!if_none_match(&TestRequest::get().to_http_request(), etag));
+    }
+
+    /// The kept head and a caller's tail make the body `MenuResponse` documents, and the tag
+    /// follows the version, the happy-hour state and the lists.
+    #[test]
+    fn the_spliced_body_is_the_documented_response_and_the_tag_follows_its_parts() {
+        use pos_domain::settings::Settings;
+        let settings = Settings::defaults("Test Cafe");
+        let now = chrono::TimeZone::with_ymd_and_hms(&Utc, 2024, 3, 15, 9, 0, 0).unwrap();
+        let catalogue = pos_domain::order::views::menu_catalogue(7, Vec::new(), Vec::new(), settings, now);
+        let menu = catalogue.menu.clone();
+        let kept = KeptMenu::new(catalogue).unwrap();
+        let lists = MenuLists {
+            popular: vec![ProductId::new()],
+            recent: vec![ProductId::new(), ProductId::new()],
+        };
+        let tail = KeptMenu::tail(&lists).unwrap();
+        let documented = MenuResponse {
+            currency: menu.currency,
+            categories: Vec::new(),
+            happy_hour: HappyHourView {
+                active: menu.happy_hour.active,
+                start: menu.happy_hour.start,
+                end: menu.happy_hour.end,
+                products: Vec::new(),
+            },
+            popular: lists.popular.clone(),
+            recent: lists.recent.clone(),
+        };
+        assert_eq!(
+            String::from_utf8(kept.body(&tail)).unwrap(),
+            serde_json::to_string(&documented).unwrap()
+        );
+        let etag = kept.etag(&tail);
+        assert!(etag.starts_with("\"7-n-"), "{etag}");
+        assert_ne!(etag, kept.etag(&KeptMenu::tail(&MenuLists::default()).unwrap()));
     }
 }

@@ -122,6 +122,7 @@ pub fn state_over(store: Arc<MemoryStore>, config: AuthConfig) -> AppState {
             Arc::new(pos_api::realtime::MemoryEventLog::new()),
             pos_api::realtime::RealtimeConfig::default(),
         ),
+        menu_cache: Default::default(),
         orders: pos_api::orders::order_use_cases(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
             Arc::new(InProcessBus::default()),
@@ -160,6 +161,9 @@ impl MenuStore for Unmodelled {
         unused()
     }
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
+        unused()
+    }
+    async fn menu_version(&self) -> Result<i64, StoreError> {
         unused()
     }
 }

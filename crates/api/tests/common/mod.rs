@@ -84,6 +84,9 @@ impl MenuStore for FakeStore {
     async fn list_products(&self) -> Result<Vec<Product>, StoreError> {
         unused()
     }
+    async fn menu_version(&self) -> Result<i64, StoreError> {
+        unused()
+    }
 }
 
 #[async_trait]
@@ -150,6 +153,7 @@ pub fn state_with(database: Database, bus: Arc<dyn EventBus>, config: ApiConfig)
             Arc::new(pos_api::realtime::MemoryEventLog::new()),
             pos_api::realtime::RealtimeConfig::default(),
         ),
+        menu_cache: Default::default(),
         orders: pos_api::orders::order_use_cases(
             Arc::new(pos_domain::testing::InMemoryStore::new(Arc::new(SystemClock))),
             Arc::new(InProcessBus::default()),

@@ -31,7 +31,7 @@ use crate::order::ports::{
     OrderStore, OrderTarget, OrderWork, StockChange, WorkOutput,
 };
 use crate::order::read_cache::Expiring;
-use crate::order::views::{self, KdsQueue, MenuView, StationCounts, TableView};
+use crate::order::views::{self, KdsQueue, MenuCatalogue, MenuLists, MenuView, StationCounts, TableView};
 use crate::order::{
     ItemChanges, ItemChoice, ItemStatus, NewOrder, NewOrderItem, Order, OrderError, OrderItem, OrderStatus,
     OrderType, SendOutcome,
@@ -455,11 +455,40 @@ where
     /// `GET /api/menu`: categories and products with effective prices, availability and
     /// stock, plus the happy-hour, most-popular and recently-ordered-by-the-caller lists.
     pub async fn menu(&self, caller: Caller) -> ServiceResult<MenuView> {
+        let catalogue = self.menu_catalogue(caller).await?;
+        let lists = self.menu_lists(caller, &catalogue).await?;
+        Ok(catalogue.with_lists(lists))
+    }
+
+    /// The store's menu version: one cheap read that tells whether a kept
+    /// [`MenuCatalogue`] is still current (with [`MenuCatalogue::happy_hour_at`]).
+    pub async fn menu_version(&self, caller: Caller) -> ServiceResult<i64> {
         permit(caller.actor, Action::ViewMenu)?;
-        let now = self.now();
-        let settings = self.cached_settings().await?;
+        Ok(self.store.menu_version().await?)
+    }
+
+    /// The menu every caller sees alike, priced now. The version is read first, so the rows
+    /// are at least as new as it says; the settings are read fresh, not from the short-lived
+    /// copy, so a menu is never priced by settings older than its version.
+    pub async fn menu_catalogue(&self, caller: Caller) -> ServiceResult<MenuCatalogue> {
+        let version = self.menu_version(caller).await?;
+        let settings = self.store.get_settings().await?;
         let categories = self.store.list_categories().await?;
         let products = self.store.list_products().await?;
+        Ok(views::menu_catalogue(
+            version,
+            categories,
+            products,
+            settings,
+            self.now(),
+        ))
+    }
+
+    /// The caller's quick lists on `catalogue`: most ordered over the popularity window and
+    /// recently put on orders by the caller.
+    pub async fn menu_lists(&self, caller: Caller, catalogue: &MenuCatalogue) -> ServiceResult<MenuLists> {
+        permit(caller.actor, Action::ViewMenu)?;
+        let now = self.now();
         let since = now.checked_sub_signed(self.config.popular_window).unwrap_or(now);
         let popular = self
             .store
@@ -469,9 +498,12 @@ where
             .store
             .recent_products(caller.actor.id, self.config.recent_limit)
             .await?;
-        Ok(views::menu_view(
-            categories, products, &settings, now, &popular, &recent,
-        ))
+        Ok(catalogue.lists(&popular, &recent))
+    }
+
+    /// Now by the service's clock, to ask a kept menu whether its happy-hour state still holds.
+    pub fn menu_now(&self) -> DateTime<Utc> {
+        self.now()
     }
 
     /// `GET /api/tables`: every table with its live state and unfinished orders.

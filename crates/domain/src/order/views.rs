@@ -57,17 +57,39 @@ pub struct MenuView {
     pub recent: Vec<ProductId>,
 }
 
-/// Builds the menu: `categories` and `products` as the menu store lists them (active ones,
-/// in sort order); products of a category not listed are left out.
-pub fn menu_view(
+/// The part of the menu every caller sees alike, read at one menu version and priced at one
+/// moment: what a server may keep and serve again while the version and the happy-hour state
+/// stay the same. The caller's quick lists come apart ([`MenuCatalogue::lists`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MenuCatalogue {
+    /// The store's menu version, read before the rows: they are at least that new.
+    pub version: i64,
+    /// The settings it was priced with (currency, happy-hour window).
+    pub settings: Settings,
+    /// The menu, `popular` and `recent` empty.
+    pub menu: MenuView,
+    /// The products listed, which are all the quick lists may name.
+    pub on_menu: BTreeSet<ProductId>,
+}
+
+/// The quick lists of one caller, products on the menu only.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MenuLists {
+    pub popular: Vec<ProductId>,
+    pub recent: Vec<ProductId>,
+}
+
+/// Builds the menu: `categories` (active ones, in sort order) and `products` as the menu
+/// store lists them (active ones, grouped by category); products of a category not listed
+/// are left out.
+pub fn menu_catalogue(
+    version: i64,
     categories: Vec<Category>,
     products: Vec<Product>,
-    settings: &Settings,
+    settings: Settings,
     now: DateTime<Utc>,
-    popular: &[ProductCount],
-    recent: &[ProductId],
-) -> MenuView {
-    let happy = is_happy_hour(settings, now);
+) -> MenuCatalogue {
+    let happy = is_happy_hour(&settings, now);
     let mut by_category: HashMap<_, Vec<MenuProduct>> = HashMap::new();
     for product in products.into_iter().filter(|p| p.active) {
         let orderable = product.available && product.stock_qty.is_none_or(|left| left > 0);
@@ -75,7 +97,7 @@ pub fn menu_view(
             .entry(product.category_id)
             .or_default()
             .push(MenuProduct {
-                effective_price: effective_price(&product, settings, now),
+                effective_price: effective_price(&product, &settings, now),
                 happy_hour_active: happy && product.happy_hour_price.is_some(),
                 orderable,
                 product,
@@ -93,25 +115,60 @@ pub fn menu_view(
         .flat_map(|c| c.products.iter().map(|p| &p.product))
         .collect();
     let on_menu: BTreeSet<ProductId> = listed.iter().map(|p| p.id).collect();
-    MenuView {
-        currency: settings.currency,
-        happy_hour: HappyHour {
-            active: happy,
-            start: settings.happy_hour_start,
-            end: settings.happy_hour_end,
-            products: listed
-                .iter()
-                .filter(|p| p.happy_hour_price.is_some())
-                .map(|p| p.id)
-                .collect(),
-        },
-        popular: popular
+    let happy_hour = HappyHour {
+        active: happy,
+        start: settings.happy_hour_start,
+        end: settings.happy_hour_end,
+        products: listed
             .iter()
-            .map(|c| c.product_id)
-            .filter(|id| on_menu.contains(id))
+            .filter(|p| p.happy_hour_price.is_some())
+            .map(|p| p.id)
             .collect(),
-        recent: recent.iter().copied().filter(|id| on_menu.contains(id)).collect(),
-        categories,
+    };
+    MenuCatalogue {
+        version,
+        menu: MenuView {
+            currency: settings.currency,
+            happy_hour,
+            popular: Vec::new(),
+            recent: Vec::new(),
+            categories,
+        },
+        settings,
+        on_menu,
+    }
+}
+
+impl MenuCatalogue {
+    /// Whether happy hour is on at `now` by the settings this menu was priced with: when it
+    /// differs from the menu's, the prices are not those of `now`.
+    pub fn happy_hour_at(&self, now: DateTime<Utc>) -> bool {
+        is_happy_hour(&self.settings, now)
+    }
+
+    /// A caller's quick lists, keeping the products on this menu.
+    pub fn lists(&self, popular: &[ProductCount], recent: &[ProductId]) -> MenuLists {
+        MenuLists {
+            popular: popular
+                .iter()
+                .map(|c| c.product_id)
+                .filter(|id| self.on_menu.contains(id))
+                .collect(),
+            recent: recent
+                .iter()
+                .copied()
+                .filter(|id| self.on_menu.contains(id))
+                .collect(),
+        }
+    }
+
+    /// The whole menu of one caller.
+    pub fn with_lists(self, lists: MenuLists) -> MenuView {
+        MenuView {
+            popular: lists.popular,
+            recent: lists.recent,
+            ..self.menu
+        }
     }
 }
 

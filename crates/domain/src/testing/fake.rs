@@ -829,6 +829,19 @@ impl MenuStore for InMemoryStore {
         products.sort_by_key(|p| (category_rank(p.category_id), p.sort_order));
         Ok(products)
     }
+
+    /// A digest of everything the menu shows: changes exactly when that does, whichever
+    /// of the fake's many writers made the change.
+    async fn menu_version(&self) -> Result<i64, StoreError> {
+        let state = self.state();
+        let products: Vec<&Product> = state.products.values().collect();
+        let shown = serde_json::to_vec(&(&state.categories, products, &state.settings))
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&shown);
+        let mut first = [0_u8; 8];
+        first.copy_from_slice(&digest[..8]);
+        Ok(i64::from_le_bytes(first))
+    }
 }
 
 #[async_trait]

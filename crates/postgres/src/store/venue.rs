@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use crate::rows::{CategoryRow, ModifierRow, ProductRow, TableRow};
-use crate::schema::{categories, dining_tables, modifiers, products};
+use crate::schema::{categories, dining_tables, menu_version, modifiers, products};
 
 #[async_trait]
 impl TableStore for PgStore {
@@ -46,12 +46,12 @@ impl MenuStore for PgStore {
         // Two queries whatever the menu size: the products, then all of their modifiers.
         let (product_rows, modifier_rows) = self
             .interact(|conn| {
+                // The order of `products_menu_idx`, so no sort: the menu puts the categories
+                // in their order itself.
                 let product_rows: Vec<ProductRow> = products::table
-                    .inner_join(categories::table)
                     .filter(products::active)
                     .order((
-                        categories::sort_order.asc(),
-                        categories::name.asc(),
+                        products::category_id.asc(),
                         products::sort_order.asc(),
                         products::name.asc(),
                     ))
@@ -63,6 +63,13 @@ impl MenuStore for PgStore {
             })
             .await?;
         attach_modifiers(product_rows, modifier_rows)
+    }
+
+    async fn menu_version(&self) -> Result<i64, StoreError> {
+        // Bumped by triggers on categories, products, modifiers and settings (migration
+        // `menu_version`).
+        self.interact(|conn| Ok(menu_version::table.select(menu_version::version).first(conn)?))
+            .await
     }
 }
 
