@@ -768,9 +768,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The menu for order taking. Answers with a strong `ETag` (a digest of the body this caller
-         *     would get); a request whose `If-None-Match` names it gets `304 Not Modified` and no body,
-         *     so a terminal polling an unchanged 20,000-product menu moves a few hundred bytes.
+         * The menu for order taking. Answers with a strong `ETag` made of the database's menu
+         *     version, the happy-hour state and a digest of the caller's quick lists; a request whose
+         *     `If-None-Match` names it gets `304 Not Modified` without the menu being read or built.
+         *     The part every caller sees alike is serialised once per version and kept.
          */
         get: operations["get_menu"];
         put?: never;
@@ -4568,7 +4569,10 @@ export interface operations {
     create_category: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -4759,7 +4763,10 @@ export interface operations {
     delete_category: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The category */
                 category_id: string;
@@ -4852,7 +4859,10 @@ export interface operations {
     update_category: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The category */
                 category_id: string;
@@ -5128,7 +5138,10 @@ export interface operations {
     delete_modifier: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The modifier */
                 modifier_id: string;
@@ -5212,7 +5225,10 @@ export interface operations {
     update_modifier: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The modifier */
                 modifier_id: string;
@@ -5408,7 +5424,10 @@ export interface operations {
     create_product: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -5599,7 +5618,10 @@ export interface operations {
     delete_product: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The product */
                 product_id: string;
@@ -5685,7 +5707,10 @@ export interface operations {
     update_product: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The product */
                 product_id: string;
@@ -6114,7 +6139,10 @@ export interface operations {
     create_modifier: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The product */
                 product_id: string;
@@ -7425,7 +7453,10 @@ export interface operations {
     create_table: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -7616,7 +7647,10 @@ export interface operations {
     delete_table: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The table */
                 table_id: string;
@@ -7709,7 +7743,10 @@ export interface operations {
     update_table: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A fresh UUID per user action: a retry with the same key replays the first answer */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The table */
                 table_id: string;
