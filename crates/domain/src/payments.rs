@@ -438,6 +438,17 @@ impl PaymentService {
             .map_err(|e| refused(PaymentError::from(e)))
     }
 
+    /// The payments of an order, every status, as taken: whoever may read the order may
+    /// read them (the bill refunds any of them, not only those this terminal took).
+    pub async fn payments_of(
+        &self,
+        caller: Caller,
+        order: OrderId,
+    ) -> Result<Vec<Payment>, OrderServiceError> {
+        require(caller.actor, Action::ViewOrders).map_err(OrderServiceError::Forbidden)?;
+        Ok(self.orders.payments_of_order(order).await?)
+    }
+
     /// Queues `job`, a copy of the closed order's receipt (rendered by the caller from the
     /// stored receipt, marked as a copy), in a unit of the order: idempotent with the key,
     /// audited (`receipt.reprinted`), announced (`print_job.queued`).

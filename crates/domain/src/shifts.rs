@@ -24,10 +24,12 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::json;
 
 use crate::approval::{Actor, ApprovalError, require};
 use crate::audit::NewAuditEntry;
+use crate::business_day::business_day_bounds;
 use crate::error::StoreError;
 use crate::event::{Event, NewEvent};
 use crate::idempotency::{IdempotencyKey, RequestFingerprint, StoredResponse};
@@ -35,7 +37,9 @@ use crate::ids::{ShiftId, StaffId, TerminalId};
 use crate::money::Money;
 use crate::permissions::Action;
 use crate::ports::{Clock, EventBus, SettingsStore};
-use crate::shift::{CashFlows, CashMovementKind, CashSummary, CloseShift, NewShift, Shift, ShiftError};
+use crate::shift::{
+    CashFlows, CashMovementKind, CashSummary, CloseShift, NewShift, Shift, ShiftError, ShiftStatus,
+};
 use crate::validate::{Note, ValidationError};
 
 /// A shift as stored, with its drawer as of now.
@@ -142,6 +146,39 @@ pub trait ShiftStore: Send + Sync {
 
     /// The staff member's open shift, if any.
     async fn open_shift_of(&self, staff: StaffId) -> Result<Option<(Shift, CashFlows)>, StoreError>;
+
+    /// Shifts passing `filter`, newest opened first (`opened_at DESC, id DESC`), skipping
+    /// `filter.offset` and at most `filter.limit`, each with its movements and drawer's flows.
+    async fn list_shifts(&self, filter: &ShiftFilter) -> Result<Vec<(Shift, CashFlows)>, StoreError>;
+}
+
+/// Which shifts a store lists: every condition set must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftFilter {
+    pub status: Option<ShiftStatus>,
+    /// Only this staff member's shifts (a cashier's own).
+    pub staff: Option<StaffId>,
+    /// Opened at or after.
+    pub opened_from: Option<DateTime<Utc>>,
+    /// Opened strictly before.
+    pub opened_before: Option<DateTime<Utc>>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+/// `GET /api/shifts` as asked: business dates, both ends included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShiftListQuery {
+    pub status: Option<ShiftStatus>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    pub limit: u32,
+    pub offset: u32,
+}
+
+impl ShiftListQuery {
+    /// Most shifts one page answers: each comes with its movements and drawer.
+    pub const MAX_LIMIT: u32 = 500;
 }
 
 /// Why a shift use case did not apply.
@@ -386,6 +423,49 @@ impl ShiftService {
             require(caller.actor, Action::CloseAnyShift)?;
         }
         state(shift, &flows)
+    }
+
+    /// Shifts, open and closed, newest first. Whoever may close any shift sees everyone's;
+    /// anyone else only their own (like [`Self::get`]). `from`/`to` are business dates of
+    /// the opening, both included.
+    pub async fn list(&self, caller: ShiftCaller, query: ShiftListQuery) -> ServiceResult<Vec<ShiftState>> {
+        require(caller.actor, Action::ViewXReport)?;
+        if !(1..=ShiftListQuery::MAX_LIMIT).contains(&query.limit) {
+            return Err(ValidationError::new("limit", "must be between 1 and 500").into());
+        }
+        if let (Some(from), Some(to)) = (query.from, query.to)
+            && from > to
+        {
+            return Err(ValidationError::new("from", "must not be after to").into());
+        }
+        let staff = if caller.actor.role.may(Action::CloseAnyShift) {
+            None
+        } else {
+            Some(caller.actor.id)
+        };
+        let (opened_from, opened_before) = if query.from.is_some() || query.to.is_some() {
+            let settings = self.settings.get_settings().await?;
+            (
+                query.from.map(|d| business_day_bounds(d, &settings).0),
+                query.to.map(|d| business_day_bounds(d, &settings).1),
+            )
+        } else {
+            (None, None)
+        };
+        let filter = ShiftFilter {
+            status: query.status,
+            staff,
+            opened_from,
+            opened_before,
+            limit: query.limit,
+            offset: query.offset,
+        };
+        self.store
+            .list_shifts(&filter)
+            .await?
+            .into_iter()
+            .map(|(shift, flows)| state(shift, &flows))
+            .collect()
     }
 
     async fn finish(&self, mutation: ShiftMutation) -> ServiceResult<ShiftOutcome> {

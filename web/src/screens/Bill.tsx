@@ -11,7 +11,8 @@
 // Discounts on the order or an item (a manager's approval above the cashier limit), a tip on
 // a payment, Pesapal (a QR code of its payment page, "paid" when `payment.completed`
 // arrives) are here; once the order closes, its receipt is shown on screen (ReceiptPanel)
-// with a reprint, and the payments taken on this bill can be refunded (BillExtras.tsx).
+// with a reprint, and every payment of the order (read from GET /api/orders/{id}/payments,
+// whoever took it) can be refunded (BillExtras.tsx).
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, problemText, type Order, type OrderItem, type Receipt } from '../api/client';
 import { changeWithTip, itemsShare, liveLines, parseMinor, quickTenders, seatShare, seatsOf, splitEvenly } from '../lib/bill';
@@ -126,6 +127,23 @@ function BillBody({
   const [online, setOnline] = useState<OnlinePayment | null>(null);
   // Payments this bill took directly (Pesapal) or changed (a refund), by id.
   const [ownPayments, setOwnPayments] = useState<Record<string, Payment>>({});
+  // The order's payments as the server has them, whoever took them: read again whenever the
+  // closed order changes (a refund), so another till's payment can be refunded here too.
+  const [serverPayments, setServerPayments] = useState<Payment[]>([]);
+  useEffect(() => {
+    if (order.status !== 'closed') return;
+    let live = true;
+    api
+      .GET('/api/orders/{order_id}/payments', { params: { path: { order_id: order.id } } })
+      .then(({ data }) => {
+        if (live && Array.isArray(data)) setServerPayments(data);
+      })
+      // Offline: the payments this bill knows of are still listed.
+      .catch(() => {});
+    return () => {
+      live = false;
+    };
+  }, [order.id, order.status, order.version]);
   const [receiptKey, setReceiptKey] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [taken, setTaken] = useState<Taken | null>(null);
@@ -159,17 +177,19 @@ function BillBody({
   const tendered = tenderedText ? parseMinor(tenderedText, cur) : null;
   const tip = method === 'pesapal' || !tipText ? 0 : parseMinor(tipText, cur);
   const change = method === 'cash' && tendered !== null && tip !== null ? changeWithTip(tendered, amount, tip) : null;
-  // Every payment this bill knows of: those the queue took (kept until "Clear sent") and
-  // those taken or refunded directly, the latest answer winning.
+  // Every payment this bill knows of: those the queue took (kept until "Clear sent"), the
+  // order's payments read from the server, and those taken or refunded directly, the latest
+  // answer winning.
   const payments = useMemo(() => {
     const byId = new Map<string, Payment>();
     for (const e of entries) {
       const p = e.path === path && e.state === 'done' ? (e.result as { payment?: Payment } | undefined)?.payment : undefined;
       if (p?.id) byId.set(p.id, p);
     }
+    for (const p of serverPayments) byId.set(p.id, p);
     for (const p of Object.values(ownPayments)) byId.set(p.id, p);
     return [...byId.values()];
-  }, [entries, ownPayments]);
+  }, [entries, serverPayments, ownPayments]);
   const problem =
     amount <= 0 ? 'Nothing to pay in this share.'
       : amount > balance ? `More than the balance of ${formatMoney(balance, cur)}.`

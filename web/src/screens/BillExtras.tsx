@@ -254,7 +254,7 @@ export function methodName(method: string): string {
   return METHOD_NAMES[method] ?? method;
 }
 
-/** The payments taken on this bill, their tips and refunds, each refundable from here. */
+/** The order's payments (whoever took them), their tips and refunds, each refundable from here. */
 export function PaymentsPanel({ payments, currency, onRefunded }: { payments: Payment[]; currency: string; onRefunded: (r: Refunded) => void }) {
   const [refunding, setRefunding] = useState<Payment | null>(null);
   const [done, setDone] = useState<string | null>(null);

@@ -51,6 +51,9 @@ describe('BillScreen', () => {
     vi.stubGlobal('fetch', async (input: RequestInfo | URL, init?: RequestInit) => {
       const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
       if (url.includes('/api/shifts/current')) return json(200, { id: 'sh' });
+      const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
+      // The closed bill reads the order's payments: none taken elsewhere.
+      if (url.endsWith('/payments') && method === 'GET') return json(200, []);
       if (url.endsWith('/payments')) {
         keys.push(new Headers(init?.headers).get('Idempotency-Key') ?? '');
         bodies.push(JSON.parse(String(init?.body)));

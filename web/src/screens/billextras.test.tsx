@@ -259,6 +259,37 @@ describe('refund and reprint', () => {
     expect(seen[1].key).not.toBe(seen[0].key);
   });
 
+  it('a closed bill lists the order\'s payments from the server, another till\'s included, and refunds one', async () => {
+    setSession(me('cashier'));
+    const closed = order({ status: 'closed', paid: 31000, balance: 0, version: 5 });
+    // Taken on another till: this bill's queue never saw it.
+    const elsewhere = { id: 'pay-other', order_id: ORDER_ID, method: 'card', status: 'completed', amount: 31000, refunded: 0, tip: 0, staff_id: 'someone-else' } as Payment;
+    let listed = [elsewhere];
+    const seen = server((s) => {
+      const path = new URL(s.url, 'http://x').pathname;
+      if (path === '/api/shifts/current') return json(200, { id: 'sh' });
+      if (path === `/api/orders/${ORDER_ID}/payments` && s.method === 'GET') return json(200, listed);
+      if (path === '/api/payments/pay-other/refunds') {
+        listed = [{ ...elsewhere, refunded: 5000, status: 'partially_refunded' }];
+        return json(201, { refund: { id: 'r1', amount: 5000 }, payment: listed[0], order: { ...closed, version: 6 } });
+      }
+      if (path === `/api/orders/${ORDER_ID}`) return json(200, closed);
+      return json(404, { status: 404, code: 'not_found', title: 'Not found' });
+    });
+    render(<BillScreen orderId={ORDER_ID} tableCode="T1" onBack={() => {}} onSettled={() => {}} />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Refund Card USh 31,000' }));
+    const dialog = screen.getByRole('dialog', { name: 'Refund Card USh 31,000' });
+    fireEvent.input(within(dialog).getByLabelText('Refund amount (UGX)'), { target: { value: '5,000' } });
+    fireEvent.input(within(dialog).getByLabelText('Refund reason'), { target: { value: 'Double charged' } });
+    fireEvent.input(within(dialog).getByLabelText("Manager's PIN"), { target: { value: '2468' } });
+    fireEvent.click(within(dialog).getByRole('button', { name: 'Refund USh 5,000' }));
+    await screen.findByText('Refunded USh 5,000 of the Card payment.');
+    const refunds = seen.filter((s) => s.url.includes('/refunds'));
+    expect(refunds).toHaveLength(1);
+    expect(refunds[0].body).toEqual({ amount: 5000, reason: 'Double charged', approval: { pin: '2468' } });
+    await screen.findByText(/refunded USh 5,000/);
+  });
+
   it('a manager refunds without approval fields', () => {
     setSession(me('manager', false));
     render(<RefundDialog payment={payment} currency="UGX" onClose={() => {}} onDone={() => {}} />);

@@ -5,7 +5,7 @@
 //! `Idempotency-Key` is required: a retry never takes or returns money twice.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use pos_domain::idempotency::StoredResponse;
 use pos_domain::ids::{OrderId, OrderItemId, PaymentId, RefundId, ShiftId, StaffId};
@@ -25,12 +25,16 @@ use crate::extract::Path;
 use crate::idempotency::{
     KeyRule, RawBody, idempotency_key, internal_error, json_response, problem_response,
 };
-use crate::orders::{FieldHints, OrderProblem, OrderView, caller, claim, render_refusal, respond};
+use crate::orders::{
+    FieldHints, OrderProblem, OrderView, caller, claim, read_error, render_refusal, respond,
+};
 use crate::routes::approval::{ApprovalInput, verify_approval};
 use crate::state::AppState;
 
 pub(crate) fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(take_payment).service(refund_payment);
+    cfg.service(take_payment)
+        .service(list_payments)
+        .service(refund_payment);
 }
 
 /// A payment: `method` and exactly one of `amount`, `items` or `seat`.
@@ -84,6 +88,8 @@ pub struct PaymentView {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub shift_id: Option<ShiftId>,
     pub created_at: DateTime<Utc>,
+    /// When the money was received (absent while pending, or when it failed).
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 impl PaymentView {
@@ -102,8 +108,36 @@ impl PaymentView {
             staff_id: p.staff_id,
             shift_id: p.shift_id,
             created_at: p.created_at,
+            completed_at: p.completed_at,
         }
     }
+}
+
+/// Every payment of the order (any status, refunded ones included), in the order they were
+/// taken: what the bill shows and refunds from, whoever took them.
+#[utoipa::path(
+    tag = "payments",
+    params(("order_id" = uuid::Uuid, Path, description = "The order")),
+    responses(
+        (status = 200, description = "The order's payments, oldest first", body = Vec<PaymentView>),
+        (status = 404, description = "No such order", body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+    security(("bearer_auth" = []), ("cookie_auth" = [])),
+    extensions(("x-pos-action" = json!("view_orders")))
+)]
+#[get("/orders/{order_id}/payments")]
+pub async fn list_payments(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    id: Path<(OrderId,)>,
+) -> Result<web::Json<Vec<PaymentView>>, ApiError> {
+    auth.require(Action::ViewOrders)?;
+    let paid = state
+        .payments
+        .payments_of(caller(&auth), id.0.0)
+        .await
+        .map_err(read_error)?;
+    Ok(web::Json(paid.iter().map(PaymentView::of).collect()))
 }
 
 /// The payment taken and the order as saved (closed when settled).

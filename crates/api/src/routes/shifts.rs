@@ -8,22 +8,23 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use pos_domain::idempotency::{IdempotencyKey, StoredResponse};
 use pos_domain::ids::{CashMovementId, ShiftId, StaffId, TerminalId};
 use pos_domain::permissions::Action;
-use pos_domain::shift::{CashMovementKind, CashSummary, Shift, ShiftError};
+use pos_domain::shift::{CashMovementKind, CashSummary, Shift, ShiftError, ShiftStatus};
 use pos_domain::shifts::{
-    CloseCmd, MovementCmd, ShiftCaller, ShiftClaim, ShiftOutcome, ShiftRender, ShiftServiceError, ShiftState,
+    CloseCmd, MovementCmd, ShiftCaller, ShiftClaim, ShiftListQuery, ShiftOutcome, ShiftRender,
+    ShiftServiceError, ShiftState,
 };
 use pos_domain::validate::{Note, ValidationError};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ProblemDetails};
-use crate::extract::Path;
+use crate::extract::{Path, parse_query};
 use crate::idempotency::{
     KeyRule, RawBody, fingerprint, idempotency_key, in_progress, json_response, key_reused, problem_response,
     respond_with,
@@ -33,6 +34,7 @@ use crate::state::AppState;
 
 pub(crate) fn routes(cfg: &mut ServiceConfig) {
     cfg.service(open_shift)
+        .service(list_shifts)
         .service(current_shift)
         .service(get_shift)
         .service(record_cash_movement)
@@ -80,6 +82,24 @@ pub struct CloseShiftInput {
     /// A manager's credentials when the variance is beyond the threshold and the closer is
     /// not a manager.
     pub approval: Option<ApprovalInput>,
+}
+
+/// `GET /api/shifts` filters and paging.
+#[derive(Debug, Clone, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListShiftsQuery {
+    /// `open` or `closed`; both when absent.
+    pub status: Option<String>,
+    /// First business date of the opening (included).
+    pub from: Option<NaiveDate>,
+    /// Last business date of the opening (included); not before `from`.
+    pub to: Option<NaiveDate>,
+    /// 1–500, default 100; newest opened first.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u32>,
+    /// Shifts to skip, for the next page (default 0).
+    #[param(minimum = 0)]
+    pub offset: Option<u32>,
 }
 
 // ----- views ---------------------------------------------------------------------------------
@@ -354,6 +374,48 @@ pub async fn open_shift(
         render,
         amount,
     )
+}
+
+/// Shifts, open and closed, newest opened first, with their drawers. A manager or admin
+/// sees everyone's; a cashier only their own.
+#[utoipa::path(
+    tag = "shifts",
+    params(ListShiftsQuery),
+    responses(
+        (status = 200, description = "A page of shifts", body = Vec<ShiftView>),
+        (status = 400, description = "`invalid_parameter`: `from`, `to`, `limit` or `offset` unreadable (`field` names it)", body = ProblemDetails, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`: `status` not open or closed, `from` after `to`, `limit` out of 1–500", body = ProblemDetails, content_type = "application/problem+json"),
+    ),
+    security(("bearer_auth" = []), ("cookie_auth" = [])),
+    extensions(("x-pos-action" = json!("view_x_report")))
+)]
+#[get("/shifts")]
+pub async fn list_shifts(
+    state: web::Data<AppState>,
+    auth: Authenticated,
+    req: HttpRequest,
+) -> Result<web::Json<Vec<ShiftView>>, ApiError> {
+    auth.require(Action::ViewXReport)?;
+    let query: ListShiftsQuery = parse_query(req.query_string())?;
+    let status = query
+        .status
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+        .map(ShiftStatus::parse)
+        .transpose()?;
+    let query = ShiftListQuery {
+        status,
+        from: query.from,
+        to: query.to,
+        limit: query.limit.unwrap_or(100),
+        offset: query.offset.unwrap_or(0),
+    };
+    let shifts = state
+        .shifts
+        .list(caller(&auth), query)
+        .await
+        .map_err(read_error)?;
+    Ok(web::Json(shifts.iter().map(ShiftView::of).collect()))
 }
 
 /// The caller's open shift with its drawer; 404 `no_open_shift` when there is none.

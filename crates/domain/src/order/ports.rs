@@ -518,6 +518,10 @@ pub trait OrderStore: Send + Sync {
     /// One order with its items (ordered by `created_at, id`). `NotFound { entity: "order" }`.
     async fn get_order(&self, id: OrderId) -> Result<Order, StoreError>;
 
+    /// Every payment of order `id` (any status), in the order they were taken (`created_at,
+    /// id`). `NotFound { entity: "order" }` when there is no such order.
+    async fn payments_of_order(&self, id: OrderId) -> Result<Vec<crate::payment::Payment>, StoreError>;
+
     /// Orders passing `filter` ([`OrderFilter::matches`]), newest first (`created_at DESC,
     /// id DESC`), at most `filter.limit`, each with its items.
     async fn list_orders(&self, filter: &OrderFilter) -> Result<Vec<Order>, StoreError>;

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::error::StoreError;
 use crate::ids::{ShiftId, StaffId};
 use crate::shift::{CashFlows, Shift};
-use crate::shifts::{ShiftClaim, ShiftEffects, ShiftMutation, ShiftStore, ShiftWork};
+use crate::shifts::{ShiftClaim, ShiftEffects, ShiftFilter, ShiftMutation, ShiftStore, ShiftWork};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct UnusedShiftStore;
@@ -39,6 +39,9 @@ impl ShiftStore for UnusedShiftStore {
         unused()
     }
     async fn open_shift_of(&self, _: StaffId) -> Result<Option<(Shift, CashFlows)>, StoreError> {
+        unused()
+    }
+    async fn list_shifts(&self, _: &ShiftFilter) -> Result<Vec<(Shift, CashFlows)>, StoreError> {
         unused()
     }
 }

@@ -17,7 +17,7 @@ use pos_domain::order::ports::{IdempotencyClaim, Mutation};
 use pos_domain::payment::{PaymentMethod, PaymentStatus};
 use pos_domain::shift::{CashFlows, CashMovement, CashMovementKind, Shift, ShiftError, ShiftStatus};
 use pos_domain::shifts::{
-    ShiftClaim, ShiftEffects, ShiftMutation, ShiftRender, ShiftState, ShiftStore, ShiftWork,
+    ShiftClaim, ShiftEffects, ShiftFilter, ShiftMutation, ShiftRender, ShiftState, ShiftStore, ShiftWork,
 };
 use pos_domain::validate::Note;
 use uuid::Uuid;
@@ -165,43 +165,95 @@ fn assemble(conn: &mut PgConnection, row: ShiftRow) -> Result<Shift, DbError> {
 /// The drawer's payment flows: the shift's payments and the refunds paid from it, summed by
 /// the domain's rule.
 fn flows(conn: &mut PgConnection, shift: &Shift) -> Result<CashFlows, DbError> {
-    let currency = shift.currency();
-    let id = shift.id.as_uuid();
-    let paid: Vec<(String, String, i64, i64)> = payments::table
-        .filter(payments::shift_id.eq(id))
+    flows_of_many(conn, std::slice::from_ref(shift))?
+        .pop()
+        .ok_or_else(|| DbError::Store(StoreError::Internal("no drawer computed for a shift".into())))
+}
+
+/// The drawers' payment flows of `shifts` (in their order), in two queries whatever their
+/// number.
+fn flows_of_many(conn: &mut PgConnection, shifts: &[Shift]) -> Result<Vec<CashFlows>, DbError> {
+    let ids: Vec<Uuid> = shifts.iter().map(|s| s.id.as_uuid()).collect();
+    let paid: Vec<(Option<Uuid>, String, String, i64, i64)> = payments::table
+        .filter(payments::shift_id.eq_any(&ids))
         .select((
+            payments::shift_id,
             payments::method,
             payments::status,
             payments::amount,
             payments::tip,
         ))
         .load(conn)?;
-    let refunded: Vec<(String, i64)> = refunds::table
+    let refunded: Vec<(Option<Uuid>, String, i64)> = refunds::table
         .inner_join(payments::table)
-        .filter(refunds::shift_id.eq(id))
-        .select((payments::method, refunds::amount))
+        .filter(refunds::shift_id.eq_any(&ids))
+        .select((refunds::shift_id, payments::method, refunds::amount))
         .load(conn)?;
-    let paid = paid
+    let method = |m: &str| PaymentMethod::parse(m).map_err(|e| corrupt("payments.method", e.message));
+    shifts
+        .iter()
+        .map(|shift| {
+            let currency = shift.currency();
+            let id = Some(shift.id.as_uuid());
+            let paid = paid
+                .iter()
+                .filter(|p| p.0 == id)
+                .map(|(_, m, status, amount, tip)| {
+                    Ok((
+                        method(m)?,
+                        PaymentStatus::parse(status).map_err(|e| corrupt("payments.status", e.message))?,
+                        Money::new(*amount, currency),
+                        Money::new(*tip, currency),
+                    ))
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let refunded = refunded
+                .iter()
+                .filter(|r| r.0 == id)
+                .map(|(_, m, amount)| Ok((method(m)?, Money::new(*amount, currency))))
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            CashFlows::from_parts(currency, paid, refunded)
+                .map_err(|e| DbError::Store(corrupt("drawer of shift", e)))
+        })
+        .collect()
+}
+
+/// Shifts passing `filter`, newest opened first, with their movements and flows.
+fn list(conn: &mut PgConnection, filter: &ShiftFilter) -> Result<Vec<(Shift, CashFlows)>, DbError> {
+    let mut query = shifts::table.select(ShiftRow::as_select()).into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(shifts::status.eq(status.as_str()));
+    }
+    if let Some(staff) = filter.staff {
+        query = query.filter(shifts::staff_id.eq(staff.as_uuid()));
+    }
+    if let Some(from) = filter.opened_from {
+        query = query.filter(shifts::opened_at.ge(from));
+    }
+    if let Some(before) = filter.opened_before {
+        query = query.filter(shifts::opened_at.lt(before));
+    }
+    let rows: Vec<ShiftRow> = query
+        .order((shifts::opened_at.desc(), shifts::id.desc()))
+        .limit(i64::from(filter.limit))
+        .offset(i64::from(filter.offset))
+        .load(conn)?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut movements: Vec<MovementRow> = cash_movements::table
+        .filter(cash_movements::shift_id.eq_any(&ids))
+        .order((cash_movements::created_at, cash_movements::id))
+        .select(MovementRow::as_select())
+        .load(conn)?;
+    let shifts = rows
         .into_iter()
-        .map(|(method, status, amount, tip)| {
-            Ok((
-                PaymentMethod::parse(&method).map_err(|e| corrupt("payments.method", e.message))?,
-                PaymentStatus::parse(&status).map_err(|e| corrupt("payments.status", e.message))?,
-                Money::new(amount, currency),
-                Money::new(tip, currency),
-            ))
+        .map(|row| {
+            let (mine, rest): (Vec<_>, Vec<_>) = movements.drain(..).partition(|m| m.shift_id == row.id);
+            movements = rest;
+            row.into_shift(mine)
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let refunded = refunded
-        .into_iter()
-        .map(|(method, amount)| {
-            Ok((
-                PaymentMethod::parse(&method).map_err(|e| corrupt("payments.method", e.message))?,
-                Money::new(amount, currency),
-            ))
-        })
-        .collect::<Result<Vec<_>, StoreError>>()?;
-    CashFlows::from_parts(currency, paid, refunded).map_err(|e| DbError::Store(corrupt("drawer of shift", e)))
+    let flows = flows_of_many(conn, &shifts)?;
+    Ok(shifts.into_iter().zip(flows).collect())
 }
 
 /// How a shift unit's transaction ends early.
@@ -492,6 +544,11 @@ impl ShiftStore for PgStore {
 
     async fn get_shift(&self, id: ShiftId) -> Result<(Shift, CashFlows), StoreError> {
         self.interact(move |conn| load(conn, id)).await
+    }
+
+    async fn list_shifts(&self, filter: &ShiftFilter) -> Result<Vec<(Shift, CashFlows)>, StoreError> {
+        let filter = filter.clone();
+        self.interact(move |conn| list(conn, &filter)).await
     }
 
     async fn open_shift_of(&self, staff: StaffId) -> Result<Option<(Shift, CashFlows)>, StoreError> {

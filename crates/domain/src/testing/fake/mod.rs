@@ -586,6 +586,21 @@ impl OrderStore for InMemoryStore {
         self.run_unit(claim, |_| Plan::Merge { target, source, work })
     }
 
+    async fn payments_of_order(&self, id: OrderId) -> Result<Vec<crate::payment::Payment>, StoreError> {
+        let state = self.state();
+        if !state.orders.contains_key(&id) {
+            return Err(StoreError::not_found("order"));
+        }
+        let mut paid: Vec<_> = state
+            .payments
+            .values()
+            .filter(|p| p.order_id == id)
+            .cloned()
+            .collect();
+        paid.sort_by_key(|p| (p.created_at, p.id));
+        Ok(paid)
+    }
+
     async fn get_payment(
         &self,
         id: crate::ids::PaymentId,

@@ -125,6 +125,11 @@ impl OrderStore for PgStore {
             .await
     }
 
+    async fn payments_of_order(&self, id: OrderId) -> Result<Vec<pos_domain::payment::Payment>, StoreError> {
+        self.interact(move |conn| payment_rows::payments_of_order(conn, id.as_uuid()))
+            .await
+    }
+
     async fn get_order(&self, id: OrderId) -> Result<Order, StoreError> {
         self.interact(move |conn| {
             let row: Option<OrderRow> = orders::table

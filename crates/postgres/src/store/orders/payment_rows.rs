@@ -158,6 +158,30 @@ pub(crate) fn get_payment(
     Ok(row.into_stored()?)
 }
 
+/// Every payment of `order`, as taken (`created_at, id`); `NotFound { entity: "order" }`
+/// when there is no such order.
+pub(crate) fn payments_of_order(
+    conn: &mut PgConnection,
+    order: uuid::Uuid,
+) -> Result<Vec<Payment>, crate::error::DbError> {
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        crate::schema::orders::table.filter(crate::schema::orders::id.eq(order)),
+    ))
+    .get_result(conn)?;
+    if !exists {
+        return Err(StoreError::not_found("order").into());
+    }
+    let rows: Vec<PaymentRead> = payments::table
+        .filter(payments::order_id.eq(order))
+        .order((payments::created_at, payments::id))
+        .select(PaymentRead::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| row.into_stored().map(|s| s.payment))
+        .collect::<Result<_, _>>()?)
+}
+
 /// Inserts the unit's refunds (after their payments are written).
 pub(crate) fn write_refunds(conn: &mut PgConnection, refunds: &[Refund]) -> QueryResult<()> {
     for refund in refunds {
