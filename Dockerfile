@@ -27,6 +27,8 @@ RUN cargo chef prepare --recipe-path recipe.json
 # Dependencies in a layer of their own: a source change reuses it.
 FROM chef AS build
 COPY --from=plan /src/recipe.json recipe.json
+# .cargo/config.toml carries the allocator's build-time settings (jemalloc's decay).
+COPY .cargo .cargo
 RUN cargo chef cook --release --locked -p pos-server --recipe-path recipe.json
 COPY Cargo.toml Cargo.lock rustfmt.toml ./
 COPY crates crates
