@@ -24,3 +24,6 @@ GROUP BY 1, 2;
 -- year's million lines only those few are in this index.
 CREATE INDEX order_items_discounted_idx ON order_items (order_id)
     WHERE applied_discount IS NOT NULL AND status <> 'voided';
+
+-- A shift's drawer (X report, close, the shifts list) sums its refunds by shift.
+CREATE INDEX refunds_shift_idx ON refunds (shift_id);
