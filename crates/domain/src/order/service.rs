@@ -747,6 +747,7 @@ where
 }
 
 mod changes;
+mod sending;
 
 /// Turns the order store's answer into a use case's, publishing what was appended. Every
 /// use case that changes an order (the order service's, payments) ends through it.
