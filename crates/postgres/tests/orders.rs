@@ -591,6 +591,185 @@ async fn fifty_parallel_requests_with_one_key_make_exactly_one_order() {
     );
 }
 
+/// A work that sets the order's preparation notes (no event).
+fn set_notes(text: &'static str) -> OrderWork {
+    let at = now();
+    Box::new(move |order: &mut Order| {
+        order.set_preparation_notes(Some(Note::parse(text).unwrap()), at)?;
+        Ok(WorkOutput {
+            change: OrderChange::PreparationNotesSet,
+            effects: Effects::default(),
+        })
+    })
+}
+
+/// Changes that run at the same time each end exactly as they would alone: a failure or a
+/// refusal undoes only its own writes, a twin key replays, a stale version is refused, and
+/// what the database holds afterwards is what the answers said. (The first create waits
+/// inside its transaction until the others are under way; nothing asserted depends on
+/// which ran first.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_changes_each_end_as_they_would_alone() {
+    let db = TestDb::new();
+    let v = venue(&db, 12).await;
+    let date = v.fixture.business_date;
+    let staff = v.fixture.staff;
+    let existing = committed(v.store.create_order(date, None, takeaway(&v.fixture, date)).await).order;
+
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (started, has_started) = tokio::sync::oneshot::channel::<()>();
+    let held_work = takeaway(&v.fixture, date);
+    let held = {
+        let store = v.store.clone();
+        tokio::spawn(async move {
+            let work: CreateWork = Box::new(move |number| {
+                let _ = started.send(());
+                let _ = released.recv_timeout(Duration::from_secs(10));
+                held_work(number)
+            });
+            store.create_order(date, None, work).await
+        })
+    };
+    has_started.await.unwrap();
+
+    let spawn = |change: std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Mutation, StoreError>> + Send>,
+    >| { tokio::spawn(change) };
+    let create = |claim: Option<IdempotencyClaim>, work: CreateWork| {
+        let store = v.store.clone();
+        spawn(Box::pin(
+            async move { store.create_order(date, claim, work).await },
+        ))
+    };
+    let mutate = |target: OrderId, version: Option<i32>, claim: Option<IdempotencyClaim>, work: OrderWork| {
+        let store = v.store.clone();
+        spawn(Box::pin(async move {
+            store
+                .mutate_order(OrderTarget::Order(target), version, claim, work)
+                .await
+        }))
+    };
+    let twins = [
+        create(Some(claim(staff, "twin", "same")), takeaway(&v.fixture, date)),
+        create(Some(claim(staff, "twin", "same")), takeaway(&v.fixture, date)),
+    ];
+    let refused_create = create(
+        Some(claim(staff, "empty", "nothing")),
+        Box::new(|_| Err(OrderError::EmptyOrder)),
+    );
+    let missing = mutate(OrderId::new(), None, None, set_notes("nobody"));
+    let failing_at = now();
+    // No expected version: it reaches its writes whichever change of the order ran first.
+    let failing = mutate(
+        existing.id,
+        None,
+        Some(claim(staff, "doomed", "notes")),
+        Box::new(move |order: &mut Order| {
+            order.set_preparation_notes(Some(Note::parse("doomed").unwrap()), failing_at)?;
+            Ok(WorkOutput {
+                change: OrderChange::PreparationNotesSet,
+                effects: Effects {
+                    // events_event_type_check: at most 100 characters; fails after the save.
+                    events: vec![NewEvent::new(&"x".repeat(101), "orders", serde_json::json!({}))],
+                    ..Effects::default()
+                },
+            })
+        }),
+    );
+    let rivals = [
+        mutate(existing.id, Some(1), None, set_notes("first")),
+        mutate(existing.id, Some(1), None, set_notes("second")),
+    ];
+    let plain: Vec<_> = (0..5).map(|_| create(None, takeaway(&v.fixture, date))).collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    release.send(()).unwrap();
+
+    let mut numbers = vec![existing.number, committed(held.await.unwrap()).order.number];
+    let [first_twin, second_twin] = twins;
+    let twin_answers = [first_twin.await.unwrap(), second_twin.await.unwrap()];
+    let twin = twin_answers
+        .iter()
+        .find_map(|a| match a {
+            Ok(Mutation::Committed(c)) => Some(c.clone()),
+            _ => None,
+        })
+        .expect("one twin commits");
+    let stored = twin.response.clone().unwrap();
+    assert!(
+        twin_answers
+            .iter()
+            .any(|a| matches!(a, Ok(Mutation::Replayed(r)) if *r == stored)),
+        "the other twin replays its answer: {twin_answers:?}"
+    );
+    numbers.push(twin.order.number);
+    let refusal = refused(refused_create.await.unwrap());
+    assert_eq!(refusal.error, OrderError::EmptyOrder);
+    assert!(refusal.response.is_some(), "a refusal with a key is stored");
+    assert!(matches!(missing.await.unwrap(), Err(StoreError::NotFound { .. })));
+    assert_eq!(
+        failing.await.unwrap(),
+        Err(StoreError::CheckViolation {
+            constraint: "events_event_type_check".into()
+        })
+    );
+    let [a, b] = rivals;
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    let (winner, loser) = match (&a, &b) {
+        (Ok(Mutation::Committed(_)), _) => (committed(a), refused(b)),
+        _ => (committed(b), refused(a)),
+    };
+    assert_eq!(winner.order.version, 2);
+    assert_eq!(
+        loser.error,
+        OrderError::StaleVersion {
+            expected: 1,
+            current: 2
+        }
+    );
+    for create in plain {
+        numbers.push(committed(create.await.unwrap()).order.number);
+    }
+    let distinct: BTreeSet<i32> = numbers.iter().copied().collect();
+    assert_eq!(distinct.len(), numbers.len(), "numbers are distinct: {numbers:?}");
+
+    // What the database holds is exactly what the answers said.
+    assert_eq!(v.store.get_order(existing.id).await.unwrap(), winner.order);
+    assert_eq!(count(&v.store, "SELECT count(*) AS n FROM orders").await, 8);
+    assert_eq!(
+        count(
+            &v.store,
+            "SELECT count(*) AS n FROM events WHERE event_type = 'order.created'"
+        )
+        .await,
+        8
+    );
+    assert_eq!(
+        count(
+            &v.store,
+            "SELECT count(*) AS n FROM idempotency_records WHERE key = 'doomed'"
+        )
+        .await,
+        0,
+        "the failed change's claim went with it"
+    );
+    assert_eq!(
+        count(&v.store, "SELECT count(*) AS n FROM idempotency_records").await,
+        2,
+        "the twin's and the refusal's"
+    );
+    // The refusal replays as stored.
+    assert_eq!(
+        v.store
+            .create_order(
+                date,
+                Some(claim(staff, "empty", "nothing")),
+                takeaway(&v.fixture, date)
+            )
+            .await,
+        Ok(Mutation::Replayed(refusal.response.unwrap()))
+    );
+}
+
 #[tokio::test]
 async fn a_key_reused_with_another_request_is_a_mismatch_and_writes_nothing() {
     let db = TestDb::new();
