@@ -5,6 +5,7 @@
 //! and then all of their items in one more query, never one query per order.
 
 mod catalog;
+mod group;
 mod idempotency;
 mod item_rows;
 mod payment_rows;
@@ -12,6 +13,7 @@ mod rows;
 mod unit_of_work;
 
 pub(crate) use catalog::ProductWithModifiers;
+pub(crate) use group::ChangeQueue;
 // Shifts claim keys and store answers with the unit's own statements.
 pub(crate) use idempotency::{claim_key, store_response};
 pub(crate) use unit_of_work::Abort;
@@ -35,6 +37,7 @@ use uuid::Uuid;
 
 use super::PgStore;
 use crate::schema::{orders, print_jobs};
+use group::{Change, Start};
 use pos_domain::order::unit_of_work::Plan;
 use rows::{OrderRow, assemble};
 use unit_of_work::load_items;
@@ -65,18 +68,8 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: CreateWork,
     ) -> Result<Mutation, StoreError> {
-        self.interact(move |conn| {
-            // Taken in its own statement, before the unit's transaction: no counter row stays
-            // locked until a create commits (a create that rolls back skips its number).
-            let number = unit_of_work::take_number(conn, business_date)?;
-            let plan = Plan::Create {
-                business_date,
-                number,
-                work,
-            };
-            unit_of_work::run(conn, claim, plan)
-        })
-        .await
+        let start = Start::Create { business_date, work };
+        self.commit_change(Change { claim, start }).await
     }
 
     async fn mutate_order(
@@ -87,8 +80,11 @@ impl OrderStore for PgStore {
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
         let plan = Plan::mutate(target, expected_version, work);
-        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
-            .await
+        self.commit_change(Change {
+            claim,
+            start: Start::Plan(plan),
+        })
+        .await
     }
 
     async fn mutate_order_with(
@@ -104,8 +100,11 @@ impl OrderStore for PgStore {
             lookups,
             work,
         };
-        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
-            .await
+        self.commit_change(Change {
+            claim,
+            start: Start::Plan(plan),
+        })
+        .await
     }
 
     async fn merge_orders(
@@ -116,8 +115,11 @@ impl OrderStore for PgStore {
         work: MergeWork,
     ) -> Result<Mutation, StoreError> {
         let plan = Plan::Merge { target, source, work };
-        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
-            .await
+        self.commit_change(Change {
+            claim,
+            start: Start::Plan(plan),
+        })
+        .await
     }
 
     async fn get_payment(&self, id: PaymentId) -> Result<StoredPayment, StoreError> {
