@@ -50,8 +50,6 @@ pub struct PgStore {
     staff_reads: Arc<coalesce::ReadQueue<uuid::Uuid, crate::rows::StaffRow>>,
     /// Products to order with their active modifiers, read together (`coalesce`).
     product_reads: Arc<coalesce::ReadQueue<uuid::Uuid, orders::ProductWithModifiers>>,
-    /// Order changes waiting to be committed in a group (`orders::group`).
-    order_changes: Arc<orders::ChangeQueue>,
 }
 
 impl fmt::Debug for PgStore {
@@ -72,7 +70,6 @@ impl PgStore {
             pin_pepper: Arc::new(OnceCell::new()),
             staff_reads: Arc::default(),
             product_reads: Arc::default(),
-            order_changes: Arc::default(),
         }
     }
 

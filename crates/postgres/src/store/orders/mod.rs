@@ -5,7 +5,6 @@
 //! and then all of their items in one more query, never one query per order.
 
 mod catalog;
-mod group;
 mod idempotency;
 mod item_rows;
 mod payment_rows;
@@ -13,7 +12,6 @@ mod rows;
 mod unit_of_work;
 
 pub(crate) use catalog::ProductWithModifiers;
-pub(crate) use group::ChangeQueue;
 // Shifts claim keys and store answers with the unit's own statements.
 pub(crate) use idempotency::{claim_key, store_response};
 pub(crate) use unit_of_work::Abort;
@@ -37,7 +35,6 @@ use uuid::Uuid;
 
 use super::PgStore;
 use crate::schema::{orders, print_jobs};
-use group::{Change, Start};
 use pos_domain::order::unit_of_work::Plan;
 use rows::{OrderRow, assemble};
 use unit_of_work::load_items;
@@ -68,8 +65,18 @@ impl OrderStore for PgStore {
         claim: Option<IdempotencyClaim>,
         work: CreateWork,
     ) -> Result<Mutation, StoreError> {
-        let start = Start::Create { business_date, work };
-        self.commit_change(Change { claim, start }).await
+        self.interact(move |conn| {
+            // Taken in its own statement, before the unit's transaction: no counter row stays
+            // locked until a create commits (a create that rolls back skips its number).
+            let number = unit_of_work::take_number(conn, business_date)?;
+            let plan = Plan::Create {
+                business_date,
+                number,
+                work,
+            };
+            unit_of_work::run(conn, claim, plan)
+        })
+        .await
     }
 
     async fn mutate_order(
@@ -80,11 +87,8 @@ impl OrderStore for PgStore {
         work: OrderWork,
     ) -> Result<Mutation, StoreError> {
         let plan = Plan::mutate(target, expected_version, work);
-        self.commit_change(Change {
-            claim,
-            start: Start::Plan(plan),
-        })
-        .await
+        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
+            .await
     }
 
     async fn mutate_order_with(
@@ -100,11 +104,8 @@ impl OrderStore for PgStore {
             lookups,
             work,
         };
-        self.commit_change(Change {
-            claim,
-            start: Start::Plan(plan),
-        })
-        .await
+        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
+            .await
     }
 
     async fn merge_orders(
@@ -115,11 +116,8 @@ impl OrderStore for PgStore {
         work: MergeWork,
     ) -> Result<Mutation, StoreError> {
         let plan = Plan::Merge { target, source, work };
-        self.commit_change(Change {
-            claim,
-            start: Start::Plan(plan),
-        })
-        .await
+        self.interact(move |conn| unit_of_work::run(conn, claim, plan))
+            .await
     }
 
     async fn get_payment(&self, id: PaymentId) -> Result<StoredPayment, StoreError> {

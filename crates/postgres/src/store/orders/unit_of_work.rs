@@ -28,7 +28,7 @@ use pos_domain::receipts::ReceiptFacts;
 use pos_domain::reports::SALE_STATUS;
 use uuid::Uuid;
 
-use super::idempotency::{store_response, take_key};
+use super::idempotency::{claim_key, store_response};
 use super::item_rows::{insert_items, upsert_items};
 use super::rows::{NewPrintJobRow, OrderItemRow, OrderRow, assemble, order_to_rows};
 use crate::error::DbError;
@@ -67,17 +67,22 @@ impl From<DbError> for Abort {
     }
 }
 
-/// Runs one unit on `conn`, inside the transaction (or savepoint) its group opened
-/// ([`unit_of_work::run`] decides; [`PgUnit`] reads and writes): `Err(Abort::Answer(..))`
-/// when the unit must end rolled back.
-pub(crate) fn run_unit(
+/// Runs one unit in one transaction ([`unit_of_work::run`] decides; [`PgUnit`] reads and
+/// writes) and turns its end into the port's answer.
+pub(crate) fn run(
     conn: &mut PgConnection,
     claim: Option<IdempotencyClaim>,
     plan: Plan,
-) -> Result<Mutation, Abort> {
-    match unit_of_work::run(&mut PgUnit { conn }, claim, plan)? {
-        Ending::Commit(mutation) => Ok(mutation),
-        Ending::RollBack(mutation) => Err(Abort::Answer(mutation)),
+) -> Result<Mutation, DbError> {
+    let result = conn.transaction::<Mutation, Abort, _>(|conn| {
+        match unit_of_work::run(&mut PgUnit { conn }, claim, plan)? {
+            Ending::Commit(mutation) => Ok(mutation),
+            Ending::RollBack(mutation) => Err(Abort::Answer(mutation)),
+        }
+    });
+    match result {
+        Ok(mutation) | Err(Abort::Answer(mutation)) => Ok(mutation),
+        Err(Abort::Db(e)) => Err(e),
     }
 }
 
@@ -90,8 +95,7 @@ impl UnitStore for PgUnit<'_> {
     type Error = Abort;
 
     fn claim(&mut self, claim: &IdempotencyClaim) -> Result<Option<Mutation>, Abort> {
-        // The group set the claim's lock timeout for its whole transaction.
-        match take_key(self.conn, claim) {
+        match claim_key(self.conn, claim) {
             Ok(()) => Ok(None),
             Err(Abort::Answer(answer)) => Ok(Some(answer)),
             Err(e) => Err(e),
@@ -242,26 +246,20 @@ fn record_receipt(conn: &mut PgConnection, receipt: &unit_of_work::NewReceipt) -
     Ok(())
 }
 
-/// The next `count` numbers of `business_date`, in a statement of its own (autocommit): the
-/// counter row is locked only for that statement. Numbers are distinct and increasing within
-/// a business day; a create that rolls back leaves its number unused.
-pub(crate) fn take_numbers(
-    conn: &mut PgConnection,
-    business_date: NaiveDate,
-    count: usize,
-) -> Result<std::ops::RangeInclusive<i32>, DbError> {
-    let count = i32::try_from(count).map_err(|_| StoreError::Internal("too many creates".into()))?;
-    let last: i32 = diesel::insert_into(order_number_counters::table)
+/// The next number of `business_date`, in a statement of its own (autocommit): the counter
+/// row is locked only for that statement. Numbers are distinct and increasing within a
+/// business day; a create that rolls back leaves its number unused.
+pub(crate) fn take_number(conn: &mut PgConnection, business_date: NaiveDate) -> Result<i32, DbError> {
+    Ok(diesel::insert_into(order_number_counters::table)
         .values((
             order_number_counters::business_date.eq(business_date),
-            order_number_counters::last_number.eq(count),
+            order_number_counters::last_number.eq(1),
         ))
         .on_conflict(order_number_counters::business_date)
         .do_update()
-        .set(order_number_counters::last_number.eq(order_number_counters::last_number + count))
+        .set(order_number_counters::last_number.eq(order_number_counters::last_number + 1))
         .returning(order_number_counters::last_number)
-        .get_result(conn)?;
-    Ok(last - count + 1..=last)
+        .get_result(conn)?)
 }
 
 /// Locks those of the products `ids` (sorted) whose stock is tracked and reads it: in id
