@@ -71,14 +71,12 @@
 //! (`SerializationFailure`), a missing order (`NotFound`) — rolls the whole transaction back,
 //! the claim included: a retry with the same key executes afresh.
 //!
-//! # Units committed together
+//! # One unit, one transaction
 //!
-//! An adapter may commit several concurrent units in one transaction (PostgreSQL does, for
-//! creates and for changes by order id: see `pos-postgres`'s `orders::batch`), provided each
-//! unit's answer is exactly what it would be alone: units of one order are never in the same
-//! group, every refusal is the unit's own (its claim stores it, nothing else of it is
-//! written), numbers stay gap-free, and a key claimed twice in a group answers the second as
-//! a replay of the first (or a mismatch). A store error fails every unit of the group.
+//! Every unit commits on its own. Committing concurrent units together (one transaction,
+//! a savepoint each, through this same recipe) was built and measured for issue 9: it saved
+//! PostgreSQL some CPU per order but no throughput, because the statements, not the WAL
+//! flush, are what an order costs (docs/benchmarks.md). So there is one path.
 
 use std::fmt;
 use std::time::Duration;
@@ -436,17 +434,17 @@ pub struct ProductCount {
 /// Orders: their units of work and the reads of the floor and the KDS.
 #[async_trait]
 pub trait OrderStore: Send + Sync {
-    /// Creates an order in one transaction: claim (if any) → allocate the next number of
-    /// `business_date` → `work(number)` → insert the order and its items → effects →
-    /// response → events → COMMIT.
+    /// Creates an order in one unit of work: the next number of `business_date` is taken
+    /// first, then claim (if any) → `work(number)` → insert the order and its items →
+    /// effects → response → events → COMMIT.
     ///
     /// The number comes from `INSERT INTO order_number_counters (business_date, last_number)
     /// VALUES ($1, 1) ON CONFLICT (business_date) DO UPDATE SET last_number =
-    /// order_number_counters.last_number + 1 RETURNING last_number` (a group takes `+ n`),
-    /// taken *after* the claim: the counter row stays locked until COMMIT, so
-    /// concurrent creates of one day get distinct numbers, and a refused create gives its
-    /// number back (a failed one rolls it back), so committed numbers have no gaps (200
-    /// concurrent creates → 1..=200). Keep the time between allocation and COMMIT short.
+    /// order_number_counters.last_number + 1 RETURNING last_number`, a statement of its own
+    /// before the unit's transaction, so no counter row stays locked until a create
+    /// commits. Numbers are distinct and increasing within a business day; a create that is
+    /// refused, replayed or rolled back leaves its number unused (200 concurrent creates
+    /// that all commit → exactly 1..=200).
     ///
     /// The order returned by the work must have the allocated number, `business_date` and
     /// version 1, and its effects must move no stock (stock moves when items are sent), else
