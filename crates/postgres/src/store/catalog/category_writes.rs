@@ -17,16 +17,7 @@ pub(super) fn create_category(
         ))
         .execute(conn)?;
     let after = load_category(conn, id.as_uuid(), false)?;
-    let events = record(
-        conn,
-        ctx,
-        CatalogEntity::Category,
-        Some(id.to_string()),
-        CatalogChange::Created,
-        None,
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: after, events })
+    created(conn, ctx, CatalogEntity::Category, id, after)
 }
 
 pub(super) fn update_category(
@@ -46,16 +37,14 @@ pub(super) fn update_category(
         ))
         .execute(conn)?;
     let after = load_category(conn, id.as_uuid(), false)?;
-    let events = record(
+    changed(
         conn,
         ctx,
-        CatalogEntity::Category,
-        Some(id.to_string()),
+        (CatalogEntity::Category, Some(id.to_string())),
         CatalogChange::Updated,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: after, events })
+        &before,
+        after,
+    )
 }
 
 pub(super) fn delete_category(
@@ -86,14 +75,5 @@ pub(super) fn delete_category(
         .into());
     }
     diesel::delete(categories::table.find(id.as_uuid())).execute(conn)?;
-    let events = record(
-        conn,
-        ctx,
-        CatalogEntity::Category,
-        Some(id.to_string()),
-        CatalogChange::Deleted,
-        Some(snapshot(&before)),
-        None,
-    )?;
-    Ok(Written { value: (), events })
+    deleted(conn, ctx, CatalogEntity::Category, id, snapshot(&before))
 }

@@ -128,6 +128,61 @@ fn record(
     Ok(vec![event])
 }
 
+/// A created entity's answer: `after` with its `Created` event and audit entry.
+fn created<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    ctx: ChangeContext,
+    entity: CatalogEntity,
+    id: impl ToString,
+    after: T,
+) -> Result<Written<T>, Fail> {
+    let events = record(
+        conn,
+        ctx,
+        entity,
+        Some(id.to_string()),
+        CatalogChange::Created,
+        None,
+        Some(snapshot(&after)),
+    )?;
+    Ok(Written { value: after, events })
+}
+
+/// A changed entity's answer: `after` with the event of `change` and the audit entry of
+/// `before` → `after`.
+fn changed<T: serde::Serialize>(
+    conn: &mut PgConnection,
+    ctx: ChangeContext,
+    (entity, id): (CatalogEntity, Option<String>),
+    change: CatalogChange,
+    before: &T,
+    after: T,
+) -> Result<Written<T>, Fail> {
+    let (before, after_snapshot) = (Some(snapshot(before)), Some(snapshot(&after)));
+    let events = record(conn, ctx, entity, id, change, before, after_snapshot)?;
+    Ok(Written { value: after, events })
+}
+
+/// A deleted entity's answer: its `Deleted` event and the audit entry of what it was.
+fn deleted(
+    conn: &mut PgConnection,
+    ctx: ChangeContext,
+    entity: CatalogEntity,
+    id: impl ToString,
+    before: serde_json::Value,
+) -> Result<Written<()>, Fail> {
+    let events = record(
+        conn,
+        ctx,
+        entity,
+        Some(id.to_string()),
+        CatalogChange::Deleted,
+        Some(before),
+        None,
+    )?;
+    Ok(Written { value: (), events })
+}
+
 fn not_found(entity: &'static str) -> Fail {
     Fail::Refused(CatalogError::NotFound(entity))
 }

@@ -112,14 +112,11 @@ pub(super) fn delete_modifier(
     // Order items keep a copy of their modifiers, so the row can go.
     let (before, sort) = load_modifier(conn, id.as_uuid(), true)?;
     diesel::delete(modifiers::table.find(id.as_uuid())).execute(conn)?;
-    let events = record(
+    deleted(
         conn,
         ctx,
         CatalogEntity::Modifier,
-        Some(id.to_string()),
-        CatalogChange::Deleted,
-        Some(modifier_snapshot(&before, sort)),
-        None,
-    )?;
-    Ok(Written { value: (), events })
+        id,
+        modifier_snapshot(&before, sort),
+    )
 }

@@ -44,16 +44,14 @@ pub(super) fn patch_product(
         }
     }
     let after = write_product(conn, &next)?;
-    let events = record(
+    changed(
         conn,
         ctx,
-        CatalogEntity::Product,
-        Some(id.to_string()),
+        (CatalogEntity::Product, Some(id.to_string())),
         change,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: after, events })
+        &before,
+        after,
+    )
 }
 
 pub(super) fn stock_unit(
@@ -134,16 +132,7 @@ pub(super) fn create_product(
         ))
         .execute(conn)?;
     let after = load_product(conn, id.as_uuid(), false)?;
-    let events = record(
-        conn,
-        ctx,
-        CatalogEntity::Product,
-        Some(id.to_string()),
-        CatalogChange::Created,
-        None,
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: after, events })
+    created(conn, ctx, CatalogEntity::Product, id, after)
 }
 
 pub(super) fn update_product(

@@ -33,14 +33,12 @@ pub(super) fn update_settings(
         .returning(SettingsRow::as_returning())
         .get_result(conn)?;
     let after = stored.into_settings()?;
-    let events = record(
+    changed(
         conn,
         ctx,
-        CatalogEntity::Settings,
-        None,
+        (CatalogEntity::Settings, None),
         CatalogChange::Updated,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: after, events })
+        &before,
+        after,
+    )
 }

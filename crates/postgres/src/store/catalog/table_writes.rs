@@ -20,16 +20,7 @@ pub(super) fn create_table(
         ))
         .execute(conn)?;
     let after = load_table(conn, id.as_uuid(), false)?;
-    let events = record(
-        conn,
-        ctx,
-        CatalogEntity::Table,
-        Some(id.to_string()),
-        CatalogChange::Created,
-        None,
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: after, events })
+    created(conn, ctx, CatalogEntity::Table, id, after)
 }
 
 pub(super) fn update_table(
@@ -54,16 +45,14 @@ pub(super) fn update_table(
         ))
         .execute(conn)?;
     let after = load_table(conn, id.as_uuid(), false)?;
-    let events = record(
+    changed(
         conn,
         ctx,
-        CatalogEntity::Table,
-        Some(id.to_string()),
+        (CatalogEntity::Table, Some(id.to_string())),
         CatalogChange::Updated,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: after, events })
+        &before,
+        after,
+    )
 }
 
 pub(super) fn delete_table(
@@ -77,16 +66,13 @@ pub(super) fn delete_table(
         .set(dining_tables::active.eq(false))
         .execute(conn)?;
     let after = load_table(conn, id.as_uuid(), false)?;
-    let events = record(
-        conn,
-        ctx,
-        CatalogEntity::Table,
-        Some(id.to_string()),
-        CatalogChange::Deleted,
-        Some(snapshot(&before)),
-        Some(snapshot(&after)),
-    )?;
-    Ok(Written { value: (), events })
+    // Retired, not removed: the audit shows the row before and after.
+    let entity = (CatalogEntity::Table, Some(id.to_string()));
+    let written = changed(conn, ctx, entity, CatalogChange::Deleted, &before, after)?;
+    Ok(Written {
+        value: (),
+        events: written.events,
+    })
 }
 
 /// A table with unfinished orders cannot be retired.
