@@ -788,4 +788,39 @@ async fn every_menu_and_floor_edit_replays_its_first_answer_to_a_retry_with_its_
     )
     .await;
     assert_eq!(retired.expect(StatusCode::OK)["active"], false);
+
+    // The settings too: one change and one audit entry per key, a refusal replayed.
+    let admin = Client::adopt(&venue.server, "able").await;
+    let (changed, key) = twice(
+        &admin,
+        Method::PATCH,
+        "/api/admin/settings",
+        Some(json!({"receipt_footer": "Retried footer"})),
+    )
+    .await;
+    assert_eq!(changed.expect(StatusCode::OK)["receipt_footer"], "Retried footer");
+    assert_eq!(audits("settings.updated"), 1);
+    keyed(
+        &admin,
+        Method::PATCH,
+        "/api/admin/settings",
+        &key,
+        Some(json!({"receipt_footer": "Another footer"})),
+    )
+    .await
+    .refused(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", None);
+    let (refused, _) = twice(
+        &admin,
+        Method::PATCH,
+        "/api/admin/settings",
+        Some(json!({"currency": "KES"})),
+    )
+    .await;
+    refused.refused(StatusCode::CONFLICT, "currency_in_use", Some("currency"));
+    assert_eq!(audits("settings.updated"), 1);
+    let settings = admin.get("/api/admin/settings").await;
+    assert_eq!(
+        settings.expect(StatusCode::OK)["receipt_footer"],
+        "Retried footer"
+    );
 }

@@ -17,7 +17,7 @@ use crate::venue::{Category, Modifier, NewCategory, NewProduct, NewTable, Produc
 
 use super::{
     CatalogClaim, CatalogError, CatalogStore, CategoryPatch, Claimed, ModifierPatch, NewModifier,
-    ProductFilter, ProductPatch, SettingsPatch, StockCommand, StockMovement, TablePatch, Written,
+    ProductFilter, ProductPatch, SettingsPatch, StockCommand, StockMovement, TablePatch,
 };
 
 /// The back-office use cases: the permission check, then the store, then the wake-up of
@@ -54,12 +54,6 @@ impl CatalogService {
             // A lost wake-up only delays screens: subscribers catch up from the log.
             let _ = self.bus.publish(event).await;
         }
-    }
-
-    async fn written<T>(&self, result: Result<Written<T>, CatalogError>) -> Result<T, CatalogError> {
-        let written = result?;
-        self.publish(&written.events).await;
-        Ok(written.value)
     }
 
     /// The venue's currency, in which every price is given.
@@ -305,9 +299,10 @@ impl CatalogService {
         &self,
         who: Requester,
         patch: SettingsPatch,
-    ) -> Result<Settings, CatalogError> {
+        claim: Option<CatalogClaim<Settings>>,
+    ) -> Result<Claimed<Settings>, CatalogError> {
         approval::require(who.actor, Action::ManageSettings)?;
-        self.written(self.store.update_settings(patch, who.into()).await)
+        self.claimed(self.store.update_settings(patch, who.into(), claim).await)
             .await
     }
 }

@@ -8,8 +8,8 @@ use crate::settings::Settings;
 use crate::venue::{Category, Modifier, NewCategory, NewProduct, NewTable, Product, Table};
 
 use super::{
-    CatalogClaim, CatalogError, CategoryPatch, ChangeContext, Claimed, ModifierPatch, NewModifier,
-    ProductPatch, SettingsPatch, StockCommand, StockMovement, TablePatch, Written,
+    CatalogClaim, CategoryPatch, ChangeContext, Claimed, ModifierPatch, NewModifier, ProductPatch,
+    SettingsPatch, StockCommand, StockMovement, TablePatch,
 };
 
 /// Filters of the back-office product list.
@@ -142,5 +142,6 @@ pub trait CatalogStore: Send + Sync {
         &self,
         patch: SettingsPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Settings>, CatalogError>;
+        claim: Option<CatalogClaim<Settings>>,
+    ) -> Result<Claimed<Settings>, StoreError>;
 }

@@ -1,12 +1,14 @@
 //! `/api/admin/settings`.
 
-use actix_web::{get, patch, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, get, patch, web};
 use pos_domain::catalog::SettingsPatch;
 use pos_domain::permissions::Action;
+use pos_domain::settings::Settings;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ProblemDetails};
-use crate::extract::Json;
+use crate::idempotency::RawBody;
 use crate::state::AppState;
 
 use super::*; // the routes' shared helpers, views and requests
@@ -33,6 +35,7 @@ pub async fn get_settings(
 /// field, and nothing is changed.
 #[utoipa::path(
     tag = "admin_menu",
+    params(("Idempotency-Key" = Option<String>, Header, description = IDEMPOTENCY_KEY_DOC)),
     request_body = UpdateSettingsRequest,
     responses(
         (status = 200, description = "Updated", body = SettingsView),
@@ -45,10 +48,13 @@ pub async fn get_settings(
 pub async fn update_settings(
     state: web::Data<AppState>,
     auth: Authenticated,
-    body: Json<UpdateSettingsRequest>,
-) -> Result<web::Json<SettingsView>, ApiError> {
+    req: HttpRequest,
+    body: RawBody,
+) -> Result<HttpResponse, ApiError> {
     auth.require(Action::ManageSettings)?;
-    let b = body.into_inner();
+    let render = answer::<Settings, SettingsView>(StatusCode::OK);
+    let claim = claim(&auth, &req, &body, render)?;
+    let b: UpdateSettingsRequest = body.json()?;
     let patch = SettingsPatch {
         cafe_name: b.cafe_name,
         currency: b.currency,
@@ -66,6 +72,8 @@ pub async fn update_settings(
         kds_warning_minutes: b.kds_warning_minutes,
         kds_late_minutes: b.kds_late_minutes,
     };
-    let settings = service(&state)?.update_settings(auth.requester(), patch).await?;
-    Ok(web::Json(SettingsView::from(&settings)))
+    let unit = service(&state)?
+        .update_settings(auth.requester(), patch, claim)
+        .await?;
+    respond(unit, render)
 }

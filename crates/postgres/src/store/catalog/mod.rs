@@ -98,19 +98,6 @@ impl From<Abort> for Fail {
     }
 }
 
-/// The port's answer for a write: refusals and database errors as `CatalogError`.
-fn ended<T>(result: Result<Result<T, Fail>, StoreError>) -> Result<T, CatalogError> {
-    match result {
-        Ok(Ok(value)) => Ok(value),
-        Ok(Err(Fail::Refused(e))) => Err(e),
-        Ok(Err(Fail::Db(e))) => Err(StoreError::from(e).into()),
-        Ok(Err(Fail::Answer(_))) => Err(CatalogError::Store(StoreError::Internal(
-            "an idempotent answer outside a claimed unit".into(),
-        ))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Appends the audit row and the event of one change; returns the event as appended.
 fn record(
     conn: &mut PgConnection,
@@ -623,12 +610,11 @@ impl CatalogStore for PgStore {
         &self,
         patch: SettingsPatch,
         ctx: ChangeContext,
-    ) -> Result<Written<Settings>, CatalogError> {
-        ended(
-            self.interact(move |conn| {
-                Ok(conn.transaction::<_, Fail, _>(|conn| settings_writes::update_settings(conn, patch, ctx)))
-            })
-            .await,
-        )
+        claim: Option<CatalogClaim<Settings>>,
+    ) -> Result<Claimed<Settings>, StoreError> {
+        self.unit(claim, move |conn| {
+            settings_writes::update_settings(conn, patch, ctx)
+        })
+        .await
     }
 }
