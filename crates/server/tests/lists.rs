@@ -22,7 +22,7 @@ async fn an_orders_payments_list_every_payment_whoever_took_it_with_its_refunds(
     let evyone = Client::adopt(server, "evyone").await;
     let cook = Client::adopt(server, "emma").await;
     // The approver's password is the adopted one.
-    Client::adopt(server, "linus").await;
+    let manager = Client::adopt(server, "linus").await;
     for cashier in [&phiona, &evyone] {
         cashier
             .post_keyed("/api/shifts", json!({"opening_float": 10_000}))
@@ -80,6 +80,36 @@ async fn an_orders_payments_list_every_payment_whoever_took_it_with_its_refunds(
     assert_eq!(after[1]["status"], "partially_refunded");
     assert_eq!(after[1]["refunded"], 100);
     assert_eq!(after[0]["refunded"], 0);
+
+    // The shifts list gives each drawer its own payments, tips, refunds and movements: what
+    // each shift read alone shows.
+    let evyones = evyone.get("/api/shifts/current").await;
+    let evyones = id(evyones.expect(StatusCode::OK));
+    evyone
+        .post_keyed(
+            &format!("/api/shifts/{evyones}/cash-movements"),
+            json!({"kind": "cash_in", "amount": 5_000, "reason": "change top-up"}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+    let shifts = manager.get("/api/shifts").await;
+    let shifts = shifts.expect(StatusCode::OK).clone();
+    assert_eq!(shifts.as_array().unwrap().len(), 2);
+    for shift in shifts.as_array().unwrap() {
+        let alone = manager.get(&format!("/api/shifts/{}", id(shift))).await;
+        let alone = alone.expect(StatusCode::OK);
+        assert_eq!(shift["cash"], alone["cash"], "{shift}");
+        assert_eq!(shift["movements"], alone["movements"], "{shift}");
+        let (cash_sales, tips, cash_in, movements) = if id(shift) == evyones {
+            (0.into(), 500, 5_000, 1)
+        } else {
+            (first["amount"].clone(), 0, 0, 0)
+        };
+        assert_eq!(shift["cash"]["cash_sales"], cash_sales, "{shift}");
+        assert_eq!(shift["cash"]["tips"], tips, "{shift}");
+        assert_eq!(shift["cash"]["cash_in"], cash_in, "{shift}");
+        assert_eq!(shift["movements"].as_array().unwrap().len(), movements, "{shift}");
+    }
 
     // Who may not read orders may not read their payments; bad or unknown ids are refused.
     let kitchen = cook.get(&path).await;

@@ -2,7 +2,7 @@
 //! case (the recipe is in `pos_domain::shifts`). The idempotency claim and the stored answer
 //! are the order unit's own statements.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -190,27 +190,44 @@ fn flows_of_many(conn: &mut PgConnection, shifts: &[Shift]) -> Result<Vec<CashFl
         .select((refunds::shift_id, payments::method, refunds::amount))
         .load(conn)?;
     let method = |m: &str| PaymentMethod::parse(m).map_err(|e| corrupt("payments.method", e.message));
+    let mut paid_by_shift: HashMap<Uuid, Vec<(String, String, i64, i64)>> = HashMap::new();
+    for (shift, m, status, amount, tip) in paid {
+        if let Some(shift) = shift {
+            paid_by_shift
+                .entry(shift)
+                .or_default()
+                .push((m, status, amount, tip));
+        }
+    }
+    let mut refunded_by_shift: HashMap<Uuid, Vec<(String, i64)>> = HashMap::new();
+    for (shift, m, amount) in refunded {
+        if let Some(shift) = shift {
+            refunded_by_shift.entry(shift).or_default().push((m, amount));
+        }
+    }
     shifts
         .iter()
         .map(|shift| {
             let currency = shift.currency();
-            let id = Some(shift.id.as_uuid());
-            let paid = paid
-                .iter()
-                .filter(|p| p.0 == id)
-                .map(|(_, m, status, amount, tip)| {
+            let id = shift.id.as_uuid();
+            let paid = paid_by_shift
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(m, status, amount, tip)| {
                     Ok((
-                        method(m)?,
-                        PaymentStatus::parse(status).map_err(|e| corrupt("payments.status", e.message))?,
-                        Money::new(*amount, currency),
-                        Money::new(*tip, currency),
+                        method(&m)?,
+                        PaymentStatus::parse(&status).map_err(|e| corrupt("payments.status", e.message))?,
+                        Money::new(amount, currency),
+                        Money::new(tip, currency),
                     ))
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
-            let refunded = refunded
-                .iter()
-                .filter(|r| r.0 == id)
-                .map(|(_, m, amount)| Ok((method(m)?, Money::new(*amount, currency))))
+            let refunded = refunded_by_shift
+                .remove(&id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(m, amount)| Ok((method(&m)?, Money::new(amount, currency))))
                 .collect::<Result<Vec<_>, StoreError>>()?;
             CashFlows::from_parts(currency, paid, refunded)
                 .map_err(|e| DbError::Store(corrupt("drawer of shift", e)))
@@ -239,16 +256,22 @@ fn list(conn: &mut PgConnection, filter: &ShiftFilter) -> Result<Vec<(Shift, Cas
         .offset(i64::from(filter.offset))
         .load(conn)?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut movements: Vec<MovementRow> = cash_movements::table
+    let movements: Vec<MovementRow> = cash_movements::table
         .filter(cash_movements::shift_id.eq_any(&ids))
         .order((cash_movements::created_at, cash_movements::id))
         .select(MovementRow::as_select())
         .load(conn)?;
+    let mut movements_by_shift: HashMap<Uuid, Vec<MovementRow>> = HashMap::with_capacity(ids.len());
+    for movement in movements {
+        movements_by_shift
+            .entry(movement.shift_id)
+            .or_default()
+            .push(movement);
+    }
     let shifts = rows
         .into_iter()
         .map(|row| {
-            let (mine, rest): (Vec<_>, Vec<_>) = movements.drain(..).partition(|m| m.shift_id == row.id);
-            movements = rest;
+            let mine = movements_by_shift.remove(&row.id).unwrap_or_default();
             row.into_shift(mine)
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
