@@ -452,8 +452,10 @@ where
 
     // ----- reads ---------------------------------------------------------------------------
 
-    /// `GET /api/menu`: categories and products with effective prices, availability and
-    /// stock, plus the happy-hour, most-popular and recently-ordered-by-the-caller lists.
+    /// The whole menu for `caller` in one call: categories and products with effective
+    /// prices, availability and stock, plus the happy-hour, most-popular and
+    /// recently-ordered-by-the-caller lists. (`GET /api/menu` composes the same two parts
+    /// itself, keeping the shared one between requests.)
     pub async fn menu(&self, caller: Caller) -> ServiceResult<MenuView> {
         let catalogue = self.menu_catalogue(caller).await?;
         let lists = self.menu_lists(caller, &catalogue).await?;
