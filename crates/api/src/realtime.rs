@@ -30,7 +30,7 @@ use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 pub use hub::{LiveEvent, Realtime, RealtimeConfig};
 pub use memory::MemoryEventLog;
 pub use publisher::Publisher;
-pub use stream::{StreamFilter, TOPICS};
+pub use stream::{EventStream, StreamFilter, TOPICS};
 
 /// Publishes events just committed, so every instance's fan-out looks at the log now rather
 /// than at its next tick. Best effort: after a failure the rest are not tried (the bus is

@@ -54,9 +54,19 @@ impl World {
         World { log, bus, state }
     }
 
+    /// Appends and publishes, then waits until the fan-out has passed the events, so that a
+    /// stream opened next replays them from the log (opened earlier, it gets them live).
     async fn commit(&self, new: Vec<NewEvent>) {
         let events = self.log.append(new);
         publish_committed(self.bus.as_ref(), &events).await;
+        let last = events.last().map_or(0, |event| event.id);
+        for _ in 0..500 {
+            if self.state.realtime.position() >= last {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("the fan-out is at {}, not {last}", self.state.realtime.position());
     }
 }
 

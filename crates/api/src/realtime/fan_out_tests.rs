@@ -13,7 +13,6 @@ use pos_domain::BusError;
 use pos_domain::event::{Event, NewEvent};
 use pos_domain::ports::{BusMessage, EventBus};
 use pos_domain::staff::Station;
-use tokio_stream::wrappers::ReceiverStream;
 
 use super::*;
 
@@ -66,7 +65,7 @@ fn parse(frame: &Bytes) -> Frame {
     }
 }
 
-async fn next(stream: &mut ReceiverStream<Bytes>) -> Option<Frame> {
+async fn next(stream: &mut EventStream) -> Option<Frame> {
     tokio::time::timeout(WAIT, stream.next())
         .await
         .expect("a frame in time")
@@ -74,7 +73,7 @@ async fn next(stream: &mut ReceiverStream<Bytes>) -> Option<Frame> {
 }
 
 /// The ids of the next `count` events, skipping heartbeats.
-async fn event_ids(stream: &mut ReceiverStream<Bytes>, count: usize) -> Vec<i64> {
+async fn event_ids(stream: &mut EventStream, count: usize) -> Vec<i64> {
     let mut ids = Vec::with_capacity(count);
     while ids.len() < count {
         match next(stream).await {
@@ -86,7 +85,7 @@ async fn event_ids(stream: &mut ReceiverStream<Bytes>, count: usize) -> Vec<i64>
     ids
 }
 
-async fn ready(stream: &mut ReceiverStream<Bytes>) -> i64 {
+async fn ready(stream: &mut EventStream) -> i64 {
     match next(stream).await {
         Some(Frame::Ready(position)) => position,
         other => panic!("expected ready, got {other:?}"),
@@ -194,6 +193,8 @@ async fn without_a_publish_events_arrive_on_the_tick() {
 async fn a_resumed_stream_replays_what_it_missed_then_continues_live() {
     let setup = Setup::start(slow_tick()).await;
     setup.commit(orders(10)).await;
+    // Replayed from the log only once the fan-out has passed them; until then they come live.
+    caught_up(&setup.realtime, 10).await;
 
     let mut stream = setup.realtime.stream(Some(4), StreamFilter::all());
     assert_eq!(event_ids(&mut stream, 6).await, [5, 6, 7, 8, 9, 10]);
@@ -269,6 +270,7 @@ async fn filters_apply_to_the_replay_and_to_live_events() {
         ]
     };
     setup.commit(mixed()).await; // ids 1..=5
+    caught_up(&setup.realtime, 5).await;
     let kitchen = StreamFilter::new(Some(vec!["kds".into()]), Some(Station::Kitchen));
     let mut stream = setup.realtime.stream(Some(0), kitchen);
     assert_eq!(event_ids(&mut stream, 2).await, [2, 4]);
@@ -279,6 +281,7 @@ async fn filters_apply_to_the_replay_and_to_live_events() {
     );
     setup.commit(mixed()).await; // ids 6..=10
     assert_eq!(event_ids(&mut stream, 2).await, [7, 9]);
+    caught_up(&setup.realtime, 10).await;
 
     let mut money = setup
         .realtime
@@ -364,6 +367,7 @@ async fn a_stream_hopelessly_behind_is_closed_with_a_retry_hint() {
 async fn a_resume_id_beyond_the_log_streams_from_now() {
     let setup = Setup::start(slow_tick()).await;
     setup.commit(orders(3)).await;
+    caught_up(&setup.realtime, 3).await;
     let mut stream = setup.realtime.stream(Some(1_000), StreamFilter::all());
     assert_eq!(ready(&mut stream).await, 3);
     setup.commit(orders(1)).await;
@@ -375,6 +379,7 @@ async fn a_resume_id_ahead_of_this_fan_out_but_in_the_log_is_kept() {
     // Another instance was faster: the client has seen 5 already, this fan-out is at 3.
     let setup = Setup::start(slow_tick()).await;
     setup.commit(orders(3)).await;
+    caught_up(&setup.realtime, 3).await;
     event_ids(&mut setup.realtime.stream(Some(0), StreamFilter::all()), 3).await;
     setup.log.append(orders(2)); // 4, 5: not published, so the fan-out has not seen them
     assert_eq!(setup.realtime.position(), 3);
@@ -437,7 +442,7 @@ async fn shutdown_ends_every_stream_and_the_fan_out() {
 }
 
 #[tokio::test]
-async fn a_stream_whose_client_left_ends_its_task() {
+async fn a_stream_whose_client_left_lets_go_of_its_subscription() {
     let setup = Setup::start(slow_tick()).await;
     let mut stream = setup.realtime.stream(None, StreamFilter::all());
     ready(&mut stream).await;
@@ -449,7 +454,7 @@ async fn a_stream_whose_client_left_ends_its_task() {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the stream's task still holds its subscription");
+    panic!("the dropped stream still holds its subscription");
 }
 
 #[tokio::test]
