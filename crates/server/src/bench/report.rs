@@ -13,6 +13,12 @@ use super::stats::Summary;
 pub const AIM_ORDERS_PER_SECOND: f64 = 1_500.0;
 pub const AIM_KDS_P99_MS: f64 = 50.0;
 pub const AIM_PEAK_RSS_MIB: f64 = 100.0;
+/// Issue 9, item 5: a burst of this many logins, and this many idle event streams, each
+/// within a peak RSS.
+pub const AIM_LOGIN_BURST: usize = 16;
+pub const AIM_LOGIN_BURST_PEAK_RSS_MIB: f64 = 100.0;
+pub const AIM_IDLE_STREAMS: usize = 10_000;
+pub const AIM_IDLE_STREAMS_PEAK_RSS_MIB: f64 = 150.0;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -98,6 +104,16 @@ impl Report {
             .as_ref()
             .and_then(|k| k.delay_from_send_issued.map(|s| s.p99_ms));
         let rss = self.memory.as_ref().map(|m| m.peak_mib);
+        let phases = self.memory_phases.as_ref();
+        // Judged only at the issue's sizes; other sizes are shown, not judged.
+        let logins = phases
+            .and_then(|p| p.logins.as_ref())
+            .filter(|l| l.logins == AIM_LOGIN_BURST && l.succeeded == l.logins)
+            .map(|l| l.peak_rss_mib);
+        let streams = phases
+            .and_then(|p| p.streams.as_ref())
+            .filter(|s| s.wanted == AIM_IDLE_STREAMS && s.opened == s.wanted)
+            .map(|s| s.peak_rss_mib);
         self.aims = vec![
             Aim {
                 what: "order placement throughput (orders/s)".into(),
@@ -116,6 +132,18 @@ impl Report {
                 aim: format!("< {AIM_PEAK_RSS_MIB}"),
                 measured: rss,
                 met: rss.map(|r| r < AIM_PEAK_RSS_MIB),
+            },
+            Aim {
+                what: format!("{AIM_LOGIN_BURST} logins at once: peak RSS (MiB)"),
+                aim: format!("< {AIM_LOGIN_BURST_PEAK_RSS_MIB}"),
+                measured: logins,
+                met: logins.map(|r| r < AIM_LOGIN_BURST_PEAK_RSS_MIB),
+            },
+            Aim {
+                what: format!("{AIM_IDLE_STREAMS} idle streams: peak RSS (MiB)"),
+                aim: format!("< {AIM_IDLE_STREAMS_PEAK_RSS_MIB}"),
+                measured: streams,
+                met: streams.map(|r| r < AIM_IDLE_STREAMS_PEAK_RSS_MIB),
             },
         ];
     }
@@ -370,7 +398,54 @@ mod tests {
         let mut report = report();
         report.judge();
         let verdicts: Vec<Option<bool>> = report.aims.iter().map(|a| a.met).collect();
-        assert_eq!(verdicts, [Some(false), None, Some(true)]);
+        assert_eq!(verdicts, [Some(false), None, Some(true), None, None]);
+    }
+
+    #[test]
+    fn memory_aims_are_judged_at_the_issues_sizes_only() {
+        use super::super::memory::{IdleStreams, LoginBurst, MemoryPhases};
+        let logins = |logins, peak_rss_mib| LoginBurst {
+            logins,
+            succeeded: logins,
+            rss_before_mib: 40.0,
+            peak_rss_mib,
+            rss_after_mib: 45.0,
+        };
+        let streams = |wanted, opened, peak_rss_mib| IdleStreams {
+            wanted,
+            opened,
+            rss_before_mib: 40.0,
+            peak_rss_mib,
+            rss_after_close_mib: 45.0,
+        };
+        let verdicts = |phases: MemoryPhases| {
+            let mut report = report();
+            report.memory_phases = Some(phases);
+            report.judge();
+            report.aims[3..].iter().map(|a| a.met).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            verdicts(MemoryPhases {
+                logins: Some(logins(16, 85.0)),
+                streams: Some(streams(10_000, 10_000, 146.5)),
+            }),
+            [Some(true), Some(true)]
+        );
+        assert_eq!(
+            verdicts(MemoryPhases {
+                logins: Some(logins(16, 100.0)),
+                streams: Some(streams(10_000, 10_000, 150.1)),
+            }),
+            [Some(false), Some(false)]
+        );
+        // Other sizes, or streams that did not all open, are not judged.
+        assert_eq!(
+            verdicts(MemoryPhases {
+                logins: Some(logins(4, 50.0)),
+                streams: Some(streams(10_000, 512, 60.0)),
+            }),
+            [None, None]
+        );
     }
 
     #[test]
