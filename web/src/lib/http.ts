@@ -1,6 +1,7 @@
 // JSON calls for the back-office screens: the CSRF header, an Idempotency-Key when asked,
 // and the answer as data or as the API's problem+json, never a thrown error.
 import { sendJson } from '../api/client';
+import { uuid } from './ids';
 
 export interface Problem {
   status: number;
@@ -24,6 +25,25 @@ export async function call<T>(method: string, path: string, body?: unknown, key?
 }
 
 export const get = <T>(path: string) => call<T>('GET', path);
+
+/**
+ * The Idempotency-Keys of one form's writes (spec §4). Sending the same request again after
+ * it failed (no answer, or a refusal) reuses its key, so a write that did land is answered
+ * from the server's record instead of acting twice; a changed request (the form corrected)
+ * or one after a success gets a fresh key, since the server refuses a key reused for
+ * another body.
+ */
+export class ActionKeys {
+  private last: { request: string; key: string } | null = null;
+
+  async call<T>(method: string, path: string, body?: unknown): Promise<Result<T>> {
+    const request = `${method} ${path} ${JSON.stringify(body ?? null)}`;
+    if (this.last?.request !== request) this.last = { request, key: uuid() };
+    const r = await call<T>(method, path, body, this.last.key);
+    if (r.ok) this.last = null;
+    return r;
+  }
+}
 
 /** The message for a person: the problem's detail, else its title. */
 export function message(p: Problem | null | undefined, fallback = 'Something went wrong.'): string {

@@ -5,11 +5,12 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Schemas } from '../../api/client';
 import { Dialog } from '../../components/Dialog';
 import { Scroll } from '../../components/Tabs';
-import { call, formatBytes, formatTime, get, message } from '../../lib/http';
+import { ActionKeys, call, formatBytes, formatTime, get, message } from '../../lib/http';
 
 type Backup = Schemas['BackupView'];
 
 export function BackupsTab() {
+  const [keys] = useState(() => new ActionKeys());
   const [backups, setBackups] = useState<Backup[] | null>(null);
   const [running, setRunning] = useState<number | null>(null);
   const [, tick] = useState(0);
@@ -35,7 +36,7 @@ export function BackupsTab() {
     setRunning(Date.now());
     setError(null);
     setNotice(null);
-    const r = await call<Backup>('POST', '/api/admin/backups');
+    const r = await keys.call<Backup>('POST', '/api/admin/backups');
     setRunning(null);
     if (r.ok) setNotice(`Backup ${r.data.name} done: ${formatBytes(r.data.size_bytes)}.`);
     else setError(message(r.problem, 'The backup failed.'));

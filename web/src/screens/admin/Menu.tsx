@@ -7,8 +7,7 @@ import { CheckField, FormError, SelectField, TextField, useForm } from '../../co
 import { ImagePicker } from '../../components/ImagePicker';
 import { Scroll } from '../../components/Tabs';
 import { parseMinor } from '../../lib/bill';
-import { call, get, message } from '../../lib/http';
-import { uuid } from '../../lib/ids';
+import { ActionKeys, get, message } from '../../lib/http';
 import { currencyExponent, formatMoney } from '../../lib/money';
 import { uploadImage } from '../../lib/upload';
 import { minorToInput, parseWhole } from '../../lib/units';
@@ -29,6 +28,7 @@ const CATEGORY_STATIONS = [
 ] as const;
 
 export function MenuTab({ currency }: { currency: string }) {
+  const [keys] = useState(() => new ActionKeys());
   const [categories, setCategories] = useState<Category[]>([]);
   const [products, setProducts] = useState<Product[] | null>(null);
   const [filter, setFilter] = useState('');
@@ -55,7 +55,7 @@ export function MenuTab({ currency }: { currency: string }) {
   };
 
   const toggle86 = async (p: Product) => {
-    const r = await call<Product>('POST', `/api/admin/products/${p.id}/availability`, { available: !p.available }, uuid());
+    const r = await keys.call<Product>('POST', `/api/admin/products/${p.id}/availability`, { available: !p.available });
     if (r.ok) await done(r.data.available ? `${p.name} is back on the menu.` : `${p.name} is 86'd.`);
     else setError(message(r.problem));
   };
@@ -204,6 +204,7 @@ export function MenuTab({ currency }: { currency: string }) {
 }
 
 function CategoryDialog({ category, onClose, onDone }: { category: Category | null; onClose: () => void; onDone: (t: string) => void }) {
+  const [keys] = useState(() => new ActionKeys());
   const form = useForm({
     name: category?.name ?? '',
     default_station: category?.default_station ?? '',
@@ -219,7 +220,7 @@ function CategoryDialog({ category, onClose, onDone }: { category: Category | nu
     if (sort !== null) body.sort_order = sort;
     if (category) body.active = v.active;
     form.setBusy(true);
-    const r = category ? await call<Category>('PATCH', `/api/admin/categories/${category.id}`, body) : await call<Category>('POST', '/api/admin/categories', body);
+    const r = category ? await keys.call<Category>('PATCH', `/api/admin/categories/${category.id}`, body) : await keys.call<Category>('POST', '/api/admin/categories', body);
     form.setBusy(false);
     if (r.ok) onDone(`Category ${r.data.name} saved.`);
     else form.refuse(r.problem);
@@ -262,6 +263,7 @@ function ProductDialog({
   onClose: () => void;
   onDone: (t: string) => void;
 }) {
+  const [keys] = useState(() => new ActionKeys());
   const exp = currencyExponent(currency);
   const form = useForm<ProductForm>({
     category_id: product?.category_id ?? defaultCategory,
@@ -305,7 +307,7 @@ function ProductDialog({
     setFileError(null);
     // Saved first (a new product needs its id for the image), so a refused image leaves the
     // product saved and the dialog open on the image field.
-    const r = saved ? await call<Product>('PATCH', `/api/admin/products/${saved.id}`, body) : await call<Product>('POST', '/api/admin/products', body);
+    const r = saved ? await keys.call<Product>('PATCH', `/api/admin/products/${saved.id}`, body) : await keys.call<Product>('POST', '/api/admin/products', body);
     if (!r.ok) {
       form.setBusy(false);
       return form.refuse(r.problem);
@@ -358,6 +360,7 @@ function ProductDialog({
 }
 
 function Modifiers({ product, currency, onChange }: { product: Product; currency: string; onChange: (p: Product) => void }) {
+  const [keys] = useState(() => new ActionKeys());
   const form = useForm({ name: '', price: '' });
   const [error, setError] = useState<string | null>(null);
   const reload = async () => {
@@ -368,14 +371,14 @@ function Modifiers({ product, currency, onChange }: { product: Product; currency
     e.preventDefault();
     const price = form.values.price.trim() ? parseMinor(form.values.price, currency) : 0;
     if (price === null) return form.refuse({ status: 400, field: 'price', detail: `Type the price in ${currency}.` });
-    const r = await call<Modifier>('POST', `/api/admin/products/${product.id}/modifiers`, { name: form.values.name.trim(), price });
+    const r = await keys.call<Modifier>('POST', `/api/admin/products/${product.id}/modifiers`, { name: form.values.name.trim(), price });
     if (r.ok) {
       form.reset();
       await reload();
     } else form.refuse(r.problem);
   };
   const retire = async (m: Modifier) => {
-    const r = await call<Modifier>('PATCH', `/api/admin/modifiers/${m.id}`, { active: !m.active });
+    const r = await keys.call<Modifier>('PATCH', `/api/admin/modifiers/${m.id}`, { active: !m.active });
     if (r.ok) await reload();
     else setError(message(r.problem));
   };
@@ -412,8 +415,8 @@ function Modifiers({ product, currency, onChange }: { product: Product; currency
 }
 
 function StockDialog({ product, onClose, onDone }: { product: Product; onClose: () => void; onDone: (t: string) => void }) {
+  const [keys] = useState(() => new ActionKeys());
   const form = useForm({ mode: 'adjust', amount: '', reason: '' });
-  const [key] = useState(uuid);
   const submit = async (e: Event) => {
     e.preventDefault();
     const v = form.values;
@@ -425,7 +428,7 @@ function StockDialog({ product, onClose, onDone }: { product: Product; onClose: 
       body[v.mode === 'set' ? 'set' : 'adjust'] = n;
     }
     form.setBusy(true);
-    const r = await call<Product>('POST', `/api/admin/products/${product.id}/stock`, body, key);
+    const r = await keys.call<Product>('POST', `/api/admin/products/${product.id}/stock`, body);
     form.setBusy(false);
     if (r.ok) onDone(`Stock of ${product.name}: ${r.data.stock_qty ?? 'not tracked'}.`);
     else form.refuse({ ...r.problem, field: ['set', 'adjust'].includes(r.problem.field ?? '') ? 'amount' : r.problem.field });

@@ -5,7 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import type { Schemas } from '../../api/client';
 import { CheckField, FormError, SelectField, TextField, useForm } from '../../components/Form';
 import { parseMinor } from '../../lib/bill';
-import { call, get, message } from '../../lib/http';
+import { ActionKeys, get, message } from '../../lib/http';
 import { currencyExponent } from '../../lib/money';
 import { bpFromPercent, minorToInput, parseWhole, percentFromBp } from '../../lib/units';
 
@@ -79,6 +79,7 @@ export function changes(before: SettingsForm, after: SettingsForm): { body: Reco
 }
 
 export function SettingsTab() {
+  const [keys] = useState(() => new ActionKeys());
   const [saved, setSaved] = useState<SettingsForm | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
@@ -105,7 +106,7 @@ export function SettingsTab() {
     if ('field' in c) return form.refuse({ status: 400, field: c.field, detail: c.text });
     if (!Object.keys(c.body).length) return setNotice('Nothing changed.');
     form.setBusy(true);
-    const r = await call<Settings>('PATCH', '/api/admin/settings', c.body);
+    const r = await keys.call<Settings>('PATCH', '/api/admin/settings', c.body);
     form.setBusy(false);
     if (r.ok) {
       const f = toForm(r.data);

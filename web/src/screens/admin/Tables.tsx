@@ -6,7 +6,7 @@ import { Dialog } from '../../components/Dialog';
 import { CheckField, FormError, TextField, useForm } from '../../components/Form';
 import { ImagePicker } from '../../components/ImagePicker';
 import { Scroll } from '../../components/Tabs';
-import { call, get, message } from '../../lib/http';
+import { ActionKeys, get, message } from '../../lib/http';
 import { parseWhole } from '../../lib/units';
 import { uploadImage } from '../../lib/upload';
 
@@ -25,6 +25,7 @@ function body(v: TableForm, existing: boolean): Record<string, unknown> | { fiel
 }
 
 export function TablesTab() {
+  const [keys] = useState(() => new ActionKeys());
   const [tables, setTables] = useState<Table[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
@@ -43,7 +44,7 @@ export function TablesTab() {
     const b = body(form.values, false);
     if ('detail' in b) return form.refuse({ status: 400, field: String(b.field), detail: String(b.detail) });
     form.setBusy(true);
-    const r = await call<Table>('POST', '/api/admin/tables', b);
+    const r = await keys.call<Table>('POST', '/api/admin/tables', b);
     form.setBusy(false);
     if (r.ok) {
       form.reset();
@@ -121,6 +122,7 @@ export function TablesTab() {
 }
 
 function EditTable({ table, onClose, onDone }: { table: Table; onClose: () => void; onDone: (t: string) => void }) {
+  const [keys] = useState(() => new ActionKeys());
   const form = useForm<TableForm>({ code: table.code, area: table.area ?? '', seats: String(table.seats), sort_order: String(table.sort_order), active: table.active });
   const [file, setFile] = useState<File | null>(null);
   const [fileError, setFileError] = useState<string | null>(null);
@@ -129,7 +131,7 @@ function EditTable({ table, onClose, onDone }: { table: Table; onClose: () => vo
     const b = body(form.values, true);
     if ('detail' in b) return form.refuse({ status: 400, field: String(b.field), detail: String(b.detail) });
     form.setBusy(true);
-    const r = await call<Table>('PATCH', `/api/admin/tables/${table.id}`, b);
+    const r = await keys.call<Table>('PATCH', `/api/admin/tables/${table.id}`, b);
     if (!r.ok) {
       form.setBusy(false);
       return form.refuse(r.problem);
