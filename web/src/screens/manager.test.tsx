@@ -1,9 +1,10 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cleanup, render, screen, within } from '@testing-library/preact';
+import { cleanup, render, screen, waitFor, within } from '@testing-library/preact';
 import { formatAge } from './manager/Dashboard';
 import { cell, columns } from './manager/Reports';
 import { Manager } from './Manager';
+import { RECENT_CLOSED_SHIFTS, ShiftsTab } from './manager/Shifts';
 import { setSession } from '../lib/session';
 import { navigate } from '../lib/router';
 
@@ -56,5 +57,39 @@ describe('Manager', () => {
     render(<Manager />);
     expect(screen.getByText('Your role has no manager screens.')).toBeTruthy();
     expect(within(screen.getByRole('navigation', { name: 'Screen' })).queryAllByRole('link')).toHaveLength(0);
+  });
+});
+
+describe('Shifts', () => {
+  const cash = { opening_float: 50000, cash_sales: 12000, cash_refunds: 0, cash_in: 0, cash_out: 0, expected: 62000 };
+  const shift = (id: string, staff_id: string, over: Record<string, unknown>) => ({
+    id, staff_id, currency: 'UGX', opening_float: 50000, opened_at: '2026-12-07T08:00:00Z', movements: [], cash, ...over,
+  });
+  it('lists every open shift and the recent closed ones from the shifts list, orders or not', async () => {
+    const asked: string[] = [];
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (input: RequestInfo | URL) => {
+        const url = new URL(input instanceof Request ? input.url : String(input), 'http://127.0.0.1');
+        const path = url.pathname + url.search;
+        asked.push(path);
+        const body =
+          path === '/api/reports/dashboard'
+            ? { open_shifts: [{ shift: { id: 'a', staff_id: 'amy' }, staff: 'Amy Cashier' }] }
+            : path === '/api/shifts?status=open&limit=500'
+              ? [shift('a', 'amy', { status: 'open' })]
+              : path === `/api/shifts?status=closed&limit=${RECENT_CLOSED_SHIFTS}`
+                ? [shift('b', 'bob', { status: 'closed', closed_at: '2026-12-06T22:00:00Z', expected_cash: 62000, counted_cash: 61000, variance: -1000 })]
+                : null;
+        return body ? new Response(JSON.stringify(body), { status: 200 }) : new Response('{"status":404}', { status: 404 });
+      }),
+    );
+    render(<ShiftsTab />);
+    expect(await screen.findByRole('article', { name: 'Shift of Amy Cashier' })).toBeTruthy();
+    const closed = await screen.findByRole('region', { name: 'Closed recently' });
+    const row = within(closed).getAllByRole('row')[1];
+    expect(within(row).getByRole('rowheader').textContent).toBe('Staff bob');
+    expect(within(row).getAllByRole('cell').map((c) => c.textContent)).toContain('-USh 1,000');
+    await waitFor(() => expect(asked.some((p) => p.startsWith('/api/orders'))).toBe(false));
   });
 });

@@ -16,22 +16,20 @@ import { DrawerTable } from '../Shift';
 type Shift = Schemas['ShiftView'];
 type XReport = Schemas['XReportView'];
 
-/** Shift ids to show: the caller's own, those of recent orders, and any the caller names. */
-async function discoverShiftIds(extra: readonly string[]): Promise<string[]> {
-  const ids = new Set<string>(extra);
-  const current = await get<Shift>('/api/shifts/current');
-  if (current.ok) ids.add(current.data.id);
-  const orders = await get<{ shift_id?: string | null }[]>('/api/orders?limit=500');
-  if (orders.ok) for (const o of orders.data) if (o.shift_id) ids.add(o.shift_id);
-  return [...ids];
-}
+/** Closed shifts shown below the open ones: the most recent first. */
+export const RECENT_CLOSED_SHIFTS = 50;
 
-export async function loadShifts(knownIds: readonly string[]): Promise<Shift[]> {
-  const ids = await discoverShiftIds(knownIds);
-  const shifts = await Promise.all(ids.map((id) => get<Shift>(`/api/shifts/${id}`)));
-  return shifts
-    .flatMap((r) => (r.ok ? [r.data] : []))
-    .sort((a, b) => (a.status === b.status ? b.opened_at.localeCompare(a.opened_at) : a.status === 'open' ? -1 : 1));
+/** Every open shift, then the most recent closed ones (the API lists newest opened first). */
+export async function loadShifts(): Promise<{ shifts: Shift[]; error: string | null }> {
+  const [open, closed] = await Promise.all([
+    get<Shift[]>('/api/shifts?status=open&limit=500'),
+    get<Shift[]>(`/api/shifts?status=closed&limit=${RECENT_CLOSED_SHIFTS}`),
+  ]);
+  const failed = [open, closed].find((r) => !r.ok);
+  return {
+    shifts: [...(open.ok ? open.data : []), ...(closed.ok ? closed.data : [])],
+    error: failed && !failed.ok ? message(failed.problem) : null,
+  };
 }
 
 export function ShiftsTab() {
@@ -41,13 +39,12 @@ export function ShiftsTab() {
   const [closing, setClosing] = useState<Shift | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  // Open shifts (with who holds them) come from the dashboard; closed ones from recent orders.
+  // The shifts from their list; the names of those holding open ones from the dashboard.
   const load = async () => {
-    const dash = await get<Schemas['DashboardView']>('/api/reports/dashboard');
-    const open = dash.ok ? dash.data.open_shifts : [];
-    if (dash.ok) setStaffNames(Object.fromEntries(open.map((o) => [o.shift.staff_id, o.staff])));
-    const all = await loadShifts(open.map((o) => o.shift.id));
-    setShifts(all);
+    const [dash, listed] = await Promise.all([get<Schemas['DashboardView']>('/api/reports/dashboard'), loadShifts()]);
+    if (dash.ok) setStaffNames(Object.fromEntries(dash.data.open_shifts.map((o) => [o.shift.staff_id, o.staff])));
+    setShifts(listed.shifts);
+    if (listed.error) setError(listed.error);
   };
   useEffect(() => {
     void load();
