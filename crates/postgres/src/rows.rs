@@ -3,7 +3,9 @@
 //! Reading back a value the domain would refuse means the row was written behind the
 //! application's back: that is `StoreError::Internal`, naming the table and column.
 
+use std::collections::HashMap;
 use std::fmt::Display;
+use std::hash::Hash;
 
 use chrono::{DateTime, NaiveTime, Utc};
 use diesel::prelude::*;
@@ -20,6 +22,16 @@ use uuid::Uuid;
 use crate::schema::{
     audit_log, categories, dining_tables, events, modifiers, products, settings, staff, terminals,
 };
+
+/// Child rows loaded in one query for many parents, by their parent's key; each parent's
+/// rows keep the order they came in.
+pub(crate) fn group_by_key<K: Eq + Hash, V>(rows: impl IntoIterator<Item = (K, V)>) -> HashMap<K, Vec<V>> {
+    let mut groups: HashMap<K, Vec<V>> = HashMap::new();
+    for (key, row) in rows {
+        groups.entry(key).or_default().push(row);
+    }
+    groups
+}
 
 /// A stored value the domain refuses.
 fn corrupt(column: &str, error: impl Display) -> StoreError {

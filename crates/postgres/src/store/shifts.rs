@@ -2,7 +2,7 @@
 //! case (the recipe is in `pos_domain::shifts`). The idempotency claim and the stored answer
 //! are the order unit's own statements.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,6 +27,7 @@ use super::audit::append_audit;
 use super::events::append_event;
 use super::orders::{Abort, claim_key, store_response};
 use crate::error::DbError;
+use crate::rows::group_by_key;
 use crate::schema::{cash_movements, payments, refunds, shifts};
 
 /// The unique index that keeps one open shift per staff member.
@@ -190,21 +191,15 @@ fn flows_of_many(conn: &mut PgConnection, shifts: &[Shift]) -> Result<Vec<CashFl
         .select((refunds::shift_id, payments::method, refunds::amount))
         .load(conn)?;
     let method = |m: &str| PaymentMethod::parse(m).map_err(|e| corrupt("payments.method", e.message));
-    let mut paid_by_shift: HashMap<Uuid, Vec<(String, String, i64, i64)>> = HashMap::new();
-    for (shift, m, status, amount, tip) in paid {
-        if let Some(shift) = shift {
-            paid_by_shift
-                .entry(shift)
-                .or_default()
-                .push((m, status, amount, tip));
-        }
-    }
-    let mut refunded_by_shift: HashMap<Uuid, Vec<(String, i64)>> = HashMap::new();
-    for (shift, m, amount) in refunded {
-        if let Some(shift) = shift {
-            refunded_by_shift.entry(shift).or_default().push((m, amount));
-        }
-    }
+    let mut paid_by_shift = group_by_key(
+        paid.into_iter()
+            .filter_map(|(shift, m, status, amount, tip)| Some((shift?, (m, status, amount, tip)))),
+    );
+    let mut refunded_by_shift = group_by_key(
+        refunded
+            .into_iter()
+            .filter_map(|(shift, m, amount)| Some((shift?, (m, amount)))),
+    );
     shifts
         .iter()
         .map(|shift| {
@@ -261,13 +256,7 @@ fn list(conn: &mut PgConnection, filter: &ShiftFilter) -> Result<Vec<(Shift, Cas
         .order((cash_movements::created_at, cash_movements::id))
         .select(MovementRow::as_select())
         .load(conn)?;
-    let mut movements_by_shift: HashMap<Uuid, Vec<MovementRow>> = HashMap::with_capacity(ids.len());
-    for movement in movements {
-        movements_by_shift
-            .entry(movement.shift_id)
-            .or_default()
-            .push(movement);
-    }
+    let mut movements_by_shift = group_by_key(movements.into_iter().map(|m| (m.shift_id, m)));
     let shifts = rows
         .into_iter()
         .map(|row| {

@@ -8,7 +8,7 @@ use pos_domain::venue::{Category, Product, Table};
 use uuid::Uuid;
 
 use super::PgStore;
-use crate::rows::{CategoryRow, ModifierRow, ProductRow, TableRow};
+use crate::rows::{CategoryRow, ModifierRow, ProductRow, TableRow, group_by_key};
 use crate::schema::{categories, dining_tables, menu_version, modifiers, products};
 
 #[async_trait]
@@ -92,11 +92,11 @@ pub(crate) fn load_active_modifiers(
 
 /// Modifier rows by their product, each product's in the order given.
 pub(crate) fn modifiers_by_product(modifier_rows: Vec<ModifierRow>) -> HashMap<Uuid, Vec<ModifierRow>> {
-    let mut by_product: HashMap<Uuid, Vec<ModifierRow>> = HashMap::new();
-    for modifier in modifier_rows {
-        by_product.entry(modifier.product_id).or_default().push(modifier);
-    }
-    by_product
+    group_by_key(
+        modifier_rows
+            .into_iter()
+            .map(|modifier| (modifier.product_id, modifier)),
+    )
 }
 
 /// Products with their modifiers, keeping the products' order.

@@ -18,7 +18,7 @@ use pos_domain::{Currency, Money, StoreError};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::rows::{parse_currency, parse_station};
+use crate::rows::{group_by_key, parse_currency, parse_station};
 use crate::schema::{order_items, orders, print_jobs};
 
 /// A stored value the domain refuses: the row was written behind the application's back.
@@ -362,10 +362,7 @@ impl OrderRow {
 /// Assembles orders from their rows and all their items (any order of items; each order's
 /// items keep the order they come in, so load them sorted by `created_at, id`).
 pub(crate) fn assemble(orders: Vec<OrderRow>, items: Vec<OrderItemRow>) -> Result<Vec<Order>, StoreError> {
-    let mut by_order: HashMap<Uuid, Vec<OrderItemRow>> = HashMap::with_capacity(orders.len());
-    for item in items {
-        by_order.entry(item.order_id).or_default().push(item);
-    }
+    let mut by_order = group_by_key(items.into_iter().map(|item| (item.order_id, item)));
     orders
         .into_iter()
         .map(|row| {
