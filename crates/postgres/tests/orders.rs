@@ -632,22 +632,17 @@ async fn concurrent_changes_each_end_as_they_would_alone() {
     };
     has_started.await.unwrap();
 
-    let spawn = |change: std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<Mutation, StoreError>> + Send>,
-    >| { tokio::spawn(change) };
     let create = |claim: Option<IdempotencyClaim>, work: CreateWork| {
         let store = v.store.clone();
-        spawn(Box::pin(
-            async move { store.create_order(date, claim, work).await },
-        ))
+        tokio::spawn(async move { store.create_order(date, claim, work).await })
     };
     let mutate = |target: OrderId, version: Option<i32>, claim: Option<IdempotencyClaim>, work: OrderWork| {
         let store = v.store.clone();
-        spawn(Box::pin(async move {
+        tokio::spawn(async move {
             store
                 .mutate_order(OrderTarget::Order(target), version, claim, work)
                 .await
-        }))
+        })
     };
     let twins = [
         create(Some(claim(staff, "twin", "same")), takeaway(&v.fixture, date)),
